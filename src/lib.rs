@@ -1,0 +1,8 @@
+//! Webhook receiver for an AI calling platform's call events.
+//!
+//! The functional core ([`domain`], [`wire`], [`signature`], [`lead`], [`messages`])
+//! decides; the shell ([`dynamo`], [`sqs`], [`service`], [`http`]) reads, writes and sends.
+
+pub mod domain;
+pub mod signature;
+pub mod wire;

@@ -1,0 +1,350 @@
+//! The sender's wire format: `{"metadata": {...}, "data": {...}}`, parsed into a
+//! [`CallEvent`] or told apart as an event type this function does not handle.
+//! Unknown extra fields are ignored: the sender adds fields over time.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::domain::{
+    CallEvent, CallEventKind, CallResult, CallType, CampaignId, DtmfKey, EventType, ExternalLeadId,
+    Phone, RuleBroken, Timestamp, TransferCallType,
+};
+
+/// What an authentic body turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    Call(CallEvent),
+    /// A well-formed envelope of another event type (SMS, `dnc.created`, ...).
+    NotHandled {
+        event_type: String,
+    },
+}
+
+/// Why a body could not be parsed: the field (a JSON path such as `data.phone`, or `body`)
+/// and what was wrong with it. Never repeats the offending value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct Rejection {
+    pub field: String,
+    pub problem: String,
+}
+
+impl Rejection {
+    fn new(field: &str, problem: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            problem: problem.into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    metadata: Metadata,
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Metadata {
+    event_type: String,
+    campaign_id: Option<String>,
+    event_time: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CallData {
+    phone: Option<String>,
+    external_lead_id: Option<String>,
+    is_scheduled: Option<bool>,
+    scheduled_time: Option<String>,
+    call_type: Option<String>,
+    call_result: Option<String>,
+    transferred_to: Option<String>,
+    keypress_number: Option<String>,
+}
+
+/// Parses an authentic request body.
+pub fn parse_body(body: &[u8]) -> Result<Inbound, Rejection> {
+    let envelope: Envelope = from_json(body, "")?;
+    let Some(event_type) = EventType::from_wire(&envelope.metadata.event_type) else {
+        return Ok(Inbound::NotHandled {
+            event_type: envelope.metadata.event_type,
+        });
+    };
+    let data = envelope
+        .data
+        .ok_or_else(|| Rejection::new("data", "is required"))?;
+    let data: CallData = from_json(data.get().as_bytes(), "data")?;
+    to_call_event(event_type, envelope.metadata, data).map(Inbound::Call)
+}
+
+fn to_call_event(
+    event_type: EventType,
+    metadata: Metadata,
+    data: CallData,
+) -> Result<CallEvent, Rejection> {
+    let kind = match event_type {
+        EventType::CallInitiated => CallEventKind::Initiated {
+            is_scheduled: data.is_scheduled,
+        },
+        EventType::CallReceived => CallEventKind::Received,
+        EventType::CallScheduled => CallEventKind::Scheduled {
+            scheduled_time: required("data.scheduledTime", &data.scheduled_time, Timestamp::parse)?,
+        },
+        EventType::CallEnded => CallEventKind::Ended {
+            call_type: required("data.callType", &data.call_type, CallType::parse)?,
+            call_result: required("data.callResult", &data.call_result, CallResult::parse)?,
+            is_scheduled: data.is_scheduled,
+        },
+        EventType::CallTransferred => CallEventKind::Transferred {
+            transferred_to: required("data.transferredTo", &data.transferred_to, Phone::parse)?,
+            call_type: required("data.callType", &data.call_type, TransferCallType::parse)?,
+            is_scheduled: data.is_scheduled,
+        },
+        EventType::CallKeyPressed => CallEventKind::KeyPressed {
+            call_type: required("data.callType", &data.call_type, CallType::parse)?,
+            key: required("data.keypressNumber", &data.keypress_number, DtmfKey::parse)?,
+            is_scheduled: data.is_scheduled,
+        },
+    };
+    Ok(CallEvent {
+        campaign_id: required(
+            "metadata.campaignId",
+            &metadata.campaign_id,
+            CampaignId::parse,
+        )?,
+        phone: required("data.phone", &data.phone, Phone::parse)?,
+        external_lead_id: ExternalLeadId::from_optional(data.external_lead_id),
+        event_time: required("metadata.eventTime", &metadata.event_time, Timestamp::parse)?,
+        kind,
+    })
+}
+
+fn required<T>(
+    field: &str,
+    raw: &Option<String>,
+    parse: impl FnOnce(&str) -> Result<T, RuleBroken>,
+) -> Result<T, Rejection> {
+    let raw = raw
+        .as_deref()
+        .ok_or_else(|| Rejection::new(field, "is required"))?;
+    parse(raw).map_err(|broken| Rejection::new(field, broken.to_string()))
+}
+
+/// Deserializes JSON, naming the field on failure. serde_json's own messages can quote
+/// the offending value, so only the part that says what was expected is kept.
+fn from_json<'de, T: Deserialize<'de>>(json: &'de [u8], prefix: &str) -> Result<T, Rejection> {
+    let de = &mut serde_json::Deserializer::from_slice(json);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        if !err.inner().is_data() {
+            return Rejection::new("body", "is not valid JSON");
+        }
+        let path = err.path().to_string();
+        let field = match (prefix, path.as_str()) {
+            ("", "." | "?") => "body".to_owned(),
+            (prefix, "." | "?") => prefix.to_owned(),
+            ("", path) => path.to_owned(),
+            (prefix, path) => format!("{prefix}.{path}"),
+        };
+        let inner = err.into_inner();
+        let message = inner.to_string();
+        let problem = if let Some(missing) = message.strip_prefix("missing field ") {
+            let name = missing.split(" at line").next().unwrap_or(missing);
+            format!("is missing the required field {name}")
+        } else if let Some((_, expected)) = message.split_once(", expected ") {
+            let expected = expected.split(" at line").next().unwrap_or(expected);
+            format!("has the wrong type: expected {expected}")
+        } else {
+            "has an invalid value".to_owned()
+        };
+        Rejection { field, problem }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(body: &str) -> CallEvent {
+        match parse_body(body.as_bytes()) {
+            Ok(Inbound::Call(event)) => event,
+            other => panic!("expected a call event, got {other:?}"),
+        }
+    }
+
+    fn rejected(body: &str) -> Rejection {
+        match parse_body(body.as_bytes()) {
+            Err(rejection) => rejection,
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    fn envelope(event_type: &str, data: &str) -> String {
+        format!(
+            r#"{{"metadata":{{"apiVersion":"2026-02-09","eventType":"{event_type}","campaignId":"abc456xyz","eventTime":"2024-01-28T12:00:00.000Z"}},"data":{data}}}"#
+        )
+    }
+
+    #[test]
+    fn every_example_payload_of_the_senders_documentation_parses() {
+        let examples = [
+            (
+                EventType::CallInitiated,
+                r#"{"phone":"+1234567890","externalLeadId":"abc123","isScheduled":true}"#,
+            ),
+            (
+                EventType::CallReceived,
+                r#"{"phone":"+1234567890","externalLeadId":"abc123"}"#,
+            ),
+            (
+                EventType::CallScheduled,
+                r#"{"phone":"+1234567890","externalLeadId":"abc123","scheduledTime":"2024-01-28T14:00:00.000Z"}"#,
+            ),
+            (
+                EventType::CallEnded,
+                r#"{"phone":"+1234567890","externalLeadId":"abc123","callType":"inbound","callResult":"transfer","isScheduled":false}"#,
+            ),
+            (
+                EventType::CallTransferred,
+                r#"{"phone":"+1234567890","externalLeadId":"abc123","transferredTo":"+1987654321","callType":"inbound","isScheduled":false}"#,
+            ),
+            (
+                EventType::CallKeyPressed,
+                r#"{"phone":"+1234567890","externalLeadId":"abc123","callType":"scheduled","isScheduled":true,"keypressNumber":"1"}"#,
+            ),
+        ];
+        for (event_type, data) in examples {
+            let event = call(&envelope(event_type.as_str(), data));
+            assert_eq!(event.event_type(), event_type);
+            assert_eq!(event.phone.as_str(), "+1234567890");
+            assert_eq!(event.campaign_id.as_str(), "abc456xyz");
+            assert_eq!(
+                event.external_lead_id.as_ref().map(|id| id.as_str()),
+                Some("abc123")
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_event_type_is_not_handled_rather_than_broken() {
+        let body =
+            r#"{"metadata":{"eventType":"sms.received","campaignId":"c"},"data":{"text":"hi"}}"#;
+        assert_eq!(
+            parse_body(body.as_bytes()),
+            Ok(Inbound::NotHandled {
+                event_type: "sms.received".into()
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_extra_fields_are_ignored() {
+        let body = r#"{"metadata":{"eventType":"lead.call_received","campaignId":"c","eventTime":"2024-01-28T12:00:00Z","new":1},"data":{"phone":"+1234567890","future":{"x":[1,2]}},"extra":true}"#;
+        assert_eq!(call(body).event_type(), EventType::CallReceived);
+    }
+
+    #[test]
+    fn external_lead_id_may_be_absent_or_null() {
+        let absent = call(&envelope(
+            "lead.call_received",
+            r#"{"phone":"+1234567890"}"#,
+        ));
+        let null = call(&envelope(
+            "lead.call_received",
+            r#"{"phone":"+1234567890","externalLeadId":null}"#,
+        ));
+        assert_eq!(absent.external_lead_id, None);
+        assert_eq!(null.external_lead_id, None);
+    }
+
+    #[test]
+    fn body_that_is_not_json_is_rejected_as_such() {
+        let r = rejected("{not json");
+        assert_eq!(
+            (r.field.as_str(), r.problem.as_str()),
+            ("body", "is not valid JSON")
+        );
+        assert_eq!(rejected("").field, "body");
+    }
+
+    #[test]
+    fn rejection_names_the_field_and_the_rule() {
+        let cases = [
+            (r#"{"phone":"12345"}"#, "lead.call_received", "data.phone"),
+            (r#"{}"#, "lead.call_received", "data.phone"),
+            (r#"{"phone":5}"#, "lead.call_received", "data.phone"),
+            (
+                r#"{"phone":"+1234567890","scheduledTime":"tomorrow"}"#,
+                "lead.call_scheduled",
+                "data.scheduledTime",
+            ),
+            (
+                r#"{"phone":"+1234567890","callType":"outbound","callResult":"dnc"}"#,
+                "lead.call_ended",
+                "data.callType",
+            ),
+            (
+                r#"{"phone":"+1234567890","callType":"inbound","callResult":"hangup"}"#,
+                "lead.call_ended",
+                "data.callResult",
+            ),
+            (
+                r#"{"phone":"+1234567890","callType":"scheduled","transferredTo":"+1987654321"}"#,
+                "lead.call_transferred",
+                "data.callType",
+            ),
+            (
+                r#"{"phone":"+1234567890","callType":"inbound","transferredTo":"agent"}"#,
+                "lead.call_transferred",
+                "data.transferredTo",
+            ),
+            (
+                r#"{"phone":"+1234567890","callType":"inbound","keypressNumber":"12"}"#,
+                "lead.call_key_pressed",
+                "data.keypressNumber",
+            ),
+            (
+                r#"{"phone":"+1234567890","callType":"inbound","keypressNumber":1}"#,
+                "lead.call_key_pressed",
+                "data.keypressNumber",
+            ),
+            (
+                r#"{"phone":"+1234567890","isScheduled":"yes"}"#,
+                "lead.call_initiated",
+                "data.isScheduled",
+            ),
+        ];
+        for (data, event_type, field) in cases {
+            let r = rejected(&envelope(event_type, data));
+            assert_eq!(r.field, field, "{data}: {r}");
+        }
+    }
+
+    #[test]
+    fn metadata_rules_are_enforced() {
+        let no_campaign = r#"{"metadata":{"eventType":"lead.call_received","eventTime":"2024-01-28T12:00:00Z"},"data":{"phone":"+1234567890"}}"#;
+        assert_eq!(rejected(no_campaign).field, "metadata.campaignId");
+        let empty_campaign = r#"{"metadata":{"eventType":"lead.call_received","campaignId":"","eventTime":"2024-01-28T12:00:00Z"},"data":{"phone":"+1234567890"}}"#;
+        assert_eq!(rejected(empty_campaign).field, "metadata.campaignId");
+        let bad_time = r#"{"metadata":{"eventType":"lead.call_received","campaignId":"c","eventTime":"28/01/2024"},"data":{"phone":"+1234567890"}}"#;
+        assert_eq!(rejected(bad_time).field, "metadata.eventTime");
+        let no_type = r#"{"metadata":{"campaignId":"c"},"data":{}}"#;
+        assert_eq!(rejected(no_type).field, "metadata");
+        let no_data = r#"{"metadata":{"eventType":"lead.call_received","campaignId":"c","eventTime":"2024-01-28T12:00:00Z"}}"#;
+        assert_eq!(rejected(no_data).field, "data");
+    }
+
+    #[test]
+    fn rejection_never_repeats_the_offending_value() {
+        let r = rejected(&envelope("lead.call_received", r#"{"phone":15551234567}"#));
+        assert!(!r.to_string().contains("15551234567"), "{r}");
+        let r = rejected(&envelope(
+            "lead.call_received",
+            r#"{"phone":"+0555123456"}"#,
+        ));
+        assert!(!r.to_string().contains("0555123456"), "{r}");
+    }
+}
