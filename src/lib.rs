@@ -4,5 +4,7 @@
 //! decides; the shell ([`dynamo`], [`sqs`], [`service`], [`http`]) reads, writes and sends.
 
 pub mod domain;
+pub mod lead;
+pub mod messages;
 pub mod signature;
 pub mod wire;

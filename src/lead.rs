@@ -1,0 +1,640 @@
+//! The lead state rules: a pure function of (old state, event) to (new state, effects).
+//!
+//! Every field that "the latest event" decides is a last-writer-wins register stamped
+//! with the [`EventOrder`] of the event that wrote it, and `dnc` keeps the earliest DNC
+//! event. Counters count distinct event ids. So the state is a function of the SET of
+//! events received: any delivery order, with any duplicates, gives the same state.
+
+use std::collections::BTreeSet;
+
+use crate::domain::{
+    CallEvent, CallEventKind, CallResult, CampaignId, DtmfKey, EventId, EventType, ExternalLeadId,
+    Phone, Timestamp, short_digest,
+};
+
+/// Where an event stands among the events of one lead: by `eventTime`, then by the rank
+/// of its type, then by its id. A total order, so "the latest" is always one event.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventOrder {
+    pub time: Timestamp,
+    pub rank: u8,
+    pub id: EventId,
+}
+
+impl EventOrder {
+    pub fn of(event: &CallEvent, id: &EventId) -> Self {
+        Self {
+            time: event.event_time,
+            rank: event.event_type().rank(),
+            id: id.clone(),
+        }
+    }
+}
+
+/// A value together with the order of the event that set it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamped<T> {
+    pub at: EventOrder,
+    pub value: T,
+}
+
+/// Keeps whichever of the current and the offered value comes from the later event.
+fn keep_latest<T>(slot: &mut Option<Stamped<T>>, at: &EventOrder, value: T) {
+    if slot.as_ref().is_none_or(|current| *at > current.at) {
+        *slot = Some(Stamped {
+            at: at.clone(),
+            value,
+        });
+    }
+}
+
+/// Keeps whichever of the current and the offered value comes from the earlier event.
+fn keep_earliest<T>(slot: &mut Option<Stamped<T>>, at: &EventOrder, value: T) {
+    if slot.as_ref().is_none_or(|current| *at < current.at) {
+        *slot = Some(Stamped {
+            at: at.clone(),
+            value,
+        });
+    }
+}
+
+macro_rules! labelled {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $label:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $label),+ }
+            }
+
+            pub fn parse(label: &str) -> Option<Self> {
+                match label { $($label => Some(Self::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+labelled!(
+    /// The lead's `status` attribute.
+    Status {
+        Calling => "calling",
+        InCall => "in_call",
+        Transferred => "transferred",
+        CallbackScheduled => "callback_scheduled",
+        Dnc => "dnc",
+        RescheduleRequested => "reschedule_requested",
+        NoResponse => "no_response",
+        TransferRequested => "transfer_requested",
+    }
+);
+
+labelled!(
+    /// Why a lead asked not to be called again.
+    DncReason {
+        Keypress9 => "keypress_9",
+        CallResultDnc => "call_result_dnc",
+    }
+);
+
+/// Counts of distinct events, by type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub calls_initiated: u64,
+    pub calls_received: u64,
+    pub calls_ended: u64,
+    pub calls_transferred: u64,
+    pub keypresses: u64,
+}
+
+/// The call state of one lead in one campaign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadState {
+    pub campaign_id: CampaignId,
+    pub phone: Phone,
+    pub external_lead_id: Option<Stamped<ExternalLeadId>>,
+    pub last_event: Stamped<EventType>,
+    /// The status decided by the latest event that decides one; DNC overrides it.
+    pub decided_status: Option<Stamped<Status>>,
+    pub last_call_type: Option<Stamped<String>>,
+    pub last_call_result: Option<Stamped<CallResult>>,
+    pub last_keypress: Option<Stamped<DtmfKey>>,
+    pub transferred_to: Option<Stamped<Phone>>,
+    pub scheduled_callback_time: Option<Stamped<Timestamp>>,
+    pub counters: Counters,
+    /// The earliest DNC event, if any: DNC is sticky.
+    pub dnc: Option<Stamped<DncReason>>,
+    pub seen: BTreeSet<EventId>,
+}
+
+impl LeadState {
+    /// `None` until an event decides a status (only keys other than 1, 2, 9 were pressed).
+    pub fn status(&self) -> Option<Status> {
+        if self.dnc.is_some() {
+            Some(Status::Dnc)
+        } else {
+            self.decided_status.as_ref().map(|s| s.value)
+        }
+    }
+
+    pub fn is_dnc(&self) -> bool {
+        self.dnc.is_some()
+    }
+
+    fn new(event: &CallEvent, at: &EventOrder) -> Self {
+        Self {
+            campaign_id: event.campaign_id.clone(),
+            phone: event.phone.clone(),
+            external_lead_id: None,
+            last_event: Stamped {
+                at: at.clone(),
+                value: event.event_type(),
+            },
+            decided_status: None,
+            last_call_type: None,
+            last_call_result: None,
+            last_keypress: None,
+            transferred_to: None,
+            scheduled_callback_time: None,
+            counters: Counters::default(),
+            dnc: None,
+            seen: BTreeSet::new(),
+        }
+    }
+
+    /// Folds one distinct event into the state.
+    fn record(&mut self, event: &CallEvent, at: &EventOrder) {
+        self.seen.insert(at.id.clone());
+        if at > &self.last_event.at {
+            self.last_event = Stamped {
+                at: at.clone(),
+                value: event.event_type(),
+            };
+        }
+        if let Some(id) = &event.external_lead_id {
+            keep_latest(&mut self.external_lead_id, at, id.clone());
+        }
+        let counters = &mut self.counters;
+        let (status, dnc) = match &event.kind {
+            CallEventKind::Initiated { .. } => {
+                counters.calls_initiated += 1;
+                (Some(Status::Calling), None)
+            }
+            CallEventKind::Received => {
+                counters.calls_received += 1;
+                (Some(Status::InCall), None)
+            }
+            CallEventKind::Scheduled { scheduled_time } => {
+                keep_latest(&mut self.scheduled_callback_time, at, *scheduled_time);
+                (Some(Status::CallbackScheduled), None)
+            }
+            CallEventKind::Ended {
+                call_type,
+                call_result,
+                ..
+            } => {
+                counters.calls_ended += 1;
+                keep_latest(&mut self.last_call_type, at, call_type.as_str().to_owned());
+                keep_latest(&mut self.last_call_result, at, *call_result);
+                match call_result {
+                    CallResult::Transfer => (Some(Status::Transferred), None),
+                    CallResult::Dnc => (Some(Status::Dnc), Some(DncReason::CallResultDnc)),
+                    CallResult::Reschedule => (Some(Status::RescheduleRequested), None),
+                    CallResult::NoResponse => (Some(Status::NoResponse), None),
+                }
+            }
+            CallEventKind::Transferred {
+                transferred_to,
+                call_type,
+                ..
+            } => {
+                counters.calls_transferred += 1;
+                keep_latest(&mut self.last_call_type, at, call_type.as_str().to_owned());
+                keep_latest(&mut self.transferred_to, at, transferred_to.clone());
+                (Some(Status::Transferred), None)
+            }
+            CallEventKind::KeyPressed { call_type, key, .. } => {
+                counters.keypresses += 1;
+                keep_latest(&mut self.last_call_type, at, call_type.as_str().to_owned());
+                keep_latest(&mut self.last_keypress, at, *key);
+                match *key {
+                    DtmfKey::TRANSFER => (Some(Status::TransferRequested), None),
+                    DtmfKey::RESCHEDULE => (Some(Status::RescheduleRequested), None),
+                    DtmfKey::REMOVE_FROM_LIST => (Some(Status::Dnc), Some(DncReason::Keypress9)),
+                    _ => (None, None),
+                }
+            }
+        };
+        if let Some(status) = status {
+            keep_latest(&mut self.decided_status, at, status);
+        }
+        if let Some(reason) = dnc {
+            keep_earliest(&mut self.dnc, at, reason);
+        }
+    }
+}
+
+/// Which event a message comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub event_type: EventType,
+    pub event_time: Timestamp,
+    pub event_id: EventId,
+}
+
+/// A callback the lead asked for, for the callback service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackRequest {
+    /// `callback-` + the hex of the event id: one message per distinct scheduling event.
+    pub id: String,
+    pub campaign_id: CampaignId,
+    pub phone: Phone,
+    pub external_lead_id: Option<ExternalLeadId>,
+    pub scheduled_time: Timestamp,
+    pub source: Source,
+}
+
+/// The lead asked not to be called again: for the DNC service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DncRequest {
+    /// `dnc-` + a digest of (campaignId, phone): one per lead, ever.
+    pub id: String,
+    pub campaign_id: CampaignId,
+    pub phone: Phone,
+    pub external_lead_id: Option<ExternalLeadId>,
+    pub reason: DncReason,
+    pub requested_at: Timestamp,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Callback(CallbackRequest),
+    Dnc(DncRequest),
+}
+
+impl Effect {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Callback(_) => "callback",
+            Self::Dnc(_) => "dnc",
+        }
+    }
+}
+
+/// The outcome of an event for a lead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// The event was seen before: nothing changes.
+    Duplicate,
+    Applied(Box<Applied>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub state: LeadState,
+    pub effects: Vec<Effect>,
+    /// A callback that was not requested because the lead is DNC.
+    pub callback_suppressed: bool,
+}
+
+/// Applies `event` (whose id is `id`) to the lead's state, if it has one.
+pub fn decide(old: Option<&LeadState>, event: &CallEvent, id: &EventId) -> Decision {
+    if old.is_some_and(|state| state.seen.contains(id)) {
+        return Decision::Duplicate;
+    }
+    let at = EventOrder::of(event, id);
+    let was_dnc = old.is_some_and(LeadState::is_dnc);
+    let mut state = old.cloned().unwrap_or_else(|| LeadState::new(event, &at));
+    state.record(event, &at);
+
+    let source = Source {
+        event_type: event.event_type(),
+        event_time: event.event_time,
+        event_id: id.clone(),
+    };
+    let external_lead_id = state.external_lead_id.as_ref().map(|s| s.value.clone());
+    let mut effects = Vec::new();
+    let mut callback_suppressed = false;
+    if let CallEventKind::Scheduled { scheduled_time } = &event.kind {
+        if was_dnc {
+            callback_suppressed = true;
+        } else {
+            effects.push(Effect::Callback(CallbackRequest {
+                id: format!("callback-{}", id.as_str().trim_start_matches("evt_")),
+                campaign_id: state.campaign_id.clone(),
+                phone: state.phone.clone(),
+                external_lead_id: external_lead_id.clone(),
+                scheduled_time: *scheduled_time,
+                source: source.clone(),
+            }));
+        }
+    }
+    if let (false, Some(dnc)) = (was_dnc, &state.dnc) {
+        effects.push(Effect::Dnc(DncRequest {
+            id: dnc_request_id(&state.campaign_id, &state.phone),
+            campaign_id: state.campaign_id.clone(),
+            phone: state.phone.clone(),
+            external_lead_id,
+            reason: dnc.value,
+            requested_at: event.event_time,
+            source,
+        }));
+    }
+    Decision::Applied(Box::new(Applied {
+        state,
+        effects,
+        callback_suppressed,
+    }))
+}
+
+/// The id of the one DNC request a lead can ever cause.
+pub fn dnc_request_id(campaign_id: &CampaignId, phone: &Phone) -> String {
+    format!(
+        "dnc-{}",
+        short_digest(&["dnc-request/v1", campaign_id.as_str(), phone.as_str()])
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{Inbound, parse_body};
+
+    pub(crate) fn event(event_type: &str, time: &str, data: &str) -> CallEvent {
+        let body = format!(
+            r#"{{"metadata":{{"eventType":"{event_type}","campaignId":"camp","eventTime":"{time}"}},"data":{{"phone":"+1234567890",{data}}}}}"#
+        );
+        match parse_body(body.as_bytes()) {
+            Ok(Inbound::Call(event)) => event,
+            other => panic!("bad test event {body}: {other:?}"),
+        }
+    }
+
+    fn key(time: &str, key: &str) -> CallEvent {
+        event(
+            "lead.call_key_pressed",
+            time,
+            &format!(r#""callType":"inbound","keypressNumber":"{key}""#),
+        )
+    }
+
+    fn ended(time: &str, result: &str) -> CallEvent {
+        event(
+            "lead.call_ended",
+            time,
+            &format!(r#""callType":"inbound","callResult":"{result}""#),
+        )
+    }
+
+    fn scheduled(time: &str, at: &str) -> CallEvent {
+        event(
+            "lead.call_scheduled",
+            time,
+            &format!(r#""scheduledTime":"{at}""#),
+        )
+    }
+
+    fn initiated(time: &str) -> CallEvent {
+        event("lead.call_initiated", time, r#""isScheduled":false"#)
+    }
+
+    /// Applies events in order, returning the final state and every effect.
+    fn run(events: &[CallEvent]) -> (Option<LeadState>, Vec<Effect>) {
+        let mut state = None;
+        let mut effects = Vec::new();
+        for e in events {
+            if let Decision::Applied(applied) = decide(state.as_ref(), e, &e.id()) {
+                effects.extend(applied.effects);
+                state = Some(applied.state);
+            }
+        }
+        (state, effects)
+    }
+
+    fn status_after(events: &[CallEvent]) -> Option<Status> {
+        run(events).0.and_then(|s| s.status())
+    }
+
+    const T0: &str = "2024-01-28T12:00:00.000Z";
+    const T1: &str = "2024-01-28T12:01:00.000Z";
+    const T2: &str = "2024-01-28T12:02:00.000Z";
+
+    #[test]
+    fn each_event_type_decides_its_status() {
+        assert_eq!(status_after(&[initiated(T0)]), Some(Status::Calling));
+        assert_eq!(
+            status_after(&[event("lead.call_received", T0, r#""x":1"#)]),
+            Some(Status::InCall)
+        );
+        assert_eq!(
+            status_after(&[event(
+                "lead.call_transferred",
+                T0,
+                r#""transferredTo":"+1987654321","callType":"outbound""#
+            )]),
+            Some(Status::Transferred)
+        );
+        assert_eq!(
+            status_after(&[scheduled(T0, T2)]),
+            Some(Status::CallbackScheduled)
+        );
+    }
+
+    #[test]
+    fn call_ended_status_follows_call_result() {
+        assert_eq!(
+            status_after(&[ended(T0, "transfer")]),
+            Some(Status::Transferred)
+        );
+        assert_eq!(status_after(&[ended(T0, "dnc")]), Some(Status::Dnc));
+        assert_eq!(
+            status_after(&[ended(T0, "reschedule")]),
+            Some(Status::RescheduleRequested)
+        );
+        assert_eq!(
+            status_after(&[ended(T0, "no_response")]),
+            Some(Status::NoResponse)
+        );
+    }
+
+    #[test]
+    fn key_1_requests_transfer_and_key_2_reschedule() {
+        assert_eq!(
+            status_after(&[key(T0, "1")]),
+            Some(Status::TransferRequested)
+        );
+        assert_eq!(
+            status_after(&[key(T0, "2")]),
+            Some(Status::RescheduleRequested)
+        );
+    }
+
+    #[test]
+    fn other_keys_leave_status_as_it_was() {
+        assert_eq!(
+            status_after(&[initiated(T0), key(T1, "5")]),
+            Some(Status::Calling)
+        );
+        assert_eq!(
+            status_after(&[initiated(T0), key(T1, "#")]),
+            Some(Status::Calling)
+        );
+        let (state, _) = run(&[initiated(T0), key(T1, "5")]);
+        let state = state.unwrap();
+        assert_eq!(
+            state.last_keypress.unwrap().value,
+            DtmfKey::parse("5").unwrap()
+        );
+        assert_eq!(state.counters.keypresses, 1);
+    }
+
+    #[test]
+    fn latest_event_decides_status() {
+        assert_eq!(
+            status_after(&[initiated(T0), ended(T1, "no_response")]),
+            Some(Status::NoResponse)
+        );
+        assert_eq!(
+            status_after(&[ended(T1, "no_response"), initiated(T0)]),
+            Some(Status::NoResponse)
+        );
+    }
+
+    #[test]
+    fn same_time_events_are_ordered_by_type_rank() {
+        // call_ended ranks after call_initiated at the same eventTime.
+        assert_eq!(
+            status_after(&[ended(T0, "no_response"), initiated(T0)]),
+            Some(Status::NoResponse)
+        );
+    }
+
+    #[test]
+    fn dnc_is_sticky_after_key_9() {
+        assert_eq!(
+            status_after(&[key(T0, "9"), initiated(T1), ended(T2, "transfer")]),
+            Some(Status::Dnc)
+        );
+    }
+
+    #[test]
+    fn dnc_is_sticky_after_call_result_dnc() {
+        assert_eq!(
+            status_after(&[ended(T0, "dnc"), key(T1, "1")]),
+            Some(Status::Dnc)
+        );
+    }
+
+    #[test]
+    fn dnc_at_is_the_earliest_dnc_event_whatever_the_order() {
+        let (state, _) = run(&[ended(T2, "dnc"), key(T1, "9")]);
+        let dnc = state.unwrap().dnc.unwrap();
+        assert_eq!(dnc.at.time.to_rfc3339(), T1);
+        assert_eq!(dnc.value, DncReason::Keypress9);
+    }
+
+    #[test]
+    fn counters_count_distinct_events() {
+        let (state, _) = run(&[
+            initiated(T0),
+            initiated(T0),
+            initiated(T1),
+            ended(T2, "no_response"),
+            ended(T2, "no_response"),
+        ]);
+        let counters = state.unwrap().counters;
+        assert_eq!(counters.calls_initiated, 2);
+        assert_eq!(counters.calls_ended, 1);
+    }
+
+    #[test]
+    fn same_event_again_is_a_duplicate() {
+        let e = initiated(T0);
+        let (state, _) = run(std::slice::from_ref(&e));
+        assert_eq!(decide(state.as_ref(), &e, &e.id()), Decision::Duplicate);
+    }
+
+    #[test]
+    fn one_callback_per_distinct_scheduled_event() {
+        let (_, effects) = run(&[scheduled(T0, T2), scheduled(T0, T2), scheduled(T1, T2)]);
+        let ids: BTreeSet<_> = effects
+            .iter()
+            .map(|e| match e {
+                Effect::Callback(c) => c.id.clone(),
+                Effect::Dnc(_) => panic!("unexpected DNC"),
+            })
+            .collect();
+        assert_eq!(ids.len(), 2);
+    }
+
+    #[test]
+    fn callback_is_suppressed_when_the_lead_is_already_dnc() {
+        let (state, effects) = run(&[key(T0, "9")]);
+        assert_eq!(effects.len(), 1);
+        match decide(state.as_ref(), &scheduled(T1, T2), &scheduled(T1, T2).id()) {
+            Decision::Applied(applied) => {
+                assert!(applied.effects.is_empty());
+                assert!(applied.callback_suppressed);
+                assert_eq!(applied.state.status(), Some(Status::Dnc));
+            }
+            Decision::Duplicate => panic!("not a duplicate"),
+        }
+    }
+
+    #[test]
+    fn key_9_then_call_result_dnc_gives_one_dnc_request() {
+        let (_, effects) = run(&[key(T0, "9"), ended(T1, "dnc"), key(T2, "9")]);
+        assert_eq!(effects.len(), 1);
+        let Effect::Dnc(request) = &effects[0] else {
+            panic!("expected a DNC request")
+        };
+        assert_eq!(request.reason, DncReason::Keypress9);
+        assert_eq!(request.requested_at.to_rfc3339(), T0);
+        assert_eq!(
+            request.id,
+            dnc_request_id(&request.campaign_id, &request.phone)
+        );
+    }
+
+    #[test]
+    fn dnc_request_id_is_per_campaign_and_phone() {
+        let phone = Phone::parse("+1234567890").unwrap();
+        let a = dnc_request_id(&CampaignId::parse("a").unwrap(), &phone);
+        let b = dnc_request_id(&CampaignId::parse("b").unwrap(), &phone);
+        assert_ne!(a, b);
+        assert_eq!(a, dnc_request_id(&CampaignId::parse("a").unwrap(), &phone));
+    }
+
+    #[test]
+    fn external_lead_id_comes_from_the_latest_event_that_carries_one() {
+        let with_id = |time, id| {
+            event(
+                "lead.call_received",
+                time,
+                &format!(r#""externalLeadId":"{id}""#),
+            )
+        };
+        let (state, _) = run(&[
+            with_id(T1, "new"),
+            with_id(T0, "old"),
+            event("lead.call_received", T2, r#""externalLeadId":null"#),
+        ]);
+        assert_eq!(
+            state.unwrap().external_lead_id.unwrap().value.as_str(),
+            "new"
+        );
+    }
+
+    #[test]
+    fn event_id_is_stable_and_content_derived() {
+        let a = initiated(T0);
+        assert_eq!(a.id(), initiated(T0).id());
+        assert_eq!(a.id(), initiated("2024-01-28T13:00:00+01:00").id());
+        assert_ne!(a.id(), initiated(T1).id());
+        assert_ne!(key(T0, "1").id(), key(T0, "2").id());
+        assert!(a.id().as_str().starts_with("evt_"));
+        assert_eq!(a.id().as_str().len(), 4 + 32);
+    }
+}

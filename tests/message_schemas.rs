@@ -1,0 +1,103 @@
+//! Every message this function produces validates against its JSON Schema in `schemas/`.
+
+mod support;
+
+use call_events::domain::Timestamp;
+use call_events::lead::{Decision, decide};
+use call_events::messages::{QuarantineRecord, QueueMessage};
+use serde_json::Value;
+
+fn validator(file: &str) -> jsonschema::Validator {
+    let path = format!("{}/schemas/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn assert_valid(file: &str, json: &str) {
+    let instance: Value = serde_json::from_str(json).unwrap();
+    let errors: Vec<String> = validator(file)
+        .iter_errors(&instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{file}: {json}: {errors:?}");
+}
+
+fn messages_for(events: &[&str]) -> Vec<QueueMessage> {
+    let mut state = None;
+    let mut messages = Vec::new();
+    for body in events {
+        let event = support::parse_call(body);
+        if let Decision::Applied(applied) = decide(state.as_ref(), &event, &event.id()) {
+            messages.extend(applied.effects.iter().map(QueueMessage::from));
+            state = Some(applied.state);
+        }
+    }
+    messages
+}
+
+#[test]
+fn callback_message_matches_its_schema() {
+    for lead_id in [
+        r#""externalLeadId":"abc123","#,
+        r#""externalLeadId":null,"#,
+        "",
+    ] {
+        let scheduled = support::body(
+            "lead.call_scheduled",
+            "abc456xyz",
+            "2024-01-28T12:00:00.000Z",
+            "+1234567890",
+            &format!(r#"{lead_id}"scheduledTime":"2024-01-28T14:00:00.000Z""#),
+        );
+        let messages = messages_for(&[&scheduled]);
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].message_type, "callback.scheduled");
+        assert_valid("callback.scheduled.schema.json", &messages[0].body);
+    }
+}
+
+#[test]
+fn dnc_message_matches_its_schema_for_both_reasons() {
+    let key9 = support::body(
+        "lead.call_key_pressed",
+        "abc456xyz",
+        "2024-01-28T12:00:00.000Z",
+        "+1234567890",
+        r#""externalLeadId":"abc123","callType":"scheduled","keypressNumber":"9""#,
+    );
+    let ended = support::body(
+        "lead.call_ended",
+        "abc456xyz",
+        "2024-01-28T12:00:00.000Z",
+        "+1234567891",
+        r#""callType":"inbound","callResult":"dnc""#,
+    );
+    for body in [key9, ended] {
+        let messages = messages_for(&[&body]);
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].message_type, "dnc.requested");
+        assert_valid("dnc.requested.schema.json", &messages[0].body);
+    }
+}
+
+#[test]
+fn quarantine_record_matches_its_schema() {
+    let record = QuarantineRecord::new(
+        Timestamp::parse("2024-01-28T12:00:00Z").unwrap(),
+        "data.phone: must be an E.164 number".into(),
+        b"{\"not\": \"valid\"",
+    );
+    assert_valid("quarantine.schema.json", &record.to_json());
+}
+
+#[test]
+fn schemas_reject_a_message_that_breaks_them() {
+    // Guards the test above: a schema that accepted anything would make it pass.
+    let bad = r#"{"schemaVersion":1,"type":"dnc.requested","id":"dnc-x","campaignId":"c","phone":"123","externalLeadId":null,"reason":"other","requestedAt":"now","source":{}}"#;
+    let instance: Value = serde_json::from_str(bad).unwrap();
+    assert!(!validator("dnc.requested.schema.json").is_valid(&instance));
+}

@@ -1,0 +1,160 @@
+//! Properties of the pure core: order independence, idempotency, one DNC request per lead,
+//! and no panic on arbitrary input.
+
+mod support;
+
+use call_events::domain::CallEvent;
+use call_events::lead::{Decision, Effect, LeadState, decide};
+use call_events::signature::{Secret, Verifier};
+use call_events::wire::parse_body;
+use proptest::prelude::*;
+
+/// One valid call event of the lead `+1234567890` in campaign `camp`.
+fn call_event() -> impl Strategy<Value = CallEvent> {
+    let minute = 0u32..4;
+    let lead_id = prop_oneof![
+        Just(""),
+        Just(r#""externalLeadId":"A","#),
+        Just(r#""externalLeadId":"B","#),
+        Just(r#""externalLeadId":null,"#)
+    ];
+    let data = prop_oneof![
+        Just(("lead.call_initiated", r#""isScheduled":true"#.to_owned())),
+        Just(("lead.call_received", String::new())),
+        (0u32..3).prop_map(|h| (
+            "lead.call_scheduled",
+            format!(r#""scheduledTime":"2024-01-29T1{h}:00:00Z""#)
+        )),
+        (
+            prop::sample::select(vec!["inbound", "scheduled", "unscheduled"]),
+            prop::sample::select(vec!["transfer", "dnc", "reschedule", "no_response"])
+        )
+            .prop_map(|(t, r)| (
+                "lead.call_ended",
+                format!(r#""callType":"{t}","callResult":"{r}""#)
+            )),
+        prop::sample::select(vec!["inbound", "outbound", "unknown"]).prop_map(|t| (
+            "lead.call_transferred",
+            format!(r#""transferredTo":"+1987654321","callType":"{t}""#)
+        )),
+        prop::sample::select(vec!["0", "1", "2", "5", "9", "*", "#"]).prop_map(|k| (
+            "lead.call_key_pressed",
+            format!(r#""callType":"inbound","keypressNumber":"{k}""#)
+        )),
+    ];
+    (minute, lead_id, data).prop_map(|(minute, lead_id, (event_type, data))| {
+        let time = format!("2024-01-28T12:0{minute}:00.000Z");
+        support::parse_call(&support::body(
+            event_type,
+            "camp",
+            &time,
+            "+1234567890",
+            format!("{lead_id}{data}").trim_end_matches(','),
+        ))
+    })
+}
+
+/// Delivers `events` in order; returns the final state and every effect produced.
+fn deliver(events: &[CallEvent]) -> (Option<LeadState>, Vec<Effect>) {
+    let mut state: Option<LeadState> = None;
+    let mut effects = Vec::new();
+    for event in events {
+        if let Decision::Applied(applied) = decide(state.as_ref(), event, &event.id()) {
+            effects.extend(applied.effects);
+            state = Some(applied.state);
+        }
+    }
+    (state, effects)
+}
+
+/// The events, shuffled, with some delivered more than once.
+fn redelivered(events: Vec<CallEvent>) -> impl Strategy<Value = (Vec<CallEvent>, Vec<CallEvent>)> {
+    let n = events.len();
+    prop::collection::vec(0..n, 0..n * 2).prop_flat_map(move |dups| {
+        let original = events.clone();
+        let mut with_dups = events.clone();
+        with_dups.extend(dups.iter().map(|&i| events[i].clone()));
+        (Just(original), Just(with_dups).prop_shuffle())
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn any_delivery_order_with_any_duplicates_gives_the_same_state(
+        (events, delivered) in prop::collection::vec(call_event(), 1..10).prop_flat_map(redelivered)
+    ) {
+        let (expected, _) = deliver(&events);
+        let (actual, _) = deliver(&delivered);
+        prop_assert_eq!(actual, expected);
+    }
+
+    #[test]
+    fn redelivering_every_event_changes_nothing(events in prop::collection::vec(call_event(), 1..10)) {
+        let (state, _) = deliver(&events);
+        for event in &events {
+            prop_assert_eq!(decide(state.as_ref(), event, &event.id()), Decision::Duplicate);
+        }
+    }
+
+    #[test]
+    fn at_most_one_dnc_request_over_any_sequence(
+        (_, delivered) in prop::collection::vec(call_event(), 1..12).prop_flat_map(redelivered)
+    ) {
+        let (state, effects) = deliver(&delivered);
+        let dnc_requests = effects.iter().filter(|e| matches!(e, Effect::Dnc(_))).count();
+        let is_dnc = state.is_some_and(|s| s.is_dnc());
+        prop_assert_eq!(dnc_requests, usize::from(is_dnc));
+    }
+
+    #[test]
+    fn one_callback_per_distinct_scheduled_event_unless_dnc_came_first(
+        (_, delivered) in prop::collection::vec(call_event(), 1..12).prop_flat_map(redelivered)
+    ) {
+        let (_, effects) = deliver(&delivered);
+        let mut ids: Vec<_> = effects.iter().filter_map(|e| match e {
+            Effect::Callback(c) => Some(c.id.clone()),
+            Effect::Dnc(_) => None,
+        }).collect();
+        let total = ids.len();
+        ids.sort();
+        ids.dedup();
+        prop_assert_eq!(ids.len(), total);
+    }
+
+    #[test]
+    fn parsing_never_panics_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = parse_body(&bytes);
+    }
+
+    #[test]
+    fn parsing_never_panics_on_json_shaped_input(
+        event_type in prop::sample::select(vec!["lead.call_initiated", "lead.call_received", "lead.call_scheduled", "lead.call_ended", "lead.call_transferred", "lead.call_key_pressed", "x"]),
+        fields in prop::collection::vec((
+            prop::sample::select(vec!["phone", "externalLeadId", "isScheduled", "scheduledTime", "callType", "callResult", "transferredTo", "keypressNumber"]),
+            prop_oneof![Just("null".to_owned()), any::<i64>().prop_map(|n| n.to_string()), any::<bool>().prop_map(|b| b.to_string()), "\\PC{0,20}".prop_map(|s| serde_json::to_string(&s).unwrap()), Just("[1,{}]".to_owned())],
+        ), 0..8),
+        time in "\\PC{0,30}",
+    ) {
+        let data: Vec<String> = fields.iter().map(|(k, v)| format!(r#""{k}":{v}"#)).collect();
+        let body = format!(
+            r#"{{"metadata":{{"eventType":"{event_type}","campaignId":"c","eventTime":{}}},"data":{{{}}}}}"#,
+            serde_json::to_string(&time).unwrap(),
+            data.join(",")
+        );
+        let _ = parse_body(body.as_bytes());
+    }
+
+    #[test]
+    fn signature_checking_never_panics(header in "\\PC{0,200}", body in prop::collection::vec(any::<u8>(), 0..256), now in any::<i64>()) {
+        let verifier = Verifier::new(vec![Secret::new("whsec_test_0123456789abcdef").unwrap()], 300);
+        let _ = verifier.verify(Some(&header), &body, now);
+        let structured = format!("t={},v2={},v1={}", now, hex_of(&body), header);
+        let _ = verifier.verify(Some(&structured), &body, now);
+    }
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
