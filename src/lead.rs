@@ -115,7 +115,7 @@ pub struct LeadState {
     pub phone: Phone,
     pub external_lead_id: Option<Stamped<ExternalLeadId>>,
     pub last_event: Stamped<EventType>,
-    /// The status decided by the latest event that decides one; DNC overrides it.
+    /// The status decided by the latest event that decides one; `None` once DNC.
     pub decided_status: Option<Stamped<Status>>,
     pub last_call_type: Option<Stamped<String>>,
     pub last_call_result: Option<Stamped<CallResult>>,
@@ -226,11 +226,14 @@ impl LeadState {
                 }
             }
         };
-        if let Some(status) = status {
-            keep_latest(&mut self.decided_status, at, status);
-        }
         if let Some(reason) = dnc {
             keep_earliest(&mut self.dnc, at, reason);
+        }
+        // DNC is sticky: once the lead is DNC no other status can ever show again.
+        if self.dnc.is_some() {
+            self.decided_status = None;
+        } else if let Some(status) = status {
+            keep_latest(&mut self.decided_status, at, status);
         }
     }
 }

@@ -1,0 +1,74 @@
+//! Cold start: configuration, AWS clients (built once, from the environment, so
+//! `AWS_ENDPOINT_URL` and the per-service `AWS_ENDPOINT_URL_*` work) and the secret.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::config::{Config, ConfigError, SecretSource, parse_secrets};
+use crate::dynamo::DynamoLeadStore;
+use crate::http::WebhookHandler;
+use crate::service::{CallEvents, error_chain};
+use crate::signature::{Secret, Verifier};
+use crate::sqs::SqsPublisher;
+
+pub type LiveHandler = WebhookHandler<DynamoLeadStore, SqsPublisher>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot read the webhook secret from Secrets Manager: {0}")]
+    SecretUnavailable(String),
+}
+
+/// The SDK configuration: a few quick attempts, each well inside the function's timeout,
+/// so a failing backend turns into a 503 the sender retries rather than a timeout.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(6))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+pub async fn start() -> Result<LiveHandler, StartupError> {
+    let config = Config::from_env()?;
+    let sdk = sdk_config().await;
+    build(&config, &sdk).await
+}
+
+pub async fn build(config: &Config, sdk: &SdkConfig) -> Result<LiveHandler, StartupError> {
+    let secrets = match &config.secrets {
+        SecretSource::Inline(secrets) => secrets.clone(),
+        SecretSource::SecretsManager { arn } => read_secret(sdk, arn).await?,
+    };
+    let store = DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
+    let publisher = SqsPublisher::new(aws_sdk_sqs::Client::new(sdk), config.queues.clone());
+    Ok(WebhookHandler::new(
+        Verifier::new(secrets, config.tolerance_seconds),
+        CallEvents::new(store, publisher),
+    ))
+}
+
+/// The secret's value is the list of client secrets, comma- or newline-separated.
+async fn read_secret(sdk: &SdkConfig, arn: &str) -> Result<Vec<Secret>, StartupError> {
+    let output = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| StartupError::SecretUnavailable(error_chain(&e)))?;
+    let value = output
+        .secret_string()
+        .ok_or_else(|| StartupError::SecretUnavailable("the secret has no string value".into()))?;
+    Ok(parse_secrets("WEBHOOK_SECRET_ARN", value)?)
+}

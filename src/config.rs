@@ -1,0 +1,223 @@
+//! Configuration from the environment (CONTRACT §6). A missing or invalid variable stops
+//! the function at start with one line naming it; without a secret nothing is accepted.
+
+use crate::signature::{DEFAULT_TOLERANCE_SECONDS, Secret};
+use crate::sqs::QueueUrls;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub table_name: String,
+    pub queues: QueueUrls,
+    pub secrets: SecretSource,
+    pub tolerance_seconds: u64,
+}
+
+/// Where the webhook client secret(s) come from.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    /// `WEBHOOK_SECRET`: for local runs and tests.
+    Inline(Vec<Secret>),
+    /// `WEBHOOK_SECRET_ARN`: read once at cold start.
+    SecretsManager { arn: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name} is invalid: {why}")]
+    Invalid { name: &'static str, why: String },
+    #[error(
+        "no webhook secret: set WEBHOOK_SECRET_ARN (or WEBHOOK_SECRET for local runs); without one no request can be accepted"
+    )]
+    NoSecret,
+    #[error("set only one of WEBHOOK_SECRET_ARN and WEBHOOK_SECRET")]
+    TwoSecretSources,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let queue_url = |name: &'static str| {
+            let url = required(name)?;
+            if url.starts_with("https://") || url.starts_with("http://") {
+                Ok(url)
+            } else {
+                Err(ConfigError::Invalid {
+                    name,
+                    why: "must be an SQS queue URL (https://...)".into(),
+                })
+            }
+        };
+        let table_name = required("TABLE_NAME")?;
+        let queues = QueueUrls {
+            callback: queue_url("CALLBACK_QUEUE_URL")?,
+            dnc: queue_url("DNC_QUEUE_URL")?,
+            quarantine: queue_url("QUARANTINE_QUEUE_URL")?,
+        };
+        let arn = required("WEBHOOK_SECRET_ARN").ok();
+        let inline = lookup("WEBHOOK_SECRET").filter(|v| !v.trim().is_empty());
+        let secrets = match (arn, inline) {
+            (Some(_), Some(_)) => return Err(ConfigError::TwoSecretSources),
+            (Some(arn), None) => SecretSource::SecretsManager { arn },
+            (None, Some(list)) => SecretSource::Inline(parse_secrets("WEBHOOK_SECRET", &list)?),
+            (None, None) => return Err(ConfigError::NoSecret),
+        };
+        let tolerance_seconds = match lookup("SIGNATURE_TOLERANCE_SECONDS") {
+            None => DEFAULT_TOLERANCE_SECONDS,
+            Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Invalid {
+                name: "SIGNATURE_TOLERANCE_SECONDS",
+                why: "must be a whole number of seconds".into(),
+            })?,
+        };
+        Ok(Self {
+            table_name,
+            queues,
+            secrets,
+            tolerance_seconds,
+        })
+    }
+}
+
+/// Secrets from a comma- or newline-separated list; at least one, each 16 characters or more.
+pub fn parse_secrets(name: &'static str, list: &str) -> Result<Vec<Secret>, ConfigError> {
+    let secrets = Secret::parse_list(list).map_err(|e| ConfigError::Invalid {
+        name,
+        why: e.to_string(),
+    })?;
+    if secrets.is_empty() {
+        return Err(ConfigError::Invalid {
+            name,
+            why: "holds no secret".into(),
+        });
+    }
+    Ok(secrets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    const BASE: [(&str, &str); 4] = [
+        ("TABLE_NAME", "leads"),
+        (
+            "CALLBACK_QUEUE_URL",
+            "https://sqs.us-east-1.amazonaws.com/1/cb.fifo",
+        ),
+        (
+            "DNC_QUEUE_URL",
+            "https://sqs.us-east-1.amazonaws.com/1/dnc.fifo",
+        ),
+        (
+            "QUARANTINE_QUEUE_URL",
+            "https://sqs.us-east-1.amazonaws.com/1/q",
+        ),
+    ];
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+        let mut pairs = BASE.to_vec();
+        pairs.extend_from_slice(extra);
+        env(&pairs)
+    }
+
+    #[test]
+    fn complete_configuration_is_read() {
+        let config =
+            with(&[("WEBHOOK_SECRET", "first_secret_000000, second_secret_00000")]).unwrap();
+        assert_eq!(config.table_name, "leads");
+        assert_eq!(config.tolerance_seconds, 300);
+        assert!(matches!(config.secrets, SecretSource::Inline(s) if s.len() == 2));
+        let config = with(&[
+            (
+                "WEBHOOK_SECRET_ARN",
+                "arn:aws:secretsmanager:us-east-1:1:secret:x",
+            ),
+            ("SIGNATURE_TOLERANCE_SECONDS", "60"),
+        ])
+        .unwrap();
+        assert!(matches!(
+            config.secrets,
+            SecretSource::SecretsManager { .. }
+        ));
+        assert_eq!(config.tolerance_seconds, 60);
+    }
+
+    #[test]
+    fn each_missing_required_variable_is_named() {
+        for (i, (name, _)) in BASE.iter().enumerate() {
+            let mut pairs: Vec<_> = BASE.to_vec();
+            pairs.remove(i);
+            pairs.push(("WEBHOOK_SECRET", "first_secret_000000"));
+            let err = env(&pairs).unwrap_err();
+            assert!(err.to_string().starts_with(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn no_secret_configured_fails_closed() {
+        assert_eq!(with(&[]).unwrap_err(), ConfigError::NoSecret);
+        assert_eq!(
+            with(&[("WEBHOOK_SECRET", " ")]).unwrap_err(),
+            ConfigError::NoSecret
+        );
+    }
+
+    #[test]
+    fn invalid_values_are_named() {
+        let short = with(&[("WEBHOOK_SECRET", "short")]).unwrap_err();
+        assert!(
+            short.to_string().starts_with("WEBHOOK_SECRET is invalid"),
+            "{short}"
+        );
+        assert!(!short.to_string().contains("short"), "{short}");
+        let tolerance = with(&[
+            ("WEBHOOK_SECRET", "first_secret_000000"),
+            ("SIGNATURE_TOLERANCE_SECONDS", "5m"),
+        ])
+        .unwrap_err();
+        assert!(
+            tolerance
+                .to_string()
+                .starts_with("SIGNATURE_TOLERANCE_SECONDS"),
+            "{tolerance}"
+        );
+        let mut pairs = BASE.to_vec();
+        pairs[1] = ("CALLBACK_QUEUE_URL", "callbacks.fifo");
+        pairs.push(("WEBHOOK_SECRET", "first_secret_000000"));
+        assert!(
+            env(&pairs)
+                .unwrap_err()
+                .to_string()
+                .starts_with("CALLBACK_QUEUE_URL")
+        );
+    }
+
+    #[test]
+    fn two_secret_sources_are_refused() {
+        let err = with(&[
+            ("WEBHOOK_SECRET", "first_secret_000000"),
+            ("WEBHOOK_SECRET_ARN", "arn:x"),
+        ])
+        .unwrap_err();
+        assert_eq!(err, ConfigError::TwoSecretSources);
+    }
+}

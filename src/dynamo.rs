@@ -1,0 +1,484 @@
+//! The lead table on DynamoDB: one item per (phone, campaignId), attributes as the
+//! contract names them, plus three of the function's own: `eventIds` (for duplicate
+//! detection), `eventOrder` (which event set each "latest" attribute) and `outbox`
+//! (messages decided but not yet sent).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    CallResult, CampaignId, DtmfKey, EventId, EventType, ExternalLeadId, Phone, Timestamp,
+};
+use crate::lead::{Counters, DncReason, EventOrder, LeadState, Stamped, Status};
+use crate::messages::QueueMessage;
+use crate::ports::{BackendError, LeadStore, SaveError, StoredLead};
+
+pub const PARTITION_KEY: &str = "phone";
+pub const SORT_KEY: &str = "campaignId";
+pub const EXTERNAL_LEAD_ID_INDEX: &str = "byExternalLeadId";
+
+#[derive(Debug, Clone)]
+pub struct DynamoLeadStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoLeadStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn key(campaign_id: &CampaignId, phone: &Phone) -> [(String, AttributeValue); 2] {
+    [
+        (
+            PARTITION_KEY.into(),
+            AttributeValue::S(phone.as_str().into()),
+        ),
+        (
+            SORT_KEY.into(),
+            AttributeValue::S(campaign_id.as_str().into()),
+        ),
+    ]
+}
+
+impl LeadStore for DynamoLeadStore {
+    async fn load(
+        &self,
+        campaign_id: &CampaignId,
+        phone: &Phone,
+    ) -> Result<Option<StoredLead>, BackendError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(campaign_id, phone).into_iter().collect()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| BackendError::new("DynamoDB GetItem", e))?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let item: LeadItem = serde_dynamo::from_item(item)
+            .map_err(|e| BackendError::new("reading the lead item", e))?;
+        item.into_stored()
+            .map(Some)
+            .map_err(|e| BackendError::new("reading the lead item", e))
+    }
+
+    async fn save(
+        &self,
+        state: &LeadState,
+        outbox: &[QueueMessage],
+        expected_version: Option<u64>,
+    ) -> Result<u64, SaveError> {
+        let version = expected_version.map_or(1, |v| v + 1);
+        let item = LeadItem::from_state(state, outbox, version, Timestamp::now());
+        let item = serde_dynamo::to_item(item)
+            .map_err(|e| BackendError::new("writing the lead item", e))?;
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let request = match expected_version {
+            None => request.condition_expression("attribute_not_exists(#pk)"),
+            Some(v) => request
+                .condition_expression("#version = :expected")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":expected", AttributeValue::N(v.to_string())),
+        };
+        let request = match expected_version {
+            None => request.expression_attribute_names("#pk", PARTITION_KEY),
+            Some(_) => request,
+        };
+        match request.send().await {
+            Ok(_) => Ok(version),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Err(SaveError::Conflict)
+            }
+            Err(e) => Err(BackendError::new("DynamoDB PutItem", e).into()),
+        }
+    }
+
+    async fn mark_sent(
+        &self,
+        campaign_id: &CampaignId,
+        phone: &Phone,
+        message_ids: &[&str],
+    ) -> Result<(), BackendError> {
+        if message_ids.is_empty() {
+            return Ok(());
+        }
+        let removals: Vec<String> = (0..message_ids.len())
+            .map(|i| format!("#outbox.#m{i}"))
+            .collect();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(campaign_id, phone).into_iter().collect()))
+            // The version moves on, so a writer holding the old outbox cannot put it back.
+            .update_expression(format!(
+                "REMOVE {} SET #version = #version + :one",
+                removals.join(", ")
+            ))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .expression_attribute_names("#outbox", "outbox")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        for (i, id) in message_ids.iter().enumerate() {
+            request = request.expression_attribute_names(format!("#m{i}"), *id);
+        }
+        request
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| BackendError::new("DynamoDB UpdateItem", e))
+    }
+}
+
+/// The item as stored. Attribute names are part of the contract (other services read them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LeadItem {
+    phone: String,
+    campaign_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    external_lead_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
+    last_event_type: String,
+    last_event_time: String,
+    updated_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_call_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_call_result: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_keypress: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    transferred_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scheduled_callback_time: Option<String>,
+    calls_initiated: u64,
+    calls_received: u64,
+    calls_ended: u64,
+    calls_transferred: u64,
+    keypresses: u64,
+    dnc: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dnc_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dnc_reason: Option<String>,
+    version: u64,
+    event_ids: Vec<String>,
+    /// Attribute name -> order key (`<eventTime, ns, UTC>|<type rank>|<eventId>`) of the
+    /// event that set it.
+    event_order: BTreeMap<String, String>,
+    #[serde(default)]
+    outbox: BTreeMap<String, QueueMessage>,
+}
+
+/// An item this function cannot read back: written by something else, or damaged.
+#[derive(Debug, thiserror::Error)]
+#[error("lead item attribute {0} is missing or invalid")]
+pub struct CorruptItem(&'static str);
+
+fn order_key(at: &EventOrder) -> String {
+    format!("{}|{}|{}", at.time.to_rfc3339_exact(), at.rank, at.id)
+}
+
+fn parse_order_key(key: &str) -> Option<EventOrder> {
+    let mut parts = key.splitn(3, '|');
+    let time = Timestamp::parse(parts.next()?).ok()?;
+    let rank = parts.next()?.parse().ok()?;
+    let id = EventId::from_stored(parts.next()?.to_owned());
+    Some(EventOrder { time, rank, id })
+}
+
+impl LeadItem {
+    fn from_state(
+        state: &LeadState,
+        outbox: &[QueueMessage],
+        version: u64,
+        now: Timestamp,
+    ) -> Self {
+        let mut event_order = BTreeMap::new();
+        let mut stamp = |name: &'static str, at: &EventOrder| {
+            event_order.insert(name.to_owned(), order_key(at));
+        };
+        fn value<T, R>(slot: &Option<Stamped<T>>, f: impl Fn(&T) -> R) -> Option<R> {
+            slot.as_ref().map(|s| f(&s.value))
+        }
+        for (name, at) in [
+            ("lastEvent", Some(&state.last_event.at)),
+            (
+                "externalLeadId",
+                state.external_lead_id.as_ref().map(|s| &s.at),
+            ),
+            ("status", state.decided_status.as_ref().map(|s| &s.at)),
+            ("lastCallType", state.last_call_type.as_ref().map(|s| &s.at)),
+            (
+                "lastCallResult",
+                state.last_call_result.as_ref().map(|s| &s.at),
+            ),
+            ("lastKeypress", state.last_keypress.as_ref().map(|s| &s.at)),
+            (
+                "transferredTo",
+                state.transferred_to.as_ref().map(|s| &s.at),
+            ),
+            (
+                "scheduledCallbackTime",
+                state.scheduled_callback_time.as_ref().map(|s| &s.at),
+            ),
+            ("dnc", state.dnc.as_ref().map(|s| &s.at)),
+        ] {
+            if let Some(at) = at {
+                stamp(name, at);
+            }
+        }
+        let Counters {
+            calls_initiated,
+            calls_received,
+            calls_ended,
+            calls_transferred,
+            keypresses,
+        } = state.counters;
+        Self {
+            phone: state.phone.as_str().to_owned(),
+            campaign_id: state.campaign_id.as_str().to_owned(),
+            external_lead_id: value(&state.external_lead_id, |id| id.as_str().to_owned()),
+            status: state.status().map(|s| s.as_str().to_owned()),
+            last_event_type: state.last_event.value.as_str().to_owned(),
+            last_event_time: state.last_event.at.time.to_rfc3339(),
+            updated_at: now.to_rfc3339(),
+            last_call_type: value(&state.last_call_type, Clone::clone),
+            last_call_result: value(&state.last_call_result, |r| r.as_str().to_owned()),
+            last_keypress: value(&state.last_keypress, |k| k.as_char().to_string()),
+            transferred_to: value(&state.transferred_to, |p| p.as_str().to_owned()),
+            scheduled_callback_time: value(&state.scheduled_callback_time, |t| t.to_rfc3339()),
+            calls_initiated,
+            calls_received,
+            calls_ended,
+            calls_transferred,
+            keypresses,
+            dnc: state.dnc.is_some(),
+            dnc_at: state.dnc.as_ref().map(|d| d.at.time.to_rfc3339()),
+            dnc_reason: value(&state.dnc, |r| r.as_str().to_owned()),
+            version,
+            event_ids: state.seen.iter().map(|id| id.as_str().to_owned()).collect(),
+            event_order,
+            outbox: outbox.iter().map(|m| (m.id.clone(), m.clone())).collect(),
+        }
+    }
+
+    fn into_stored(self) -> Result<StoredLead, CorruptItem> {
+        let order = &self.event_order;
+        // A "latest" attribute and the order key of the event that set it.
+        fn stamped<T>(
+            name: &'static str,
+            order: &BTreeMap<String, String>,
+            value: Option<String>,
+            parse: impl FnOnce(&str) -> Option<T>,
+        ) -> Result<Option<Stamped<T>>, CorruptItem> {
+            let Some(raw) = value else { return Ok(None) };
+            let at = order
+                .get(name)
+                .and_then(|k| parse_order_key(k))
+                .ok_or(CorruptItem(name))?;
+            let value = parse(&raw).ok_or(CorruptItem(name))?;
+            Ok(Some(Stamped { at, value }))
+        }
+        let decided_status = match self.status.as_deref() {
+            Some("dnc") | None => None,
+            Some(_) => stamped("status", order, self.status.clone(), Status::parse)?,
+        };
+        let last_event_at = order
+            .get("lastEvent")
+            .and_then(|k| parse_order_key(k))
+            .ok_or(CorruptItem("eventOrder"))?;
+        let last_event_type =
+            EventType::from_wire(&self.last_event_type).ok_or(CorruptItem("lastEventType"))?;
+        let state = LeadState {
+            campaign_id: CampaignId::parse(&self.campaign_id)
+                .map_err(|_| CorruptItem("campaignId"))?,
+            phone: Phone::parse(&self.phone).map_err(|_| CorruptItem("phone"))?,
+            external_lead_id: stamped("externalLeadId", order, self.external_lead_id, |s| {
+                ExternalLeadId::from_optional(Some(s.to_owned()))
+            })?,
+            last_event: Stamped {
+                at: last_event_at,
+                value: last_event_type,
+            },
+            decided_status,
+            last_call_type: stamped("lastCallType", order, self.last_call_type, |s| {
+                Some(s.to_owned())
+            })?,
+            last_call_result: stamped("lastCallResult", order, self.last_call_result, |s| {
+                CallResult::parse(s).ok()
+            })?,
+            last_keypress: stamped("lastKeypress", order, self.last_keypress, |s| {
+                DtmfKey::parse(s).ok()
+            })?,
+            transferred_to: stamped("transferredTo", order, self.transferred_to, |s| {
+                Phone::parse(s).ok()
+            })?,
+            scheduled_callback_time: stamped(
+                "scheduledCallbackTime",
+                order,
+                self.scheduled_callback_time,
+                |s| Timestamp::parse(s).ok(),
+            )?,
+            counters: Counters {
+                calls_initiated: self.calls_initiated,
+                calls_received: self.calls_received,
+                calls_ended: self.calls_ended,
+                calls_transferred: self.calls_transferred,
+                keypresses: self.keypresses,
+            },
+            dnc: match self.dnc {
+                true => stamped("dnc", order, self.dnc_reason, DncReason::parse)?,
+                false => None,
+            },
+            seen: self
+                .event_ids
+                .into_iter()
+                .map(EventId::from_stored)
+                .collect(),
+        };
+        if self.dnc && state.dnc.is_none() {
+            return Err(CorruptItem("dncReason"));
+        }
+        Ok(StoredLead {
+            state,
+            version: self.version,
+            outbox: self.outbox.into_values().collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lead::{Decision, decide};
+    use crate::wire::{Inbound, parse_body};
+
+    fn apply(state: Option<LeadState>, event_type: &str, time: &str, data: &str) -> LeadState {
+        let body = format!(
+            r#"{{"metadata":{{"eventType":"{event_type}","campaignId":"camp","eventTime":"{time}"}},"data":{{"phone":"+1234567890",{data}}}}}"#
+        );
+        let Ok(Inbound::Call(event)) = parse_body(body.as_bytes()) else {
+            panic!("bad test event")
+        };
+        match decide(state.as_ref(), &event, &event.id()) {
+            Decision::Applied(applied) => applied.state,
+            Decision::Duplicate => panic!("duplicate"),
+        }
+    }
+
+    fn round_trip(state: &LeadState) -> LeadState {
+        let item = LeadItem::from_state(state, &[], 3, Timestamp::now());
+        let attributes: std::collections::HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(item).unwrap();
+        let item: LeadItem = serde_dynamo::from_item(attributes).unwrap();
+        item.into_stored().unwrap().state
+    }
+
+    #[test]
+    fn lead_state_survives_the_item_round_trip() {
+        let mut state = apply(
+            None,
+            "lead.call_initiated",
+            "2024-01-28T12:00:00.123456789Z",
+            r#""externalLeadId":"abc123""#,
+        );
+        state = apply(
+            Some(state),
+            "lead.call_key_pressed",
+            "2024-01-28T12:01:00Z",
+            r#""callType":"inbound","keypressNumber":"5""#,
+        );
+        state = apply(
+            Some(state),
+            "lead.call_transferred",
+            "2024-01-28T12:02:00Z",
+            r#""callType":"outbound","transferredTo":"+1987654321""#,
+        );
+        state = apply(
+            Some(state),
+            "lead.call_scheduled",
+            "2024-01-28T12:03:00Z",
+            r#""scheduledTime":"2024-01-29T10:00:00.000Z""#,
+        );
+        state = apply(
+            Some(state),
+            "lead.call_ended",
+            "2024-01-28T12:04:00Z",
+            r#""callType":"inbound","callResult":"no_response""#,
+        );
+        assert_eq!(round_trip(&state), state);
+        state = apply(
+            Some(state),
+            "lead.call_key_pressed",
+            "2024-01-28T12:05:00Z",
+            r#""callType":"inbound","keypressNumber":"9""#,
+        );
+        assert_eq!(round_trip(&state), state);
+    }
+
+    #[test]
+    fn item_attributes_are_named_as_the_contract_says() {
+        let state = apply(
+            None,
+            "lead.call_ended",
+            "2024-01-28T12:05:00+01:00",
+            r#""externalLeadId":"abc123","callType":"inbound","callResult":"dnc""#,
+        );
+        let item: std::collections::HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(LeadItem::from_state(&state, &[], 1, Timestamp::now())).unwrap();
+        let s = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let n = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).cloned();
+        assert_eq!(s("phone").as_deref(), Some("+1234567890"));
+        assert_eq!(s("campaignId").as_deref(), Some("camp"));
+        assert_eq!(s("externalLeadId").as_deref(), Some("abc123"));
+        assert_eq!(s("status").as_deref(), Some("dnc"));
+        assert_eq!(s("lastEventType").as_deref(), Some("lead.call_ended"));
+        assert_eq!(
+            s("lastEventTime").as_deref(),
+            Some("2024-01-28T11:05:00.000Z")
+        );
+        assert_eq!(s("lastCallType").as_deref(), Some("inbound"));
+        assert_eq!(s("lastCallResult").as_deref(), Some("dnc"));
+        assert_eq!(item.get("dnc").and_then(|v| v.as_bool().ok()), Some(&true));
+        assert_eq!(s("dncAt").as_deref(), Some("2024-01-28T11:05:00.000Z"));
+        assert_eq!(s("dncReason").as_deref(), Some("call_result_dnc"));
+        assert_eq!(n("callsEnded").as_deref(), Some("1"));
+        assert_eq!(n("callsInitiated").as_deref(), Some("0"));
+        assert_eq!(n("version").as_deref(), Some("1"));
+        assert!(s("updatedAt").is_some());
+    }
+
+    #[test]
+    fn unknown_external_lead_id_is_absent_so_the_index_stays_sparse() {
+        let state = apply(
+            None,
+            "lead.call_received",
+            "2024-01-28T12:00:00Z",
+            r#""externalLeadId":null"#,
+        );
+        let item: std::collections::HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(LeadItem::from_state(&state, &[], 1, Timestamp::now())).unwrap();
+        assert!(!item.contains_key("externalLeadId"));
+        assert!(!item.contains_key("transferredTo"));
+    }
+}

@@ -1,0 +1,163 @@
+//! The HTTP entrypoint: turns an API Gateway request (HTTP API payload 2.0 or REST API
+//! payload 1.0, body possibly base64) into one of the contract's answers. Every answer is
+//! JSON; none carries internal detail. Errors map to statuses here and nowhere else.
+
+use std::time::Instant;
+
+use lambda_http::http::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{Value, json};
+use tracing::error;
+
+use crate::domain::Timestamp;
+use crate::messages::QuarantineRecord;
+use crate::ports::{LeadStore, MessagePublisher};
+use crate::service::{CallEvents, Recorded, error_chain};
+use crate::signature::{self, Verifier};
+use crate::telemetry::{Outcome, RequestReport};
+use crate::wire::{Inbound, parse_body};
+
+/// The largest body accepted: SQS's message size, so a quarantined body fits.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+pub struct WebhookHandler<S, P> {
+    verifier: Verifier,
+    events: CallEvents<S, P>,
+}
+
+impl<S: LeadStore, P: MessagePublisher> WebhookHandler<S, P> {
+    pub fn new(verifier: Verifier, events: CallEvents<S, P>) -> Self {
+        Self { verifier, events }
+    }
+
+    pub fn events(&self) -> &CallEvents<S, P> {
+        &self.events
+    }
+
+    /// Answers the request and writes its log line.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let (response, report) = self.respond(&request).await;
+        println!(
+            "{}",
+            report.to_log_line(chrono::Utc::now().timestamp_millis())
+        );
+        response
+    }
+
+    /// Answers the request; the report says what happened, for the log line.
+    pub async fn respond(&self, request: &Request) -> (Response<Body>, RequestReport) {
+        let started = Instant::now();
+        let (status, body, mut report) = self.answer(request).await;
+        report.request_id = request.lambda_context_ref().map(|c| c.request_id.clone());
+        report.duration = started.elapsed();
+        let mut response = Response::new(Body::Text(body.to_string()));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            headers.insert(ALLOW, HeaderValue::from_static("POST"));
+        }
+        (response, report)
+    }
+
+    async fn answer(&self, request: &Request) -> (StatusCode, Value, RequestReport) {
+        let refuse = |status: StatusCode, outcome: Outcome| {
+            let report = RequestReport::new(outcome, status.as_u16());
+            (status, json!({"error": outcome.as_str()}), report)
+        };
+        if request.method() != Method::POST {
+            return refuse(StatusCode::METHOD_NOT_ALLOWED, Outcome::MethodNotAllowed);
+        }
+        let body: &[u8] = request.body().as_ref();
+        if body.len() > MAX_BODY_BYTES {
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, Outcome::PayloadTooLarge);
+        }
+        let header = request
+            .headers()
+            .get(signature::HEADER)
+            .map(|v| v.to_str().unwrap_or_default());
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        if let Err(e) = self.verifier.verify(header, body, now_ms) {
+            let (status, body, mut report) =
+                refuse(StatusCode::UNAUTHORIZED, Outcome::Unauthorized);
+            report.detail = Some(e.to_string());
+            return (status, body, report);
+        }
+
+        match parse_body(body) {
+            Ok(Inbound::NotHandled { event_type }) => {
+                let mut report = RequestReport::new(Outcome::Ignored, 200);
+                report.event_type = Some(event_type);
+                (StatusCode::OK, json!({"status": "ignored"}), report)
+            }
+            Err(rejection) => {
+                let record = QuarantineRecord::new(Timestamp::now(), rejection.to_string(), body);
+                match self.events.quarantine(&record).await {
+                    Ok(()) => {
+                        let mut report = RequestReport::new(Outcome::Quarantined, 200);
+                        // The field only: the rest of the reason could quote the body.
+                        report.detail = Some(rejection.field.clone());
+                        let answer =
+                            json!({"status": "quarantined", "reason": rejection.to_string()});
+                        (StatusCode::OK, answer, report)
+                    }
+                    Err(e) => {
+                        self.unavailable(RequestReport::new(Outcome::BackendUnavailable, 503), &e)
+                    }
+                }
+            }
+            Ok(Inbound::Call(event)) => {
+                let mut report = RequestReport::new(Outcome::Processed, 200);
+                report.event_type = Some(event.event_type().as_str().to_owned());
+                report.campaign_id = Some(event.campaign_id.as_str().to_owned());
+                report.phone = Some(event.phone.masked());
+                match self.events.record(&event).await {
+                    Ok(Recorded::Processed {
+                        event_id,
+                        event_type,
+                        effects,
+                        callback_suppressed,
+                    }) => {
+                        report.event_id = Some(event_id.to_string());
+                        report.effects.clone_from(&effects);
+                        report.callback_suppressed = callback_suppressed;
+                        let answer = json!({
+                            "status": "processed",
+                            "eventId": event_id.as_str(),
+                            "eventType": event_type.as_str(),
+                            "effects": effects,
+                        });
+                        (StatusCode::OK, answer, report)
+                    }
+                    Ok(Recorded::Duplicate { event_id }) => {
+                        report.outcome = Outcome::Duplicate;
+                        report.event_id = Some(event_id.to_string());
+                        let answer = json!({"status": "duplicate", "eventId": event_id.as_str()});
+                        (StatusCode::OK, answer, report)
+                    }
+                    Err(e) => {
+                        report.outcome = Outcome::BackendUnavailable;
+                        report.status = 503;
+                        self.unavailable(report, &e)
+                    }
+                }
+            }
+        }
+    }
+
+    fn unavailable(
+        &self,
+        mut report: RequestReport,
+        error: &(dyn std::error::Error + 'static),
+    ) -> (StatusCode, Value, RequestReport) {
+        let chain = error_chain(error);
+        error!(error = %chain, "backend unavailable: answering 503 so the sender retries");
+        report.detail = Some(chain);
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"error": Outcome::BackendUnavailable.as_str()}),
+            report,
+        )
+    }
+}

@@ -1,0 +1,167 @@
+//! The AWS resources the function needs, created on a local emulator (moto) for the tests
+//! and the local run. `template.yaml` declares the same resources for AWS; a test checks
+//! that the two agree.
+
+use std::collections::HashMap;
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+
+use crate::dynamo::{EXTERNAL_LEAD_ID_INDEX, PARTITION_KEY, SORT_KEY};
+use crate::ports::BackendError;
+use crate::sqs::QueueUrls;
+
+/// Receives before a message moves to its dead-letter queue.
+pub const MAX_RECEIVE_COUNT: u32 = 5;
+/// 14 days, SQS's longest: a DNC request must outlive any consumer outage.
+pub const RETENTION_SECONDS: u32 = 1_209_600;
+
+#[derive(Debug, Clone)]
+pub struct Resources {
+    pub table_name: String,
+    pub queues: QueueUrls,
+    pub callback_dlq: String,
+    pub dnc_dlq: String,
+}
+
+impl Resources {
+    /// The names of the resources for `prefix`: `<prefix>-leads`, `<prefix>-callbacks.fifo`, ...
+    pub fn names(prefix: &str) -> [String; 6] {
+        [
+            format!("{prefix}-leads"),
+            format!("{prefix}-callbacks.fifo"),
+            format!("{prefix}-callbacks-dlq.fifo"),
+            format!("{prefix}-dnc.fifo"),
+            format!("{prefix}-dnc-dlq.fifo"),
+            format!("{prefix}-quarantine"),
+        ]
+    }
+
+    /// The environment the function reads (CONTRACT §6), secret aside.
+    pub fn env(&self) -> [(&'static str, &str); 4] {
+        [
+            ("TABLE_NAME", &self.table_name),
+            ("CALLBACK_QUEUE_URL", &self.queues.callback),
+            ("DNC_QUEUE_URL", &self.queues.dnc),
+            ("QUARANTINE_QUEUE_URL", &self.queues.quarantine),
+        ]
+    }
+}
+
+/// Creates the table and the queues (with their dead-letter queues) named after `prefix`.
+pub async fn create(sdk: &SdkConfig, prefix: &str) -> Result<Resources, BackendError> {
+    let [table, callbacks, callbacks_dlq, dnc, dnc_dlq, quarantine] = Resources::names(prefix);
+    create_table(&aws_sdk_dynamodb::Client::new(sdk), &table).await?;
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let callback_dlq = create_queue(&sqs, &callbacks_dlq, None).await?;
+    let callback = create_queue(&sqs, &callbacks, Some(&callback_dlq)).await?;
+    let dnc_dlq = create_queue(&sqs, &dnc_dlq, None).await?;
+    let dnc = create_queue(&sqs, &dnc, Some(&dnc_dlq)).await?;
+    let quarantine = create_queue(&sqs, &quarantine, None).await?;
+    Ok(Resources {
+        table_name: table,
+        queues: QueueUrls {
+            callback,
+            dnc,
+            quarantine,
+        },
+        callback_dlq,
+        dnc_dlq,
+    })
+}
+
+async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), BackendError> {
+    let fail = |e| BackendError::new("DynamoDB CreateTable", e);
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(fail)
+    };
+    let key = |name: &str, key_type| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build()
+            .map_err(fail)
+    };
+    let index = GlobalSecondaryIndex::builder()
+        .index_name(EXTERNAL_LEAD_ID_INDEX)
+        .key_schema(key("externalLeadId", KeyType::Hash)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(fail)?;
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute(PARTITION_KEY)?)
+        .attribute_definitions(attribute(SORT_KEY)?)
+        .attribute_definitions(attribute("externalLeadId")?)
+        .key_schema(key(PARTITION_KEY, KeyType::Hash)?)
+        .key_schema(key(SORT_KEY, KeyType::Range)?)
+        .global_secondary_indexes(index)
+        .send()
+        .await
+        .map_err(|e| BackendError::new("DynamoDB CreateTable", e))?;
+    Ok(())
+}
+
+/// Creates a queue (FIFO if the name ends in `.fifo`) and returns its URL.
+async fn create_queue(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    dead_letter_queue_url: Option<&str>,
+) -> Result<String, BackendError> {
+    let mut attributes = HashMap::from([(
+        QueueAttributeName::MessageRetentionPeriod,
+        RETENTION_SECONDS.to_string(),
+    )]);
+    if name.ends_with(".fifo") {
+        attributes.insert(QueueAttributeName::FifoQueue, "true".into());
+        attributes.insert(
+            QueueAttributeName::ContentBasedDeduplication,
+            "false".into(),
+        );
+    }
+    if let Some(dlq) = dead_letter_queue_url {
+        let arn = queue_arn(client, dlq).await?;
+        attributes.insert(
+            QueueAttributeName::RedrivePolicy,
+            format!(r#"{{"deadLetterTargetArn":"{arn}","maxReceiveCount":{MAX_RECEIVE_COUNT}}}"#),
+        );
+    }
+    let output = client
+        .create_queue()
+        .queue_name(name)
+        .set_attributes(Some(attributes))
+        .send()
+        .await
+        .map_err(|e| BackendError::new("SQS CreateQueue", e))?;
+    output
+        .queue_url
+        .ok_or_else(|| BackendError::new("SQS CreateQueue", "no queue URL in the answer"))
+}
+
+pub async fn queue_arn(client: &aws_sdk_sqs::Client, url: &str) -> Result<String, BackendError> {
+    let output = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| BackendError::new("SQS GetQueueAttributes", e))?;
+    output
+        .attributes
+        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+        .ok_or_else(|| BackendError::new("SQS GetQueueAttributes", "no QueueArn in the answer"))
+}

@@ -1,0 +1,91 @@
+//! The queues on SQS. A queue whose URL ends in `.fifo` gets `MessageGroupId` (the phone:
+//! one lead's messages stay in order) and `MessageDeduplicationId` (the message id); a
+//! standard queue gets neither.
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::MessageAttributeValue;
+
+use crate::domain::short_digest;
+use crate::messages::{QuarantineRecord, Queue, QueueMessage};
+use crate::ports::{BackendError, MessagePublisher};
+
+#[derive(Debug, Clone)]
+pub struct QueueUrls {
+    pub callback: String,
+    pub dnc: String,
+    pub quarantine: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SqsPublisher {
+    client: Client,
+    urls: QueueUrls,
+}
+
+impl SqsPublisher {
+    pub fn new(client: Client, urls: QueueUrls) -> Self {
+        Self { client, urls }
+    }
+
+    async fn send_to(
+        &self,
+        url: &str,
+        body: String,
+        attributes: &[(&str, &str)],
+        fifo_ids: (&str, &str),
+    ) -> Result<(), BackendError> {
+        let mut request = self.client.send_message().queue_url(url).message_body(body);
+        for &(name, value) in attributes {
+            let value = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+                .map_err(|e| BackendError::new("building an SQS message attribute", e))?;
+            request = request.message_attributes(name, value);
+        }
+        if url.ends_with(".fifo") {
+            let (group, dedup) = fifo_ids;
+            request = request
+                .message_group_id(group)
+                .message_deduplication_id(dedup);
+        }
+        request
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| BackendError::new("SQS SendMessage", e))
+    }
+}
+
+impl MessagePublisher for SqsPublisher {
+    async fn send(&self, message: &QueueMessage) -> Result<(), BackendError> {
+        let url = match message.queue {
+            Queue::Callback => &self.urls.callback,
+            Queue::Dnc => &self.urls.dnc,
+        };
+        self.send_to(
+            url,
+            message.body.clone(),
+            &[
+                ("type", &message.message_type),
+                ("campaignId", &message.campaign_id),
+            ],
+            (&message.group, &message.id),
+        )
+        .await
+    }
+
+    async fn quarantine(&self, record: &QuarantineRecord) -> Result<(), BackendError> {
+        // The contract's quarantine queue is a standard queue; should it be FIFO, a digest
+        // of the record deduplicates retries of the same delivery.
+        let dedup = short_digest(&[&record.received_at, &record.body]);
+        self.send_to(
+            &self.urls.quarantine,
+            record.to_json(),
+            // SQS refuses empty attribute values, and an unparsable body has no campaign.
+            &[("type", "quarantine")],
+            ("quarantine", &dedup),
+        )
+        .await
+    }
+}
