@@ -1,6 +1,8 @@
 //! Builders of sender payloads shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod aws;
+
 use call_events::domain::CallEvent;
 use call_events::wire::{Inbound, parse_body};
 
