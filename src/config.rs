@@ -4,6 +4,17 @@
 use crate::signature::{DEFAULT_TOLERANCE_SECONDS, Secret};
 use crate::sqs::QueueUrls;
 
+/// Every variable the function reads.
+pub const VARIABLES: [&str; 7] = [
+    "TABLE_NAME",
+    "CALLBACK_QUEUE_URL",
+    "DNC_QUEUE_URL",
+    "QUARANTINE_QUEUE_URL",
+    "WEBHOOK_SECRET_ARN",
+    "WEBHOOK_SECRET",
+    "SIGNATURE_TOLERANCE_SECONDS",
+];
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub table_name: String,
@@ -209,6 +220,26 @@ mod tests {
                 .to_string()
                 .starts_with("CALLBACK_QUEUE_URL")
         );
+    }
+
+    #[test]
+    fn only_the_listed_variables_are_read() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        let _ = Config::from_lookup(|name| {
+            asked.borrow_mut().push(name.to_owned());
+            Some(match name {
+                "SIGNATURE_TOLERANCE_SECONDS" => "300".to_owned(),
+                "WEBHOOK_SECRET" => String::new(),
+                n if n.ends_with("_URL") => "https://sqs.example/q".to_owned(),
+                _ => "value_long_enough_000".to_owned(),
+            })
+        });
+        for name in asked.into_inner() {
+            assert!(
+                VARIABLES.contains(&name.as_str()),
+                "{name} is read but not listed"
+            );
+        }
     }
 
     #[test]
