@@ -1,0 +1,32 @@
+//! Creates the function's table and queues on the local emulator at `AWS_ENDPOINT_URL`
+//! and prints the function's environment as `KEY=VALUE` lines, for
+//! `cargo lambda watch --env-file`. Used by `scripts/local.sh`.
+//!
+//! cargo run --example local_resources -- <name-prefix>
+
+use std::process::ExitCode;
+
+use call_events::local;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let prefix = std::env::args().nth(1).unwrap_or_else(|| "local".to_owned());
+    let sdk = call_events::app::sdk_config().await;
+    match local::create(&sdk, &prefix).await {
+        Ok(resources) => {
+            for (name, value) in resources.env() {
+                println!("{name}={value}");
+            }
+            println!("CALLBACK_DLQ_URL={}", resources.callback_dlq);
+            println!("DNC_DLQ_URL={}", resources.dnc_dlq);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "cannot create the local resources: {}",
+                call_events::service::error_chain(&e)
+            );
+            ExitCode::FAILURE
+        }
+    }
+}

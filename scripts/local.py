@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""The local run's client side: delivers the sample events in events/ to the function
+(running under `cargo lambda watch`), then shows and checks what it did: each delivery's
+answer, the lead items, and the messages on each queue.
+
+Samples whose stored signature was made with the local secret are signed again at send
+time, so the deployed 300 s tolerance applies unchanged; the bad-signature sample is
+signed again with a wrong secret, so it still fails for the right reason.
+
+  local.py run --url URL --port PORT --env-file .local/function.env
+  local.py sign events/01-call-initiated.json     # prints the event signed now
+"""
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+LOCAL_SECRET = "local-dev-secret-do-not-deploy"
+WRONG_SECRET = "not-the-configured-secret"
+CAMPAIGN = "spring-campaign"
+
+# What the contract predicts for each sample, delivered in file order.
+EXPECTED = {
+    "01-call-initiated.json": (200, "processed", []),
+    "02-call-received.json": (200, "processed", []),
+    "03-call-key-pressed-1.json": (200, "processed", []),
+    "04-call-transferred.json": (200, "processed", []),
+    "05-call-ended-transfer.json": (200, "processed", []),
+    "06-call-key-pressed-2.json": (200, "processed", []),
+    "07-call-scheduled.json": (200, "processed", ["callback"]),
+    "08-call-ended-reschedule.json": (200, "processed", []),
+    "09-call-key-pressed-9.json": (200, "processed", ["dnc"]),
+    "10-call-ended-dnc.json": (200, "processed", []),
+    "11-call-ended-no-response.json": (200, "processed", []),
+    "12-rest-v1-call-initiated.json": (200, "processed", []),
+    "13-base64-call-received.json": (200, "processed", []),
+    "20-bad-signature.json": (401, "unauthorized", None),
+    "21-malformed-json.json": (200, "quarantined", None),
+    "22-invalid-phone.json": (200, "quarantined", None),
+    "23-unknown-event-type.json": (200, "ignored", None),
+    "24-get-request.json": (405, "method_not_allowed", None),
+}
+# Delivered again at the end: the sender's retries.
+REDELIVERED = ["07-call-scheduled.json", "09-call-key-pressed-9.json"]
+EXPECTED_STATUS = {
+    "+12025550101": "transferred",
+    "+12025550102": "reschedule_requested",
+    "+12025550103": "dnc",
+    "+12025550104": "no_response",
+    "+12025550105": "in_call",
+}
+EXPECTED_MESSAGES = {"callback": 1, "dnc": 1, "quarantine": 2}
+
+
+def raw_body(event):
+    body = event.get("body") or ""
+    return base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+
+
+def hmac_hex(secret, message):
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def signed_with_local_secret(event, body):
+    header = (event.get("headers") or {}).get("aktify-signature", "")
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    return parts.get("v2") == hmac_hex(LOCAL_SECRET, parts.get("t", "").encode() + b"." + body)
+
+
+def resign(event):
+    """The event signed now: with the local secret if it was signed with it, else a wrong one."""
+    event = json.loads(json.dumps(event))
+    headers = event.get("headers") or {}
+    if "aktify-signature" not in headers:
+        return event
+    body = raw_body(event)
+    secret = LOCAL_SECRET if signed_with_local_secret(event, body) else WRONG_SECRET
+    t = str(int(time.time() * 1000))
+    header = f"t={t},v2={hmac_hex(secret, t.encode() + b'.' + body)}"
+    headers["aktify-signature"] = header
+    if isinstance(event.get("multiValueHeaders"), dict):
+        event["multiValueHeaders"]["aktify-signature"] = [header]
+    return event
+
+
+def post_over_http(url, event):
+    method = event.get("requestContext", {}).get("http", {}).get("method") or event.get("httpMethod")
+    request = urllib.request.Request(url, data=raw_body(event) or None, method=method)
+    for name, value in (event.get("headers") or {}).items():
+        if name.lower() not in ("host", "content-length"):
+            request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def invoke_with_cargo_lambda(port, event):
+    """REST (payload 1.0) samples go through `cargo lambda invoke`, as API Gateway sends them."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(event, f)
+    out = subprocess.run(
+        ["cargo", "lambda", "invoke", "call-events-receiver", "-A", "127.0.0.1", "-P", str(port), "--data-file", f.name, "-o", "json"],
+        capture_output=True, text=True, check=True,
+    )
+    response = json.loads(out.stdout)
+    return response["statusCode"], (response.get("body") or "").encode()
+
+
+def deliver(url, port, name):
+    event = resign(json.loads((EVENTS / name).read_text()))
+    if "httpMethod" in event:
+        status, body = invoke_with_cargo_lambda(port, event)
+        via = "invoke v1"
+    else:
+        status, body = post_over_http(url, event)
+        via = "HTTP v2"
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = {"error": f"not JSON: {body[:80]!r}"}
+    return status, answer, via
+
+
+def load_env(path):
+    env = {}
+    for line in pathlib.Path(path).read_text().splitlines():
+        if "=" in line:
+            key, value = line.split("=", 1)
+            env[key] = value
+    return env
+
+
+def plain(value):
+    """A DynamoDB attribute value as plain Python."""
+    (kind, v), = value.items()
+    if kind == "N":
+        return int(v) if v.isdigit() else float(v)
+    if kind == "M":
+        return {k: plain(x) for k, x in v.items()}
+    if kind == "L":
+        return [plain(x) for x in v]
+    return v
+
+
+def drain(sqs, url):
+    messages = []
+    while True:
+        out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0)
+        batch = out.get("Messages", [])
+        if not batch:
+            return messages
+        for m in batch:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        messages.extend(batch)
+
+
+def run(args):
+    import boto3  # installed with moto into .venv
+
+    env = load_env(args.env_file)
+    problems = []
+    print("\n== Deliveries ==")
+    print(f"{'sample':34} {'via':10} {'HTTP':>4}  outcome        effects / reason")
+    deliveries = [(name, EXPECTED[name]) for name in sorted(EXPECTED)]
+    deliveries += [(name, (200, "duplicate", None)) for name in REDELIVERED]
+    for name, (want_status, want_outcome, want_effects) in deliveries:
+        status, answer, via = deliver(args.url, args.port, name)
+        outcome = answer.get("status") or answer.get("error")
+        detail = answer.get("effects", answer.get("reason", ""))
+        print(f"{name:34} {via:10} {status:>4}  {outcome:14} {detail}")
+        if (status, outcome) != (want_status, want_outcome) or (want_effects is not None and answer.get("effects") != want_effects):
+            problems.append(f"{name}: got {status} {answer}, expected {want_status} {want_outcome} {want_effects or ''}")
+
+    dynamodb = boto3.client("dynamodb")
+    items = [{k: plain(v) for k, v in item.items()} for item in dynamodb.scan(TableName=env["TABLE_NAME"])["Items"]]
+    print(f"\n== Lead items in {env['TABLE_NAME']} ==")
+    shown = ["status", "externalLeadId", "lastEventType", "lastEventTime", "lastCallType", "lastCallResult", "lastKeypress",
+             "transferredTo", "scheduledCallbackTime", "dnc", "dncAt", "dncReason",
+             "callsInitiated", "callsReceived", "callsEnded", "callsTransferred", "keypresses", "version"]
+    for item in sorted(items, key=lambda i: i["phone"]):
+        print(f"{item['phone']} / {item['campaignId']}")
+        print("    " + ", ".join(f"{k}={item[k]}" for k in shown if k in item))
+        if item.get("outbox"):
+            print(f"    outbox (not yet sent): {list(item['outbox'])}")
+    statuses = {i["phone"]: i.get("status") for i in items}
+    if statuses != EXPECTED_STATUS:
+        problems.append(f"lead statuses {statuses}, expected {EXPECTED_STATUS}")
+
+    sqs = boto3.client("sqs")
+    for queue, key in [("callback", "CALLBACK_QUEUE_URL"), ("dnc", "DNC_QUEUE_URL"), ("quarantine", "QUARANTINE_QUEUE_URL")]:
+        messages = drain(sqs, env[key])
+        print(f"\n== {queue} queue: {len(messages)} message(s) ==")
+        for m in messages:
+            attributes = {k: v.get("StringValue") for k, v in m.get("MessageAttributes", {}).items()}
+            print(f"  attributes {attributes}")
+            print(f"  {m['Body'][:400]}")
+        if len(messages) != EXPECTED_MESSAGES[queue]:
+            problems.append(f"{queue} queue has {len(messages)} message(s), expected {EXPECTED_MESSAGES[queue]}")
+
+    print()
+    if problems:
+        print("NOT as the contract predicts:")
+        for p in problems:
+            print(f"  - {p}")
+        return 1
+    print("All deliveries, items and messages are as the contract predicts.")
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="deliver every sample, show and check the results")
+    r.add_argument("--url", required=True)
+    r.add_argument("--port", required=True, type=int)
+    r.add_argument("--env-file", required=True)
+    s = sub.add_parser("sign", help="print a sample event signed now")
+    s.add_argument("file")
+    args = parser.parse_args()
+    if args.command == "sign":
+        print(json.dumps(resign(json.loads(pathlib.Path(args.file).read_text())), indent=2))
+        return 0
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
