@@ -10,7 +10,9 @@ use call_events::local;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let prefix = std::env::args().nth(1).unwrap_or_else(|| "local".to_owned());
+    let prefix = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "local".to_owned());
     let sdk = call_events::app::sdk_config().await;
     match local::create(&sdk, &prefix).await {
         Ok(resources) => {

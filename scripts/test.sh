@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite: unit and property tests, and integration tests against a real
 # local AWS (moto in server mode, started here on a free 127.0.0.1 port and stopped after).
+# Extra arguments go to `cargo test` (e.g. a test name filter).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/venv.sh
 # shellcheck source=scripts/moto.sh
 source scripts/moto.sh
-cargo test --locked --all-targets "$@"
+log="$root/.local/test.log"
+cargo test --locked --all-targets "$@" 2>&1 | tee "$log"
+# One closing line over every test binary.
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"

@@ -6,6 +6,8 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use crate::config::{Config, ConfigError, SecretSource, parse_secrets};
 use crate::dynamo::DynamoLeadStore;
@@ -24,10 +26,21 @@ pub enum StartupError {
     SecretUnavailable(String),
 }
 
+/// The HTTPS client every AWS client shares: rustls with ring, the only TLS stack in the
+/// binary (the SDK's default would bring aws-lc, larger and slower to initialise).
+pub fn http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
 /// The SDK configuration: a few quick attempts, each well inside the function's timeout,
 /// so a failing backend turns into a 503 the sender retries rather than a timeout.
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .timeout_config(
             TimeoutConfig::builder()

@@ -3,7 +3,7 @@
 //! detection), `eventOrder` (which event set each "latest" attribute) and `outbox`
 //! (messages decided but not yet sent).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
@@ -81,8 +81,7 @@ impl LeadStore for DynamoLeadStore {
         expected_version: Option<u64>,
     ) -> Result<u64, SaveError> {
         let version = expected_version.map_or(1, |v| v + 1);
-        let item = LeadItem::from_state(state, outbox, version, Timestamp::now());
-        let item = serde_dynamo::to_item(item)
+        let item = lead_item(state, outbox, version, Timestamp::now())
             .map_err(|e| BackendError::new("writing the lead item", e))?;
         let request = self
             .client
@@ -145,6 +144,16 @@ impl LeadStore for DynamoLeadStore {
             .map(|_| ())
             .map_err(|e| BackendError::new("DynamoDB UpdateItem", e))
     }
+}
+
+/// The DynamoDB item for a lead: its state, outbox and version, written at `now`.
+pub fn lead_item(
+    state: &LeadState,
+    outbox: &[QueueMessage],
+    version: u64,
+    now: Timestamp,
+) -> Result<HashMap<String, AttributeValue>, serde_dynamo::Error> {
+    serde_dynamo::to_item(LeadItem::from_state(state, outbox, version, now))
 }
 
 /// The item as stored. Attribute names are part of the contract (other services read them).

@@ -42,6 +42,7 @@ pub async fn sdk_config() -> SdkConfig {
         "AWS_ENDPOINT_URL is not set: run the integration tests with `bash scripts/test.sh`, which starts moto"
     );
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(call_events::app::http_client())
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(2)

@@ -1,0 +1,401 @@
+//! End to end through the real handler against moto on 127.0.0.1: N signed deliveries
+//! (mixed event types, duplicates, out of order, many leads). Reports events/s and p50/p99
+//! latency; the floor (the same DynamoDB and SQS calls, issued bare by a minimal loop with
+//! the same SDK clients) and the handler/floor ratio; the AWS calls per delivery by
+//! outcome, counted by an SDK interceptor; and the price of a million deliveries.
+//!
+//! bash scripts/bench.sh            (starts moto; or `cargo bench --bench e2e` with AWS_ENDPOINT_URL set)
+//! Under `cargo test` it runs a small smoke workload only.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use call_events::dynamo::DynamoLeadStore;
+use call_events::http::WebhookHandler;
+use call_events::local;
+use call_events::service::CallEvents;
+use call_events::signature::{Secret, Verifier, sign_v2};
+use call_events::sqs::SqsPublisher;
+use serde_json::{Value, json};
+
+const SECRET: &str = "bench-secret-0123456789abcdef";
+const CAMPAIGN: &str = "bench-campaign";
+
+/// Counts HTTP round trips (attempts included) per operation.
+#[derive(Debug, Clone, Default)]
+struct CallCounter(Arc<Mutex<Vec<String>>>);
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg.load::<Metadata>().map_or("?", |m| m.name()).to_owned();
+        self.0.lock().unwrap().push(operation);
+        Ok(())
+    }
+}
+
+impl CallCounter {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
+
+/// A tiny deterministic generator, so every run replays the same workload.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn body(event_type: &str, phone: &str, minute: usize, data: &str) -> String {
+    format!(
+        r#"{{"metadata":{{"apiVersion":"2026-02-09","eventType":"{event_type}","campaignId":"{CAMPAIGN}","eventTime":"2024-01-28T12:{minute:02}:00.000Z"}},"data":{{"phone":"{phone}","externalLeadId":"crm-{phone}",{data}}}}}"#
+    )
+}
+
+/// The calls of one lead: a call with some keys, maybe a transfer, maybe a callback or a
+/// DNC, then the end; later events sometimes delivered before earlier ones, some twice.
+fn workload(leads: usize, rng: &mut Rng) -> Vec<String> {
+    let mut per_lead: Vec<Vec<String>> = Vec::new();
+    for lead in 0..leads {
+        let phone = format!("+1202555{lead:04}");
+        let mut events = vec![body(
+            "lead.call_initiated",
+            &phone,
+            0,
+            r#""isScheduled":false"#,
+        )];
+        let key = ["1", "2", "5", "9", "3"][rng.below(5)];
+        events.push(body(
+            "lead.call_key_pressed",
+            &phone,
+            1,
+            &format!(r#""callType":"unscheduled","isScheduled":false,"keypressNumber":"{key}""#),
+        ));
+        let result = match key {
+            "1" => {
+                events.push(body(
+                    "lead.call_transferred",
+                    &phone,
+                    2,
+                    r#""transferredTo":"+12025550199","callType":"outbound","isScheduled":false"#,
+                ));
+                "transfer"
+            }
+            "2" => {
+                events.push(body(
+                    "lead.call_scheduled",
+                    &phone,
+                    2,
+                    r#""scheduledTime":"2024-01-29T14:00:00.000Z""#,
+                ));
+                "reschedule"
+            }
+            "9" => "dnc",
+            _ => "no_response",
+        };
+        events.push(body(
+            "lead.call_ended",
+            &phone,
+            3,
+            &format!(r#""callType":"unscheduled","callResult":"{result}","isScheduled":false"#),
+        ));
+        if rng.below(4) == 0 {
+            let i = rng.below(events.len() - 1);
+            events.swap(i, i + 1);
+        }
+        if rng.below(5) == 0 {
+            let again = events[rng.below(events.len())].clone();
+            events.push(again);
+        }
+        per_lead.push(events);
+    }
+    // Interleave the leads as they would arrive.
+    let mut all = Vec::new();
+    let mut cursors = vec![0; leads];
+    while all.len() < per_lead.iter().map(Vec::len).sum() {
+        let lead = rng.below(leads);
+        if let Some(event) = per_lead[lead].get(cursors[lead]) {
+            all.push(event.clone());
+            cursors[lead] += 1;
+        }
+    }
+    all
+}
+
+fn http_event(body: &str, secret: &Secret) -> Value {
+    let signature = sign_v2(
+        secret,
+        chrono::Utc::now().timestamp_millis(),
+        body.as_bytes(),
+    );
+    json!({
+        "version": "2.0", "routeKey": "POST /call-events", "rawPath": "/call-events", "rawQueryString": "",
+        "headers": {"content-type": "application/json", "aktify-signature": signature},
+        "requestContext": {"accountId": "123456789012", "apiId": "bench", "domainName": "bench", "domainPrefix": "bench",
+            "http": {"method": "POST", "path": "/call-events", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
+            "requestId": "bench", "routeKey": "POST /call-events", "stage": "$default", "time": "28/Jan/2024:12:00:00 +0000", "timeEpoch": 0},
+        "body": body, "isBase64Encoded": false
+    })
+}
+
+struct Delivery {
+    outcome: String,
+    latency: Duration,
+    calls: Vec<String>,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn summary(latencies: &mut [Duration]) -> (Duration, Duration, Duration) {
+    latencies.sort();
+    let total = latencies.iter().sum();
+    (
+        total,
+        percentile(latencies, 0.5),
+        percentile(latencies, 0.99),
+    )
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let benching = std::env::args().any(|a| a == "--bench");
+    let leads: usize = if benching {
+        std::env::var("E2E_LEADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(400)
+    } else {
+        10
+    };
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+        "AWS_ENDPOINT_URL is not set: run `bash scripts/bench.sh` (or scripts/test.sh), which starts moto"
+    );
+    let sdk = call_events::app::sdk_config().await;
+    let prefix = format!(
+        "bench{}",
+        chrono::Utc::now().timestamp_micros() % 1_000_000_000
+    );
+    let resources = local::create(&sdk, &prefix)
+        .await
+        .expect("creating resources on moto");
+    let floor_resources = local::create(&sdk, &format!("{prefix}f"))
+        .await
+        .expect("creating floor resources");
+    let counter = CallCounter::default();
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(counter.clone())
+            .build(),
+    );
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&sdk)
+            .interceptor(counter.clone())
+            .build(),
+    );
+    let secret = Secret::new(SECRET).unwrap();
+    let handler = WebhookHandler::new(
+        Verifier::new(vec![secret.clone()], 300),
+        CallEvents::new(
+            DynamoLeadStore::new(dynamodb.clone(), &resources.table_name),
+            SqsPublisher::new(sqs.clone(), resources.queues.clone()),
+        ),
+    );
+
+    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    let bodies = workload(leads, &mut rng);
+    // Warm the connection pool and the SDK's lazy state outside the measurement.
+    for _ in 0..3 {
+        let _ = dynamodb.list_tables().send().await;
+        let _ = sqs.list_queues().send().await;
+    }
+    counter.take();
+
+    let mut deliveries = Vec::with_capacity(bodies.len());
+    for body in &bodies {
+        let request =
+            lambda_http::request::from_str(&http_event(body, &secret).to_string()).unwrap();
+        let started = Instant::now();
+        let (response, report) = handler.respond(&request).await;
+        let latency = started.elapsed();
+        assert_eq!(response.status().as_u16(), 200, "{report:?}");
+        let outcome = match (report.outcome.as_str(), report.effects.as_slice()) {
+            ("processed", []) if report.callback_suppressed => {
+                "processed, callback suppressed".to_owned()
+            }
+            ("processed", []) => "processed, no effect".to_owned(),
+            ("processed", effects) => format!("processed, with {}", effects.join("+")),
+            (other, _) => other.to_owned(),
+        };
+        deliveries.push(Delivery {
+            outcome,
+            latency,
+            calls: counter.take(),
+        });
+    }
+
+    // The floor: for each delivery, the same calls issued bare with the same clients,
+    // against a second table and queue set (items and messages of the handler's sizes).
+    let floor_item = |phone: &str| -> std::collections::HashMap<String, AttributeValue> {
+        let mut item = std::collections::HashMap::new();
+        item.insert("phone".into(), AttributeValue::S(phone.into()));
+        item.insert("campaignId".into(), AttributeValue::S(CAMPAIGN.into()));
+        item.insert("pad".into(), AttributeValue::S("x".repeat(900)));
+        item.insert("version".into(), AttributeValue::N("1".into()));
+        item
+    };
+    let message_body = "x".repeat(420);
+    let mut floor_latencies = Vec::with_capacity(deliveries.len());
+    for (i, (delivery, body)) in deliveries.iter().zip(&bodies).enumerate() {
+        let phone = serde_json::from_str::<Value>(body).unwrap()["data"]["phone"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let key = |b: aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder| {
+            b.key("phone", AttributeValue::S(phone.clone()))
+                .key("campaignId", AttributeValue::S(CAMPAIGN.into()))
+        };
+        let started = Instant::now();
+        for call in &delivery.calls {
+            match call.as_str() {
+                "GetItem" => {
+                    key(dynamodb
+                        .get_item()
+                        .table_name(&floor_resources.table_name)
+                        .consistent_read(true))
+                    .send()
+                    .await
+                    .unwrap();
+                }
+                "PutItem" => {
+                    dynamodb
+                        .put_item()
+                        .table_name(&floor_resources.table_name)
+                        .set_item(Some(floor_item(&phone)))
+                        .send()
+                        .await
+                        .unwrap();
+                }
+                "UpdateItem" => {
+                    dynamodb
+                        .update_item()
+                        .table_name(&floor_resources.table_name)
+                        .key("phone", AttributeValue::S(phone.clone()))
+                        .key("campaignId", AttributeValue::S(CAMPAIGN.into()))
+                        .update_expression("REMOVE #o SET #v = #v + :one")
+                        .expression_attribute_names("#o", "outbox")
+                        .expression_attribute_names("#v", "version")
+                        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                        .send()
+                        .await
+                        .unwrap();
+                }
+                "SendMessage" => {
+                    sqs.send_message()
+                        .queue_url(&floor_resources.queues.dnc)
+                        .message_body(&message_body)
+                        .message_group_id(&phone)
+                        .message_deduplication_id(format!("floor-{i}"))
+                        .send()
+                        .await
+                        .unwrap();
+                }
+                other => panic!("the floor does not know {other}"),
+            }
+        }
+        floor_latencies.push(started.elapsed());
+    }
+    counter.take();
+
+    let mut handler_latencies: Vec<Duration> = deliveries.iter().map(|d| d.latency).collect();
+    let (handler_total, handler_p50, handler_p99) = summary(&mut handler_latencies);
+    let (floor_total, floor_p50, floor_p99) = summary(&mut floor_latencies);
+    let n = deliveries.len();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "e2e: {n} deliveries, {leads} leads, against moto at {}",
+        std::env::var("AWS_ENDPOINT_URL").unwrap_or_default()
+    );
+    println!(
+        "  handler: {:8.1} events/s   p50 {:6.2} ms   p99 {:6.2} ms",
+        n as f64 / handler_total.as_secs_f64(),
+        ms(handler_p50),
+        ms(handler_p99)
+    );
+    println!(
+        "  floor:   {:8.1} events/s   p50 {:6.2} ms   p99 {:6.2} ms",
+        n as f64 / floor_total.as_secs_f64(),
+        ms(floor_p50),
+        ms(floor_p99)
+    );
+    println!(
+        "  handler/floor time ratio: {:.3}",
+        handler_total.as_secs_f64() / floor_total.as_secs_f64()
+    );
+
+    // Calls per delivery by outcome, and what a million deliveries cost.
+    let mut by_outcome: BTreeMap<&str, (usize, BTreeMap<&str, usize>)> = BTreeMap::new();
+    for d in &deliveries {
+        let entry = by_outcome.entry(&d.outcome).or_default();
+        entry.0 += 1;
+        for call in &d.calls {
+            *entry.1.entry(call).or_default() += 1;
+        }
+    }
+    // us-east-1 on-demand list prices (USD): DynamoDB $0.625 per million write request units
+    // and $0.125 per million read request units; SQS FIFO $0.50 per million requests (64 KiB
+    // chunks); Lambda arm64 $0.20 per million requests + $0.0000133334 per GB-s; HTTP API
+    // $1.00 per million requests. A strongly consistent read of an item under 4 KiB is one
+    // read unit; a write of an item under 1 KiB one write unit (the lead item is 1-2 KiB:
+    // 2 units). The Lambda duration is the measured p50 at 128 MB.
+    let lambda_cost = 0.20 + 0.000_013_333_4 * 0.125 * handler_p50.as_secs_f64() * 1e6;
+    println!("  calls per delivery (round trips; all sequential) and cost per million deliveries:");
+    let mut mix_cost = 0.0;
+    for (outcome, (count, calls)) in &by_outcome {
+        let per = |op: &str| *calls.get(op).unwrap_or(&0) as f64 / *count as f64;
+        let (get, put, update, send) = (
+            per("GetItem"),
+            per("PutItem"),
+            per("UpdateItem"),
+            per("SendMessage"),
+        );
+        let aws_cost = get * 0.125 + (put * 2.0 + update * 2.0) * 0.625 + send * 0.50;
+        let total = aws_cost + lambda_cost + 1.0;
+        mix_cost += total * *count as f64 / n as f64;
+        println!(
+            "    {outcome:32} n={count:5}  GetItem {get:.2}  PutItem {put:.2}  UpdateItem {update:.2}  SendMessage {send:.2}  = {:.2} calls   ${total:.2}/M (AWS calls ${aws_cost:.2})",
+            get + put + update + send
+        );
+    }
+    println!(
+        "  this mix: ${mix_cost:.2} per million deliveries (incl. Lambda ${lambda_cost:.2} and HTTP API $1.00)"
+    );
+}

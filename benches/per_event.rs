@@ -1,0 +1,174 @@
+//! In-process work per event: verify the signature, parse, decide (pure rules), and
+//! serialize the DynamoDB write and the queue messages, for each of the six call events
+//! applied to a lead that already has some history. Target: under 20 µs per event.
+//!
+//! cargo bench --bench per_event
+
+use std::hint::black_box;
+
+use call_events::domain::Timestamp;
+use call_events::dynamo::lead_item;
+use call_events::lead::{Decision, LeadState, decide};
+use call_events::messages::QueueMessage;
+use call_events::signature::{Secret, Verifier, sign_v2};
+use call_events::wire::{Inbound, parse_body};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+const SECRET: &str = "bench-secret-0123456789abcdef";
+
+fn body(event_type: &str, minute: u32, data: &str) -> String {
+    format!(
+        r#"{{"metadata":{{"apiVersion":"2026-02-09","eventType":"{event_type}","campaignId":"abc456xyz","eventTime":"2024-01-28T12:{minute:02}:00.000Z"}},"data":{{"phone":"+12025550123","externalLeadId":"crm-1001",{data}}}}}"#
+    )
+}
+
+fn samples() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "call_initiated",
+            body("lead.call_initiated", 10, r#""isScheduled":false"#),
+        ),
+        (
+            "call_received",
+            body("lead.call_received", 10, r#""x":null"#),
+        ),
+        (
+            "call_scheduled",
+            body(
+                "lead.call_scheduled",
+                10,
+                r#""scheduledTime":"2024-01-29T14:00:00.000Z""#,
+            ),
+        ),
+        (
+            "call_ended",
+            body(
+                "lead.call_ended",
+                10,
+                r#""callType":"inbound","callResult":"no_response","isScheduled":false"#,
+            ),
+        ),
+        (
+            "call_transferred",
+            body(
+                "lead.call_transferred",
+                10,
+                r#""transferredTo":"+12025550199","callType":"inbound","isScheduled":false"#,
+            ),
+        ),
+        (
+            "call_key_pressed_9",
+            body(
+                "lead.call_key_pressed",
+                10,
+                r#""callType":"scheduled","isScheduled":true,"keypressNumber":"9""#,
+            ),
+        ),
+    ]
+}
+
+/// A lead with a realistic history: a few calls, key presses and a transfer.
+fn history() -> LeadState {
+    let events = [
+        body("lead.call_initiated", 0, r#""isScheduled":false"#),
+        body(
+            "lead.call_key_pressed",
+            1,
+            r#""callType":"unscheduled","keypressNumber":"5""#,
+        ),
+        body(
+            "lead.call_ended",
+            2,
+            r#""callType":"unscheduled","callResult":"no_response""#,
+        ),
+        body("lead.call_initiated", 3, r#""isScheduled":false"#),
+        body(
+            "lead.call_transferred",
+            4,
+            r#""transferredTo":"+12025550199","callType":"outbound""#,
+        ),
+        body(
+            "lead.call_ended",
+            5,
+            r#""callType":"unscheduled","callResult":"transfer""#,
+        ),
+    ];
+    let mut state = None;
+    for b in events {
+        let Ok(Inbound::Call(event)) = parse_body(b.as_bytes()) else {
+            unreachable!()
+        };
+        if let Decision::Applied(applied) = decide(state.as_ref(), &event, &event.id()) {
+            state = Some(applied.state);
+        }
+    }
+    state.unwrap()
+}
+
+/// Everything the function computes for one delivery, without I/O.
+fn per_event(
+    verifier: &Verifier,
+    header: &str,
+    body: &[u8],
+    now_ms: i64,
+    old: &LeadState,
+) -> usize {
+    verifier.verify(Some(header), body, now_ms).unwrap();
+    let Ok(Inbound::Call(event)) = parse_body(body) else {
+        unreachable!()
+    };
+    let id = event.id();
+    let Decision::Applied(applied) = decide(Some(old), &event, &id) else {
+        unreachable!()
+    };
+    let messages: Vec<QueueMessage> = applied.effects.iter().map(QueueMessage::from).collect();
+    let item = lead_item(&applied.state, &messages, 7, Timestamp::now()).unwrap();
+    item.len() + messages.len()
+}
+
+fn bench(c: &mut Criterion) {
+    let secret = Secret::new(SECRET).unwrap();
+    let verifier = Verifier::new(vec![secret.clone()], 300);
+    let old = history();
+    let now_ms = 1_706_443_800_000;
+    let mut group = c.benchmark_group("per_event");
+    for (name, body) in samples() {
+        let header = sign_v2(&secret, now_ms, body.as_bytes());
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                per_event(
+                    black_box(&verifier),
+                    black_box(&header),
+                    black_box(body.as_bytes()),
+                    now_ms,
+                    black_box(&old),
+                )
+            })
+        });
+    }
+    group.finish();
+
+    // The parts, for finding where time goes.
+    let (_, body) = &samples()[3];
+    let header = sign_v2(&secret, now_ms, body.as_bytes());
+    c.bench_function("part/verify_signature", |b| {
+        b.iter(|| verifier.verify(Some(black_box(&header)), black_box(body.as_bytes()), now_ms))
+    });
+    c.bench_function("part/parse", |b| {
+        b.iter(|| parse_body(black_box(body.as_bytes())))
+    });
+    let Ok(Inbound::Call(event)) = parse_body(body.as_bytes()) else {
+        unreachable!()
+    };
+    c.bench_function("part/event_id", |b| b.iter(|| black_box(&event).id()));
+    let id = event.id();
+    c.bench_function("part/decide", |b| {
+        b.iter(|| decide(Some(black_box(&old)), black_box(&event), &id))
+    });
+    c.bench_function("part/lead_item", |b| {
+        b.iter(|| lead_item(black_box(&old), &[], 7, Timestamp::now()))
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
