@@ -11,10 +11,16 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::operation::get_item::GetItemInput;
+use aws_sdk_dynamodb::operation::put_item::PutItemInput;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_sqs::operation::send_message::SendMessageInput;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -29,30 +35,79 @@ use serde_json::{Value, json};
 const SECRET: &str = "bench-secret-0123456789abcdef";
 const CAMPAIGN: &str = "bench-campaign";
 
-/// Counts HTTP round trips (attempts included) per operation.
-#[derive(Debug, Clone, Default)]
-struct CallCounter(Arc<Mutex<Vec<String>>>);
+/// One AWS call the handler made: its operation input, to replay it bare.
+#[derive(Debug, Clone)]
+enum Call {
+    GetItem(GetItemInput),
+    PutItem(PutItemInput),
+    UpdateItem(UpdateItemInput),
+    SendMessage(SendMessageInput),
+    Other(String),
+}
 
-impl Intercept for CallCounter {
+impl Call {
+    fn operation(&self) -> &str {
+        match self {
+            Self::GetItem(_) => "GetItem",
+            Self::PutItem(_) => "PutItem",
+            Self::UpdateItem(_) => "UpdateItem",
+            Self::SendMessage(_) => "SendMessage",
+            Self::Other(name) => name,
+        }
+    }
+}
+
+/// Records every call (its input, before serialization) and counts HTTP round trips
+/// (attempts, retries included).
+#[derive(Debug, Clone, Default)]
+struct CallRecorder {
+    calls: Arc<Mutex<Vec<Call>>>,
+    round_trips: Arc<Mutex<usize>>,
+}
+
+impl Intercept for CallRecorder {
     fn name(&self) -> &'static str {
-        "CallCounter"
+        "CallRecorder"
+    }
+
+    fn read_before_serialization(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let input = context.input();
+        let call = if let Some(i) = input.downcast_ref::<GetItemInput>() {
+            Call::GetItem(i.clone())
+        } else if let Some(i) = input.downcast_ref::<PutItemInput>() {
+            Call::PutItem(i.clone())
+        } else if let Some(i) = input.downcast_ref::<UpdateItemInput>() {
+            Call::UpdateItem(i.clone())
+        } else if let Some(i) = input.downcast_ref::<SendMessageInput>() {
+            Call::SendMessage(i.clone())
+        } else {
+            Call::Other(cfg.load::<Metadata>().map_or("?", |m| m.name()).to_owned())
+        };
+        self.calls.lock().unwrap().push(call);
+        Ok(())
     }
 
     fn read_before_transmit(
         &self,
         _context: &BeforeTransmitInterceptorContextRef<'_>,
         _components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
+        _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let operation = cfg.load::<Metadata>().map_or("?", |m| m.name()).to_owned();
-        self.0.lock().unwrap().push(operation);
+        *self.round_trips.lock().unwrap() += 1;
         Ok(())
     }
 }
 
-impl CallCounter {
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut self.0.lock().unwrap())
+impl CallRecorder {
+    fn take(&self) -> (Vec<Call>, usize) {
+        let calls = std::mem::take(&mut *self.calls.lock().unwrap());
+        let trips = std::mem::take(&mut *self.round_trips.lock().unwrap());
+        (calls, trips)
     }
 }
 
@@ -167,7 +222,9 @@ fn http_event(body: &str, secret: &Secret) -> Value {
 struct Delivery {
     outcome: String,
     latency: Duration,
+    floor: Duration,
     calls: Vec<String>,
+    round_trips: usize,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -210,7 +267,7 @@ async fn main() {
     let floor_resources = local::create(&sdk, &format!("{prefix}f"))
         .await
         .expect("creating floor resources");
-    let counter = CallCounter::default();
+    let counter = CallRecorder::default();
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&sdk)
             .interceptor(counter.clone())
@@ -239,14 +296,77 @@ async fn main() {
     }
     counter.take();
 
+    // Each delivery through the handler, then at once the floor: the very calls it made
+    // (same inputs, recorded by the interceptor), issued bare with the same clients against
+    // a second table and queue set. Interleaving keeps both under the same emulator load.
+    let floor_queue = |url: &str| url.replacen(&format!("/{prefix}-"), &format!("/{prefix}f-"), 1);
     let mut deliveries = Vec::with_capacity(bodies.len());
     for body in &bodies {
         let request =
             lambda_http::request::from_str(&http_event(body, &secret).to_string()).unwrap();
         let started = Instant::now();
         let (response, report) = handler.respond(&request).await;
+        std::hint::black_box(report.to_log_line(0));
         let latency = started.elapsed();
         assert_eq!(response.status().as_u16(), 200, "{report:?}");
+        let (calls, round_trips) = counter.take();
+
+        let started = Instant::now();
+        for call in &calls {
+            let floor_table = floor_resources.table_name.as_str();
+            match call.clone() {
+                Call::GetItem(i) => drop(
+                    dynamodb
+                        .get_item()
+                        .table_name(floor_table)
+                        .set_key(i.key)
+                        .set_consistent_read(i.consistent_read)
+                        .send()
+                        .await
+                        .unwrap(),
+                ),
+                Call::PutItem(i) => drop(
+                    dynamodb
+                        .put_item()
+                        .table_name(floor_table)
+                        .set_item(i.item)
+                        .set_condition_expression(i.condition_expression)
+                        .set_expression_attribute_names(i.expression_attribute_names)
+                        .set_expression_attribute_values(i.expression_attribute_values)
+                        .send()
+                        .await
+                        .unwrap(),
+                ),
+                Call::UpdateItem(i) => drop(
+                    dynamodb
+                        .update_item()
+                        .table_name(floor_table)
+                        .set_key(i.key)
+                        .set_update_expression(i.update_expression)
+                        .set_condition_expression(i.condition_expression)
+                        .set_expression_attribute_names(i.expression_attribute_names)
+                        .set_expression_attribute_values(i.expression_attribute_values)
+                        .send()
+                        .await
+                        .unwrap(),
+                ),
+                Call::SendMessage(i) => drop(
+                    sqs.send_message()
+                        .queue_url(floor_queue(i.queue_url.as_deref().unwrap_or_default()))
+                        .set_message_body(i.message_body)
+                        .set_message_attributes(i.message_attributes)
+                        .set_message_group_id(i.message_group_id)
+                        .set_message_deduplication_id(i.message_deduplication_id)
+                        .send()
+                        .await
+                        .unwrap(),
+                ),
+                Call::Other(name) => panic!("the floor does not know {name}"),
+            }
+        }
+        let floor = started.elapsed();
+        counter.take();
+
         let outcome = match (report.outcome.as_str(), report.effects.as_slice()) {
             ("processed", []) if report.callback_suppressed => {
                 "processed, callback suppressed".to_owned()
@@ -255,88 +375,19 @@ async fn main() {
             ("processed", effects) => format!("processed, with {}", effects.join("+")),
             (other, _) => other.to_owned(),
         };
+        let calls = calls.iter().map(|c| c.operation().to_owned()).collect();
         deliveries.push(Delivery {
             outcome,
             latency,
-            calls: counter.take(),
+            floor,
+            calls,
+            round_trips,
         });
     }
 
-    // The floor: for each delivery, the same calls issued bare with the same clients,
-    // against a second table and queue set (items and messages of the handler's sizes).
-    let floor_item = |phone: &str| -> std::collections::HashMap<String, AttributeValue> {
-        let mut item = std::collections::HashMap::new();
-        item.insert("phone".into(), AttributeValue::S(phone.into()));
-        item.insert("campaignId".into(), AttributeValue::S(CAMPAIGN.into()));
-        item.insert("pad".into(), AttributeValue::S("x".repeat(900)));
-        item.insert("version".into(), AttributeValue::N("1".into()));
-        item
-    };
-    let message_body = "x".repeat(420);
-    let mut floor_latencies = Vec::with_capacity(deliveries.len());
-    for (i, (delivery, body)) in deliveries.iter().zip(&bodies).enumerate() {
-        let phone = serde_json::from_str::<Value>(body).unwrap()["data"]["phone"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let key = |b: aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder| {
-            b.key("phone", AttributeValue::S(phone.clone()))
-                .key("campaignId", AttributeValue::S(CAMPAIGN.into()))
-        };
-        let started = Instant::now();
-        for call in &delivery.calls {
-            match call.as_str() {
-                "GetItem" => {
-                    key(dynamodb
-                        .get_item()
-                        .table_name(&floor_resources.table_name)
-                        .consistent_read(true))
-                    .send()
-                    .await
-                    .unwrap();
-                }
-                "PutItem" => {
-                    dynamodb
-                        .put_item()
-                        .table_name(&floor_resources.table_name)
-                        .set_item(Some(floor_item(&phone)))
-                        .send()
-                        .await
-                        .unwrap();
-                }
-                "UpdateItem" => {
-                    dynamodb
-                        .update_item()
-                        .table_name(&floor_resources.table_name)
-                        .key("phone", AttributeValue::S(phone.clone()))
-                        .key("campaignId", AttributeValue::S(CAMPAIGN.into()))
-                        .update_expression("REMOVE #o SET #v = #v + :one")
-                        .expression_attribute_names("#o", "outbox")
-                        .expression_attribute_names("#v", "version")
-                        .expression_attribute_values(":one", AttributeValue::N("1".into()))
-                        .send()
-                        .await
-                        .unwrap();
-                }
-                "SendMessage" => {
-                    sqs.send_message()
-                        .queue_url(&floor_resources.queues.dnc)
-                        .message_body(&message_body)
-                        .message_group_id(&phone)
-                        .message_deduplication_id(format!("floor-{i}"))
-                        .send()
-                        .await
-                        .unwrap();
-                }
-                other => panic!("the floor does not know {other}"),
-            }
-        }
-        floor_latencies.push(started.elapsed());
-    }
-    counter.take();
-
     let mut handler_latencies: Vec<Duration> = deliveries.iter().map(|d| d.latency).collect();
     let (handler_total, handler_p50, handler_p99) = summary(&mut handler_latencies);
+    let mut floor_latencies: Vec<Duration> = deliveries.iter().map(|d| d.floor).collect();
     let (floor_total, floor_p50, floor_p99) = summary(&mut floor_latencies);
     let n = deliveries.len();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -366,18 +417,39 @@ async fn main() {
     for d in &deliveries {
         let entry = by_outcome.entry(&d.outcome).or_default();
         entry.0 += 1;
+        *entry.1.entry("round trips").or_default() += d.round_trips;
         for call in &d.calls {
             *entry.1.entry(call).or_default() += 1;
         }
     }
+    // The size of the items the handler wrote decides the write units per write.
+    let items = dynamodb
+        .scan()
+        .table_name(&resources.table_name)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    counter.take();
+    let sizes: Vec<usize> = items.iter().map(item_size).collect();
+    let mean_size = sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64;
+    let max_size = sizes.iter().copied().max().unwrap_or(0);
+    let write_units = (mean_size / 1024.0).ceil().max(1.0);
+    println!(
+        "  lead item size: mean {mean_size:.0} B, max {max_size} B -> {write_units} write unit(s) per PutItem/UpdateItem"
+    );
+
     // us-east-1 on-demand list prices (USD): DynamoDB $0.625 per million write request units
     // and $0.125 per million read request units; SQS FIFO $0.50 per million requests (64 KiB
     // chunks); Lambda arm64 $0.20 per million requests + $0.0000133334 per GB-s; HTTP API
     // $1.00 per million requests. A strongly consistent read of an item under 4 KiB is one
-    // read unit; a write of an item under 1 KiB one write unit (the lead item is 1-2 KiB:
-    // 2 units). The Lambda duration is the measured p50 at 128 MB.
+    // read unit; a write costs one write unit per started KiB of the item (measured above).
+    // The Lambda duration is the measured p50 at 128 MB.
     let lambda_cost = 0.20 + 0.000_013_333_4 * 0.125 * handler_p50.as_secs_f64() * 1e6;
-    println!("  calls per delivery (round trips; all sequential) and cost per million deliveries:");
+    println!(
+        "  calls per delivery (each its own sequential round trip) and cost per million deliveries:"
+    );
     let mut mix_cost = 0.0;
     for (outcome, (count, calls)) in &by_outcome {
         let per = |op: &str| *calls.get(op).unwrap_or(&0) as f64 / *count as f64;
@@ -387,15 +459,36 @@ async fn main() {
             per("UpdateItem"),
             per("SendMessage"),
         );
-        let aws_cost = get * 0.125 + (put * 2.0 + update * 2.0) * 0.625 + send * 0.50;
+        let aws_cost = get * 0.125 + (put + update) * write_units * 0.625 + send * 0.50;
         let total = aws_cost + lambda_cost + 1.0;
         mix_cost += total * *count as f64 / n as f64;
         println!(
-            "    {outcome:32} n={count:5}  GetItem {get:.2}  PutItem {put:.2}  UpdateItem {update:.2}  SendMessage {send:.2}  = {:.2} calls   ${total:.2}/M (AWS calls ${aws_cost:.2})",
-            get + put + update + send
+            "    {outcome:32} n={count:5}  GetItem {get:.2}  PutItem {put:.2}  UpdateItem {update:.2}  SendMessage {send:.2}  = {:.2} calls, {:.2} round trips   ${total:.2}/M (AWS calls ${aws_cost:.2})",
+            get + put + update + send,
+            per("round trips")
         );
     }
     println!(
         "  this mix: ${mix_cost:.2} per million deliveries (incl. Lambda ${lambda_cost:.2} and HTTP API $1.00)"
     );
+}
+
+/// DynamoDB's item size: attribute names plus values (numbers approximated by their digits).
+fn item_size(item: &std::collections::HashMap<String, AttributeValue>) -> usize {
+    fn value_size(v: &AttributeValue) -> usize {
+        match v {
+            AttributeValue::S(s) | AttributeValue::N(s) => s.len(),
+            AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+            AttributeValue::L(list) => 3 + list.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
+            AttributeValue::M(map) => {
+                3 + map
+                    .iter()
+                    .map(|(k, v)| 1 + k.len() + value_size(v))
+                    .sum::<usize>()
+            }
+            AttributeValue::Ss(set) => set.iter().map(String::len).sum(),
+            _ => 0,
+        }
+    }
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
 }

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The project's benchmarks, one command. Reproduces every figure in BENCHMARKS.md:
+#   1. per-event CPU (criterion)            cargo bench --bench per_event
+#   2. end to end against moto, with the floor, AWS calls per delivery and cost
+#   3. release binary size                   cargo lambda build --release (x86_64)
+#   4. init time and peak RSS of that binary (scripts/bench_init.py)
+# E2E_LEADS (default 400) sets the size of the e2e workload.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash scripts/venv.sh
+export PATH="$root/.venv/bin:$PATH"
+# shellcheck source=scripts/moto.sh
+source scripts/moto.sh
+
+echo "== 1. per-event CPU (criterion, median of the estimate) =="
+cargo bench --locked --bench per_event -- --noplot 2>&1 \
+  | awk '/^(per_event|part)\// { name = $1 } /time:/ { if ($1 != "time:") name = $1; print name, $(NF-3), $(NF-2) }'
+
+echo
+echo "== 2. end to end against moto =="
+cargo bench --locked --bench e2e
+
+echo
+echo "== 3. release binary (cargo lambda build --release, x86_64, stripped) =="
+cargo lambda build --release --quiet 2>/dev/null || cargo lambda build --release
+binary="target/lambda/call-events-receiver/bootstrap"
+ls -l "$binary" | awk '{ printf "%s: %d bytes (%.2f MiB)\n", $NF, $5, $5 / 1048576 }'
+
+echo
+echo "== 4. cold start and peak RSS of the release binary =="
+cargo run --quiet --example local_resources -- "init$$" > .local/bench.env
+.venv/bin/python scripts/bench_init.py --binary "$binary" --env-file .local/bench.env
