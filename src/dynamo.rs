@@ -89,15 +89,13 @@ impl LeadStore for DynamoLeadStore {
             .table_name(&self.table)
             .set_item(Some(item));
         let request = match expected_version {
-            None => request.condition_expression("attribute_not_exists(#pk)"),
+            None => request
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PARTITION_KEY),
             Some(v) => request
                 .condition_expression("#version = :expected")
                 .expression_attribute_names("#version", "version")
                 .expression_attribute_values(":expected", AttributeValue::N(v.to_string())),
-        };
-        let request = match expected_version {
-            None => request.expression_attribute_names("#pk", PARTITION_KEY),
-            Some(_) => request,
         };
         match request.send().await {
             Ok(_) => Ok(version),

@@ -31,10 +31,6 @@ impl<S: LeadStore, P: MessagePublisher> WebhookHandler<S, P> {
         Self { verifier, events }
     }
 
-    pub fn events(&self) -> &CallEvents<S, P> {
-        &self.events
-    }
-
     /// Answers the request and writes its log line.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let (response, report) = self.respond(&request).await;
@@ -102,9 +98,7 @@ impl<S: LeadStore, P: MessagePublisher> WebhookHandler<S, P> {
                             json!({"status": "quarantined", "reason": rejection.to_string()});
                         (StatusCode::OK, answer, report)
                     }
-                    Err(e) => {
-                        self.unavailable(RequestReport::new(Outcome::BackendUnavailable, 503), &e)
-                    }
+                    Err(e) => unavailable(RequestReport::new(Outcome::BackendUnavailable, 503), &e),
                 }
             }
             Ok(Inbound::Call(event)) => {
@@ -139,25 +133,25 @@ impl<S: LeadStore, P: MessagePublisher> WebhookHandler<S, P> {
                     Err(e) => {
                         report.outcome = Outcome::BackendUnavailable;
                         report.status = 503;
-                        self.unavailable(report, &e)
+                        unavailable(report, &e)
                     }
                 }
             }
         }
     }
+}
 
-    fn unavailable(
-        &self,
-        mut report: RequestReport,
-        error: &(dyn std::error::Error + 'static),
-    ) -> (StatusCode, Value, RequestReport) {
-        let chain = error_chain(error);
-        error!(error = %chain, "backend unavailable: answering 503 so the sender retries");
-        report.detail = Some(chain);
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            json!({"error": Outcome::BackendUnavailable.as_str()}),
-            report,
-        )
-    }
+/// The 503 answer: the sender retries, and nothing was lost. The error goes to the logs only.
+fn unavailable(
+    mut report: RequestReport,
+    error: &(dyn std::error::Error + 'static),
+) -> (StatusCode, Value, RequestReport) {
+    let chain = error_chain(error);
+    error!(error = %chain, "backend unavailable: answering 503 so the sender retries");
+    report.detail = Some(chain);
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        json!({"error": Outcome::BackendUnavailable.as_str()}),
+        report,
+    )
 }

@@ -48,10 +48,6 @@ impl<S: LeadStore, P: MessagePublisher> CallEvents<S, P> {
         Self { store, publisher }
     }
 
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
     pub async fn record(&self, event: &CallEvent) -> Result<Recorded, RecordError> {
         let id = event.id();
         for _ in 0..MAX_ATTEMPTS {

@@ -109,7 +109,7 @@ proptest! {
     }
 
     #[test]
-    fn one_callback_per_distinct_scheduled_event_unless_dnc_came_first(
+    fn callback_ids_are_unique_over_any_sequence(
         (_, delivered) in prop::collection::vec(call_event(), 1..12).prop_flat_map(redelivered)
     ) {
         let (_, effects) = deliver(&delivered);
