@@ -7,7 +7,7 @@
 use std::hint::black_box;
 
 use call_events::domain::Timestamp;
-use call_events::dynamo::lead_item;
+use call_events::dynamo::{lead_item, stored_lead};
 use call_events::lead::{Decision, LeadState, decide};
 use call_events::messages::QueueMessage;
 use call_events::signature::{Secret, Verifier, sign_v2};
@@ -167,6 +167,11 @@ fn bench(c: &mut Criterion) {
     });
     c.bench_function("part/lead_item", |b| {
         b.iter(|| lead_item(black_box(&old), &[], 7, Timestamp::now()))
+    });
+    // Not part of the per-event figure above: reading the stored lead back, per delivery.
+    let stored = lead_item(&old, &[], 7, Timestamp::now()).unwrap();
+    c.bench_function("part/stored_lead", |b| {
+        b.iter(|| stored_lead(black_box(stored.clone())))
     });
 }
 

@@ -64,14 +64,7 @@ impl LeadStore for DynamoLeadStore {
             .send()
             .await
             .map_err(|e| BackendError::new("DynamoDB GetItem", e))?;
-        let Some(item) = output.item else {
-            return Ok(None);
-        };
-        let item: LeadItem = serde_dynamo::from_item(item)
-            .map_err(|e| BackendError::new("reading the lead item", e))?;
-        item.into_stored()
-            .map(Some)
-            .map_err(|e| BackendError::new("reading the lead item", e))
+        output.item.map(stored_lead).transpose()
     }
 
     async fn save(
@@ -154,6 +147,14 @@ pub fn lead_item(
     serde_dynamo::to_item(LeadItem::from_state(state, outbox, version, now))
 }
 
+/// A lead read back from its DynamoDB item.
+pub fn stored_lead(item: HashMap<String, AttributeValue>) -> Result<StoredLead, BackendError> {
+    let item: LeadItem =
+        serde_dynamo::from_item(item).map_err(|e| BackendError::new("reading the lead item", e))?;
+    item.into_stored()
+        .map_err(|e| BackendError::new("reading the lead item", e))
+}
+
 /// The item as stored. Attribute names are part of the contract (other services read them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -189,8 +190,7 @@ struct LeadItem {
     dnc_reason: Option<String>,
     version: u64,
     event_ids: Vec<String>,
-    /// Attribute name -> order key (`<eventTime, ns, UTC>|<type rank>|<eventId>`) of the
-    /// event that set it.
+    /// Attribute name -> order key (see [`order_key`]) of the event that set it.
     event_order: BTreeMap<String, String>,
     #[serde(default)]
     outbox: BTreeMap<String, QueueMessage>,
@@ -201,13 +201,16 @@ struct LeadItem {
 #[error("lead item attribute {0} is missing or invalid")]
 pub struct CorruptItem(&'static str);
 
+/// `<unix seconds>.<nanoseconds>|<type rank>|<event id>`: the event's place in the order.
 fn order_key(at: &EventOrder) -> String {
-    format!("{}|{}|{}", at.time.to_rfc3339_exact(), at.rank, at.id)
+    let (seconds, nanos) = at.time.to_unix_parts();
+    format!("{seconds}.{nanos:09}|{}|{}", at.rank, at.id)
 }
 
 fn parse_order_key(key: &str) -> Option<EventOrder> {
     let mut parts = key.splitn(3, '|');
-    let time = Timestamp::parse(parts.next()?).ok()?;
+    let (seconds, nanos) = parts.next()?.split_once('.')?;
+    let time = Timestamp::from_unix_parts(seconds.parse().ok()?, nanos.parse().ok()?)?;
     let rank = parts.next()?.parse().ok()?;
     let id = EventId::from_stored(parts.next()?.to_owned());
     Some(EventOrder { time, rank, id })
