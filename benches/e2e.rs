@@ -435,9 +435,11 @@ async fn main() {
     let sizes: Vec<usize> = items.iter().map(item_size).collect();
     let mean_size = sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64;
     let max_size = sizes.iter().copied().max().unwrap_or(0);
-    let write_units = (mean_size / 1024.0).ceil().max(1.0);
+    // Each write is billed per started KiB; the final item is each lead's largest.
+    let write_units = sizes.iter().map(|s| s.div_ceil(1024).max(1)).sum::<usize>() as f64
+        / sizes.len().max(1) as f64;
     println!(
-        "  lead item size: mean {mean_size:.0} B, max {max_size} B -> {write_units} write unit(s) per PutItem/UpdateItem"
+        "  lead item size: mean {mean_size:.0} B, max {max_size} B -> {write_units:.2} write units per PutItem/UpdateItem (at most)"
     );
 
     // us-east-1 on-demand list prices (USD): DynamoDB $0.625 per million write request units
