@@ -547,3 +547,54 @@ async fn request_log_line_masks_the_phone_and_holds_no_secret_or_signature() {
         assert!(!line.contains(secret), "the log line holds {secret}");
     }
 }
+
+/// Any authentic body, however broken, ends as processed, duplicate, ignored or
+/// quarantined with a 200 and a JSON answer: never a panic, never a needless non-2xx.
+#[test]
+fn every_authentic_body_gets_200_and_a_json_answer() {
+    use base64::Engine;
+    use proptest::prelude::*;
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let aws = runtime.block_on(TestAws::new());
+    let handler = runtime.block_on(aws.handler());
+    let valid = body(
+        "lead.call_key_pressed",
+        CAMPAIGN,
+        "2024-01-28T12:00:00Z",
+        "+12025550144",
+        r#""callType":"inbound","keypressNumber":"9""#,
+    );
+    let bodies = prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..300),
+        // A valid body with a slice cut out or a byte changed.
+        (0..valid.len(), 0..valid.len(), any::<u8>()).prop_map(move |(a, b, byte)| {
+            let mut bytes = valid.clone().into_bytes();
+            let (lo, hi) = (a.min(b), a.max(b));
+            if a % 2 == 0 {
+                bytes.drain(lo..hi);
+            } else {
+                bytes[lo] = byte;
+            }
+            bytes
+        }),
+    ];
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(96));
+    runner
+        .run(&bodies, |bytes| {
+            let mut event = sample("02-call-received.json");
+            event["body"] = Value::from(base64::engine::general_purpose::STANDARD.encode(&bytes));
+            event["isBase64Encoded"] = Value::from(true);
+            let event = resign(event, LOCAL_SECRET);
+            let (status, answer) = runtime.block_on(deliver(&handler, &event));
+            prop_assert_eq!(status, 200, "{}", answer);
+            let outcome = answer["status"].as_str().unwrap_or_default().to_owned();
+            prop_assert!(
+                ["processed", "duplicate", "ignored", "quarantined"].contains(&outcome.as_str()),
+                "{}",
+                answer
+            );
+            Ok(())
+        })
+        .unwrap();
+}
