@@ -190,8 +190,9 @@ struct LeadItem {
     dnc_reason: Option<String>,
     version: u64,
     event_ids: Vec<String>,
-    /// Attribute name -> order key (see [`order_key`]) of the event that set it.
-    event_order: BTreeMap<String, String>,
+    /// Order key (see [`order_key`]) of each event that set "latest" attributes -> the
+    /// names of those attributes. Keyed by event, as one event usually sets several.
+    event_order: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     outbox: BTreeMap<String, QueueMessage>,
 }
@@ -223,9 +224,12 @@ impl LeadItem {
         version: u64,
         now: Timestamp,
     ) -> Self {
-        let mut event_order = BTreeMap::new();
+        let mut event_order: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut stamp = |name: &'static str, at: &EventOrder| {
-            event_order.insert(name.to_owned(), order_key(at));
+            event_order
+                .entry(order_key(at))
+                .or_default()
+                .push(name.to_owned());
         };
         fn value<T, R>(slot: &Option<Stamped<T>>, f: impl Fn(&T) -> R) -> Option<R> {
             slot.as_ref().map(|s| f(&s.value))
@@ -293,19 +297,24 @@ impl LeadItem {
     }
 
     fn into_stored(self) -> Result<StoredLead, CorruptItem> {
-        let order = &self.event_order;
-        // A "latest" attribute and the order key of the event that set it.
+        // Attribute name -> the order of the event that set it.
+        let mut order: BTreeMap<&str, EventOrder> = BTreeMap::new();
+        for (key, names) in &self.event_order {
+            let at = parse_order_key(key).ok_or(CorruptItem("eventOrder"))?;
+            for name in names {
+                order.insert(name, at.clone());
+            }
+        }
+        let order = &order;
+        // A "latest" attribute and the order of the event that set it.
         fn stamped<T>(
             name: &'static str,
-            order: &BTreeMap<String, String>,
+            order: &BTreeMap<&str, EventOrder>,
             value: Option<String>,
             parse: impl FnOnce(&str) -> Option<T>,
         ) -> Result<Option<Stamped<T>>, CorruptItem> {
             let Some(raw) = value else { return Ok(None) };
-            let at = order
-                .get(name)
-                .and_then(|k| parse_order_key(k))
-                .ok_or(CorruptItem(name))?;
+            let at = order.get(name).cloned().ok_or(CorruptItem(name))?;
             let value = parse(&raw).ok_or(CorruptItem(name))?;
             Ok(Some(Stamped { at, value }))
         }
@@ -315,7 +324,7 @@ impl LeadItem {
         };
         let last_event_at = order
             .get("lastEvent")
-            .and_then(|k| parse_order_key(k))
+            .cloned()
             .ok_or(CorruptItem("eventOrder"))?;
         let last_event_type =
             EventType::from_wire(&self.last_event_type).ok_or(CorruptItem("lastEventType"))?;
