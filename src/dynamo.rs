@@ -72,7 +72,7 @@ impl LeadStore for DynamoLeadStore {
         state: &LeadState,
         outbox: &[QueueMessage],
         expected_version: Option<u64>,
-    ) -> Result<u64, SaveError> {
+    ) -> Result<(), SaveError> {
         let version = expected_version.map_or(1, |v| v + 1);
         let item = lead_item(state, outbox, version, Timestamp::now())
             .map_err(|e| BackendError::new("writing the lead item", e))?;
@@ -91,7 +91,7 @@ impl LeadStore for DynamoLeadStore {
                 .expression_attribute_values(":expected", AttributeValue::N(v.to_string())),
         };
         match request.send().await {
-            Ok(_) => Ok(version),
+            Ok(_) => Ok(()),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                 Err(SaveError::Conflict)
             }

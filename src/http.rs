@@ -92,8 +92,8 @@ impl<S: LeadStore, P: MessagePublisher> WebhookHandler<S, P> {
                 match self.events.quarantine(&record).await {
                     Ok(()) => {
                         let mut report = RequestReport::new(Outcome::Quarantined, 200);
-                        // The field only: the rest of the reason could quote the body.
-                        report.detail = Some(rejection.field.clone());
+                        // Safe to log whole: a rejection never repeats the offending value.
+                        report.detail = Some(rejection.to_string());
                         let answer =
                             json!({"status": "quarantined", "reason": rejection.to_string()});
                         (StatusCode::OK, answer, report)

@@ -57,13 +57,13 @@ pub trait LeadStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<StoredLead>, BackendError>> + Send;
 
     /// Writes the state and its outbox if the stored version is still `expected_version`
-    /// (`None`: the lead must not exist yet). Returns the new version.
+    /// (`None`: the lead must not exist yet).
     fn save(
         &self,
         state: &LeadState,
         outbox: &[QueueMessage],
         expected_version: Option<u64>,
-    ) -> impl Future<Output = Result<u64, SaveError>> + Send;
+    ) -> impl Future<Output = Result<(), SaveError>> + Send;
 
     /// Takes sent messages out of the lead's outbox.
     fn mark_sent(

@@ -65,7 +65,7 @@ impl<S: LeadStore, P: MessagePublisher> CallEvents<S, P> {
                     let new_messages = applied.effects.iter().map(QueueMessage::from);
                     outbox.extend(new_messages);
                     match self.store.save(&applied.state, &outbox, version).await {
-                        Ok(_) => {}
+                        Ok(()) => {}
                         Err(SaveError::Conflict) => continue,
                         Err(SaveError::Backend(e)) => return Err(e.into()),
                     }

@@ -206,7 +206,7 @@ impl LeadStore for OvertakenStore {
         state: &LeadState,
         outbox: &[QueueMessage],
         expected_version: Option<u64>,
-    ) -> Result<u64, SaveError> {
+    ) -> Result<(), SaveError> {
         self.inner.save(state, outbox, expected_version).await
     }
 

@@ -598,3 +598,39 @@ fn every_authentic_body_gets_200_and_a_json_answer() {
         })
         .unwrap();
 }
+
+#[tokio::test]
+async fn queue_url_without_fifo_suffix_gets_the_same_message_without_fifo_parameters() {
+    let aws = TestAws::new().await;
+    let standard = aws
+        .sqs
+        .create_queue()
+        .queue_name(format!("{}-dnc-standard", aws.resources.table_name))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let mut config = aws.config(&[LOCAL_SECRET]);
+    config.queues.dnc = standard.clone();
+    let handler = call_events::app::build(&config, &aws.sdk).await.unwrap();
+    let (status, answer) = deliver(&handler, &fresh("09-call-key-pressed-9.json")).await;
+    assert_eq!((status, answer["effects"].clone()), (200, json!(["dnc"])));
+
+    let messages = aws.drain(&standard).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(body_json(&messages[0])["type"], "dnc.requested");
+    assert_eq!(
+        attribute(&messages[0], "type").as_deref(),
+        Some("dnc.requested")
+    );
+    assert_eq!(
+        attribute(&messages[0], "campaignId").as_deref(),
+        Some(CAMPAIGN)
+    );
+    let system = messages[0].attributes().cloned().unwrap_or_default();
+    let names: Vec<&str> = system.keys().map(|k| k.as_str()).collect();
+    assert!(!names.contains(&"MessageGroupId"), "{names:?}");
+    assert!(!names.contains(&"MessageDeduplicationId"), "{names:?}");
+    assert!(aws.drain(&aws.resources.queues.dnc).await.is_empty());
+}
