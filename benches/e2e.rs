@@ -24,12 +24,11 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use call_events::dynamo::DynamoLeadStore;
-use call_events::http::WebhookHandler;
+use call_events::entrypoints::http::WebhookHandler;
 use call_events::local;
-use call_events::service::CallEvents;
+use call_events::record::CallEventRecorder;
 use call_events::signature::{Secret, Verifier, sign_v2};
-use call_events::sqs::SqsPublisher;
+use call_events::store::DynamoLeadStore;
 use serde_json::{Value, json};
 
 const SECRET: &str = "bench-secret-0123456789abcdef";
@@ -281,10 +280,10 @@ async fn main() {
     let secret = Secret::new(SECRET).unwrap();
     let handler = WebhookHandler::new(
         Verifier::new(vec![secret.clone()], 300),
-        CallEvents::new(
-            DynamoLeadStore::new(dynamodb.clone(), &resources.table_name),
-            SqsPublisher::new(sqs.clone(), resources.queues.clone()),
-        ),
+        CallEventRecorder::new(DynamoLeadStore::new(
+            dynamodb.clone(),
+            &resources.table_name,
+        )),
     );
 
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
@@ -325,6 +324,7 @@ async fn main() {
                         .await
                         .unwrap(),
                 ),
+                // The same conditional writes in the same order: the same ones fail.
                 Call::PutItem(i) => drop(
                     dynamodb
                         .put_item()
@@ -333,9 +333,11 @@ async fn main() {
                         .set_condition_expression(i.condition_expression)
                         .set_expression_attribute_names(i.expression_attribute_names)
                         .set_expression_attribute_values(i.expression_attribute_values)
+                        .set_return_values_on_condition_check_failure(
+                            i.return_values_on_condition_check_failure,
+                        )
                         .send()
-                        .await
-                        .unwrap(),
+                        .await,
                 ),
                 Call::UpdateItem(i) => drop(
                     dynamodb

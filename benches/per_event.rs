@@ -7,10 +7,10 @@
 use std::hint::black_box;
 
 use call_events::domain::Timestamp;
-use call_events::dynamo::{lead_item, stored_lead};
 use call_events::lead::{Decision, LeadState, decide};
 use call_events::messages::QueueMessage;
 use call_events::signature::{Secret, Verifier, sign_v2};
+use call_events::store::item::{lead_item, stored_lead};
 use call_events::wire::{Inbound, parse_body};
 use criterion::{Criterion, criterion_group, criterion_main};
 

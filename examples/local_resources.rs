@@ -21,12 +21,14 @@ async fn main() -> ExitCode {
             }
             println!("CALLBACK_DLQ_URL={}", resources.callback_dlq);
             println!("DNC_DLQ_URL={}", resources.dnc_dlq);
+            println!("RELAY_FAILURES_QUEUE_URL={}", resources.relay_failures);
+            println!("LEAD_TABLE_STREAM_ARN={}", resources.stream_arn);
             ExitCode::SUCCESS
         }
         Err(e) => {
             eprintln!(
                 "cannot create the local resources: {}",
-                call_events::service::error_chain(&e)
+                call_events::telemetry::error_chain(&e)
             );
             ExitCode::FAILURE
         }

@@ -1,5 +1,6 @@
-//! Cold start: configuration, AWS clients (built once, from the environment, so
-//! `AWS_ENDPOINT_URL` and the per-service `AWS_ENDPOINT_URL_*` work) and the secret.
+//! Cold start of each function: configuration, AWS clients (built once, from the
+//! environment, so `AWS_ENDPOINT_URL` and the per-service `AWS_ENDPOINT_URL_*` work) and,
+//! for the webhook, the secret.
 
 use std::time::Duration;
 
@@ -9,14 +10,18 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-use crate::config::{Config, ConfigError, SecretSource, parse_secrets};
-use crate::dynamo::DynamoLeadStore;
-use crate::http::WebhookHandler;
-use crate::service::{CallEvents, error_chain};
+use crate::config::{Config, ConfigError, RelayConfig, SecretSource, parse_secrets};
+use crate::entrypoints::http::WebhookHandler;
+use crate::entrypoints::stream::StreamHandler;
+use crate::publisher::SqsPublisher;
+use crate::record::CallEventRecorder;
+use crate::relay::Relay;
 use crate::signature::{Secret, Verifier};
-use crate::sqs::SqsPublisher;
+use crate::store::DynamoLeadStore;
+use crate::telemetry::error_chain;
 
-pub type LiveHandler = WebhookHandler<DynamoLeadStore, SqsPublisher>;
+pub type LiveHandler = WebhookHandler<DynamoLeadStore>;
+pub type LiveRelay = StreamHandler<SqsPublisher>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -36,8 +41,9 @@ pub fn http_client() -> SharedHttpClient {
         .build_https()
 }
 
-/// The SDK configuration: a few quick attempts, each well inside the function's timeout,
-/// so a failing backend turns into a 503 the sender retries rather than a timeout.
+/// The SDK configuration: a few quick attempts, each well inside the function's timeout
+/// (and the webhook's own deadline, `record::DEADLINE`), so a failing backend turns into a
+/// 503 the sender retries rather than a timeout.
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
@@ -65,11 +71,21 @@ pub async fn build(config: &Config, sdk: &SdkConfig) -> Result<LiveHandler, Star
         SecretSource::SecretsManager { arn } => read_secret(sdk, arn).await?,
     };
     let store = DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
-    let publisher = SqsPublisher::new(aws_sdk_sqs::Client::new(sdk), config.queues.clone());
     Ok(WebhookHandler::new(
         Verifier::new(secrets, config.tolerance_seconds),
-        CallEvents::new(store, publisher),
+        CallEventRecorder::new(store),
     ))
+}
+
+pub async fn start_relay() -> Result<LiveRelay, StartupError> {
+    let config = RelayConfig::from_env()?;
+    let sdk = sdk_config().await;
+    Ok(build_relay(&config, &sdk))
+}
+
+pub fn build_relay(config: &RelayConfig, sdk: &SdkConfig) -> LiveRelay {
+    let publisher = SqsPublisher::new(aws_sdk_sqs::Client::new(sdk), config.queues.clone());
+    StreamHandler::new(Relay::new(publisher))
 }
 
 /// The secret's value is the list of client secrets, comma- or newline-separated.

@@ -1,26 +1,68 @@
 //! Configuration from the environment (CONTRACT §6). A missing or invalid variable stops
 //! the function at start with one line naming it; without a secret nothing is accepted.
+//! Each function reads only what it uses: the webhook the table and the secret, the relay
+//! the queues.
 
+use crate::publisher::QueueUrls;
 use crate::signature::{DEFAULT_TOLERANCE_SECONDS, Secret};
-use crate::sqs::QueueUrls;
 
-/// Every variable the function reads.
-pub const VARIABLES: [&str; 7] = [
+/// Every variable the webhook reads.
+pub const VARIABLES: [&str; 4] = [
     "TABLE_NAME",
-    "CALLBACK_QUEUE_URL",
-    "DNC_QUEUE_URL",
-    "QUARANTINE_QUEUE_URL",
     "WEBHOOK_SECRET_ARN",
     "WEBHOOK_SECRET",
     "SIGNATURE_TOLERANCE_SECONDS",
 ];
 
+/// Every variable the relay reads.
+pub const RELAY_VARIABLES: [&str; 3] = [
+    "CALLBACK_QUEUE_URL",
+    "DNC_QUEUE_URL",
+    "QUARANTINE_QUEUE_URL",
+];
+
+/// The webhook's configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub table_name: String,
-    pub queues: QueueUrls,
     pub secrets: SecretSource,
     pub tolerance_seconds: u64,
+}
+
+/// The relay's configuration.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    pub queues: QueueUrls,
+}
+
+impl RelayConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let queue_url = |name: &'static str| {
+            let url = lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .ok_or(ConfigError::Missing(name))?;
+            if url.starts_with("https://") || url.starts_with("http://") {
+                Ok(url)
+            } else {
+                Err(ConfigError::Invalid {
+                    name,
+                    why: "must be an SQS queue URL (https://...)".into(),
+                })
+            }
+        };
+        Ok(Self {
+            queues: QueueUrls {
+                callback: queue_url("CALLBACK_QUEUE_URL")?,
+                dnc: queue_url("DNC_QUEUE_URL")?,
+                quarantine: queue_url("QUARANTINE_QUEUE_URL")?,
+            },
+        })
+    }
 }
 
 /// Where the webhook client secret(s) come from.
@@ -59,23 +101,7 @@ impl Config {
                 .filter(|v| !v.is_empty())
                 .ok_or(ConfigError::Missing(name))
         };
-        let queue_url = |name: &'static str| {
-            let url = required(name)?;
-            if url.starts_with("https://") || url.starts_with("http://") {
-                Ok(url)
-            } else {
-                Err(ConfigError::Invalid {
-                    name,
-                    why: "must be an SQS queue URL (https://...)".into(),
-                })
-            }
-        };
         let table_name = required("TABLE_NAME")?;
-        let queues = QueueUrls {
-            callback: queue_url("CALLBACK_QUEUE_URL")?,
-            dnc: queue_url("DNC_QUEUE_URL")?,
-            quarantine: queue_url("QUARANTINE_QUEUE_URL")?,
-        };
         let arn = required("WEBHOOK_SECRET_ARN").ok();
         let inline = lookup("WEBHOOK_SECRET").filter(|v| !v.trim().is_empty());
         let secrets = match (arn, inline) {
@@ -93,7 +119,6 @@ impl Config {
         };
         Ok(Self {
             table_name,
-            queues,
             secrets,
             tolerance_seconds,
         })
@@ -128,8 +153,9 @@ mod tests {
         Config::from_lookup(|name| map.get(name).cloned())
     }
 
-    const BASE: [(&str, &str); 4] = [
-        ("TABLE_NAME", "leads"),
+    const BASE: [(&str, &str); 1] = [("TABLE_NAME", "leads")];
+
+    const QUEUES: [(&str, &str); 3] = [
         (
             "CALLBACK_QUEUE_URL",
             "https://sqs.us-east-1.amazonaws.com/1/cb.fifo",
@@ -143,6 +169,31 @@ mod tests {
             "https://sqs.us-east-1.amazonaws.com/1/q",
         ),
     ];
+
+    fn relay_env(pairs: &[(&str, &str)]) -> Result<RelayConfig, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        RelayConfig::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn relay_reads_its_three_queues_and_names_a_missing_or_invalid_one() {
+        let config = relay_env(&QUEUES).unwrap();
+        assert!(config.queues.callback.ends_with("cb.fifo"));
+        assert!(config.queues.quarantine.ends_with("/q"));
+        for (i, (name, _)) in QUEUES.iter().enumerate() {
+            let mut pairs = QUEUES.to_vec();
+            pairs.remove(i);
+            let err = relay_env(&pairs).unwrap_err();
+            assert!(err.to_string().starts_with(name), "{err}");
+            let mut pairs = QUEUES.to_vec();
+            pairs[i].1 = "callbacks.fifo";
+            let err = relay_env(&pairs).unwrap_err();
+            assert!(err.to_string().starts_with(name), "{err}");
+        }
+    }
 
     fn with(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
         let mut pairs = BASE.to_vec();
@@ -211,20 +262,21 @@ mod tests {
                 .starts_with("SIGNATURE_TOLERANCE_SECONDS"),
             "{tolerance}"
         );
-        let mut pairs = BASE.to_vec();
-        pairs[1] = ("CALLBACK_QUEUE_URL", "callbacks.fifo");
-        pairs.push(("WEBHOOK_SECRET", "first_secret_000000"));
-        assert!(
-            env(&pairs)
-                .unwrap_err()
-                .to_string()
-                .starts_with("CALLBACK_QUEUE_URL")
-        );
     }
 
     #[test]
     fn only_the_listed_variables_are_read() {
         let asked = std::cell::RefCell::new(Vec::new());
+        let _ = RelayConfig::from_lookup(|name| {
+            asked.borrow_mut().push(name.to_owned());
+            Some("https://sqs.example/q".to_owned())
+        });
+        for name in asked.take() {
+            assert!(
+                RELAY_VARIABLES.contains(&name.as_str()),
+                "{name} is read by the relay but not listed"
+            );
+        }
         let _ = Config::from_lookup(|name| {
             asked.borrow_mut().push(name.to_owned());
             Some(match name {

@@ -7,13 +7,14 @@ use std::collections::HashMap;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use crate::dynamo::{EXTERNAL_LEAD_ID_INDEX, PARTITION_KEY, SORT_KEY};
 use crate::ports::BackendError;
-use crate::sqs::QueueUrls;
+use crate::publisher::QueueUrls;
+use crate::store::item::{EXPIRES_AT, EXTERNAL_LEAD_ID_INDEX, PARTITION_KEY, SORT_KEY};
 
 /// Receives before a message moves to its dead-letter queue.
 pub const MAX_RECEIVE_COUNT: u32 = 5;
@@ -23,14 +24,18 @@ pub const RETENTION_SECONDS: u32 = 1_209_600;
 #[derive(Debug, Clone)]
 pub struct Resources {
     pub table_name: String,
+    /// The lead table's stream, which the relay reads.
+    pub stream_arn: String,
     pub queues: QueueUrls,
     pub callback_dlq: String,
     pub dnc_dlq: String,
+    /// Where Lambda parks a stream batch the relay could not send in time.
+    pub relay_failures: String,
 }
 
 impl Resources {
     /// The names of the resources for `prefix`: `<prefix>-leads`, `<prefix>-callbacks.fifo`, ...
-    pub fn names(prefix: &str) -> [String; 6] {
+    pub fn names(prefix: &str) -> [String; 7] {
         [
             format!("{prefix}-leads"),
             format!("{prefix}-callbacks.fifo"),
@@ -38,10 +43,11 @@ impl Resources {
             format!("{prefix}-dnc.fifo"),
             format!("{prefix}-dnc-dlq.fifo"),
             format!("{prefix}-quarantine"),
+            format!("{prefix}-relay-failures"),
         ]
     }
 
-    /// The environment the function reads (CONTRACT §6), secret aside.
+    /// The environment the two functions read (CONTRACT §6), secret aside.
     pub fn env(&self) -> [(&'static str, &str); 4] {
         [
             ("TABLE_NAME", &self.table_name),
@@ -54,16 +60,26 @@ impl Resources {
 
 /// Creates the table and the queues (with their dead-letter queues) named after `prefix`.
 pub async fn create(sdk: &SdkConfig, prefix: &str) -> Result<Resources, BackendError> {
-    let [table, callbacks, callbacks_dlq, dnc, dnc_dlq, quarantine] = Resources::names(prefix);
-    create_table(&aws_sdk_dynamodb::Client::new(sdk), &table).await?;
+    let [
+        table,
+        callbacks,
+        callbacks_dlq,
+        dnc,
+        dnc_dlq,
+        quarantine,
+        relay_failures,
+    ] = Resources::names(prefix);
+    let stream_arn = create_table(&aws_sdk_dynamodb::Client::new(sdk), &table).await?;
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let callback_dlq = create_queue(&sqs, &callbacks_dlq, None).await?;
     let callback = create_queue(&sqs, &callbacks, Some(&callback_dlq)).await?;
     let dnc_dlq = create_queue(&sqs, &dnc_dlq, None).await?;
     let dnc = create_queue(&sqs, &dnc, Some(&dnc_dlq)).await?;
     let quarantine = create_queue(&sqs, &quarantine, None).await?;
+    let relay_failures = create_queue(&sqs, &relay_failures, None).await?;
     Ok(Resources {
         table_name: table,
+        stream_arn,
         queues: QueueUrls {
             callback,
             dnc,
@@ -71,10 +87,16 @@ pub async fn create(sdk: &SdkConfig, prefix: &str) -> Result<Resources, BackendE
         },
         callback_dlq,
         dnc_dlq,
+        relay_failures,
     })
 }
 
-async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), BackendError> {
+/// Creates the lead table with its stream (new and old images) and time to live; returns
+/// the stream's ARN.
+async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+) -> Result<String, BackendError> {
     let fail = |e| BackendError::new("DynamoDB CreateTable", e);
     let attribute = |name: &str| {
         AttributeDefinition::builder()
@@ -110,10 +132,39 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<(
         .key_schema(key(PARTITION_KEY, KeyType::Hash)?)
         .key_schema(key(SORT_KEY, KeyType::Range)?)
         .global_secondary_indexes(index)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .map_err(fail)?,
+        )
         .send()
         .await
         .map_err(|e| BackendError::new("DynamoDB CreateTable", e))?;
-    Ok(())
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(EXPIRES_AT)
+                .build()
+                .map_err(fail)?,
+        )
+        .send()
+        .await
+        .map_err(|e| BackendError::new("DynamoDB UpdateTimeToLive", e))?;
+    let described = client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(|e| BackendError::new("DynamoDB DescribeTable", e))?;
+    described
+        .table
+        .and_then(|t| t.latest_stream_arn)
+        .ok_or_else(|| BackendError::new("DynamoDB DescribeTable", "the table has no stream"))
 }
 
 /// Creates a queue (FIFO if the name ends in `.fifo`) and returns its URL.

@@ -1,11 +1,11 @@
-//! What the service needs from the outside world: a place to keep lead state and a way to
-//! send messages. One adapter per backend implements each ([`crate::dynamo`],
-//! [`crate::sqs`]); tests may wrap them.
+//! What the use cases need from the outside world, one small trait per need:
+//! [`LeadStore`] and [`QuarantineStore`] for the webhook (DynamoDB only: its answer depends
+//! on nothing else), [`MessagePublisher`] for the relay. Each has a DynamoDB or SQS adapter
+//! and an in-memory one ([`crate::store`], [`crate::publisher`]).
 
 use std::error::Error as StdError;
 use std::future::Future;
 
-use crate::domain::{CampaignId, Phone};
 use crate::lead::LeadState;
 use crate::messages::{QuarantineRecord, QueueMessage};
 
@@ -31,49 +31,48 @@ impl BackendError {
     }
 }
 
-/// A lead as stored: its state, the version the next write must match, and the messages
-/// decided but not yet known to be sent (the outbox).
+/// A lead as stored: its state and the version the next write must match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredLead {
     pub state: LeadState,
     pub version: u64,
-    pub outbox: Vec<QueueMessage>,
+    /// Messages an item of the first released format still held in its outbox, never
+    /// confirmed sent. The next write carries them, so the relay sends them. Always empty
+    /// for items of the current format.
+    pub unsent: Vec<QueueMessage>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum SaveError {
-    /// Someone else wrote the lead since it was read: read again and redo.
-    #[error("the lead changed since it was read")]
-    Conflict,
+    /// The stored lead is not at the expected version. `current` is the lead as it is now
+    /// (DynamoDB returns it with the failed condition), `None` if it does not exist.
+    #[error("the lead is not at the expected version")]
+    Conflict { current: Option<Box<StoredLead>> },
     #[error(transparent)]
     Backend(#[from] BackendError),
 }
 
 pub trait LeadStore: Send + Sync {
-    fn load(
-        &self,
-        campaign_id: &CampaignId,
-        phone: &Phone,
-    ) -> impl Future<Output = Result<Option<StoredLead>, BackendError>> + Send;
-
-    /// Writes the state and its outbox if the stored version is still `expected_version`
-    /// (`None`: the lead must not exist yet).
+    /// Writes the state together with the messages this write decided (`outbox`), in one
+    /// conditional write: only if the stored version is still `expected_version` (`None`:
+    /// the lead must not exist yet). Returns the version written.
     fn save(
         &self,
         state: &LeadState,
         outbox: &[QueueMessage],
         expected_version: Option<u64>,
-    ) -> impl Future<Output = Result<(), SaveError>> + Send;
+    ) -> impl Future<Output = Result<u64, SaveError>> + Send;
+}
 
-    /// Takes sent messages out of the lead's outbox.
-    fn mark_sent(
+/// Keeps an authentic body that cannot be recorded, durably, before the webhook answers.
+pub trait QuarantineStore: Send + Sync {
+    fn keep(
         &self,
-        campaign_id: &CampaignId,
-        phone: &Phone,
-        message_ids: &[&str],
+        record: &QuarantineRecord,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 }
 
+/// Sends what a committed write decided to its queue.
 pub trait MessagePublisher: Send + Sync {
     fn send(&self, message: &QueueMessage)
     -> impl Future<Output = Result<(), BackendError>> + Send;

@@ -8,6 +8,18 @@ use serde_json::{Map, Value, json};
 
 pub const METRICS_NAMESPACE: &str = "CallEventsReceiver";
 
+/// An error and all its sources on one line, for logs.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// How a request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -85,8 +97,8 @@ impl RequestReport {
             ("Ignored", is(Outcome::Ignored)),
             ("Quarantined", is(Outcome::Quarantined)),
             ("Unauthorized", is(Outcome::Unauthorized)),
-            ("CallbacksEnqueued", self.count("callback")),
-            ("DncEnqueued", self.count("dnc")),
+            ("CallbacksDecided", self.count("callback")),
+            ("DncDecided", self.count("dnc")),
             ("CallbacksSuppressed", usize::from(self.callback_suppressed)),
             ("BackendErrors", is(Outcome::BackendUnavailable)),
         ]
@@ -145,6 +157,46 @@ impl RequestReport {
     }
 }
 
+/// The relay's line per batch: what SQS took, what failed, as EMF metrics.
+pub fn relay_log_line(
+    report: &crate::relay::RelayReport,
+    duration: Duration,
+    timestamp_ms: i64,
+) -> String {
+    let metrics = [
+        ("CallbacksSent", report.callbacks_sent),
+        ("DncRequestsSent", report.dnc_sent),
+        ("QuarantineForwarded", report.quarantine_forwarded),
+        ("SendFailures", report.send_failures),
+        ("UnreadableRecords", report.unreadable),
+    ];
+    let definitions: Vec<Value> = metrics
+        .iter()
+        .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
+        .collect();
+    let mut line = Map::new();
+    line.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": METRICS_NAMESPACE,
+                "Dimensions": [[]],
+                "Metrics": definitions,
+            }],
+        }),
+    );
+    let failed = report.retry_from.is_some();
+    line.insert("level".into(), json!(if failed { "ERROR" } else { "INFO" }));
+    line.insert("message".into(), json!("relay batch"));
+    line.insert("retryFrom".into(), json!(report.retry_from));
+    line.insert("durationMs".into(), json!(duration.as_secs_f64() * 1000.0));
+    for (name, count) in metrics {
+        line.insert(name.into(), json!(count));
+    }
+    Value::Object(line).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,8 +246,8 @@ mod tests {
             "Ignored",
             "Quarantined",
             "Unauthorized",
-            "CallbacksEnqueued",
-            "DncEnqueued",
+            "CallbacksDecided",
+            "DncDecided",
             "CallbacksSuppressed",
             "BackendErrors",
         ] {
@@ -205,8 +257,8 @@ mod tests {
             assert!(v[name].is_number(), "{name} has no value");
         }
         assert_eq!(v["Processed"], 1);
-        assert_eq!(v["DncEnqueued"], 1);
-        assert_eq!(v["CallbacksEnqueued"], 0);
+        assert_eq!(v["DncDecided"], 1);
+        assert_eq!(v["CallbacksDecided"], 0);
     }
 
     #[test]

@@ -1,16 +1,10 @@
-//! Faults in AWS: a retryable answer, and nothing lost.
+//! Faults in AWS, on moto: the webhook's answer depends on DynamoDB alone, a transient
+//! fault gets a retryable answer, and no decided message is lost or sent twice by id.
 
 mod support;
 
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 
-use call_events::domain::{CallEvent, CampaignId, Phone};
-use call_events::dynamo::DynamoLeadStore;
-use call_events::lead::LeadState;
-use call_events::messages::QueueMessage;
-use call_events::ports::{BackendError, LeadStore, SaveError, StoredLead};
-use call_events::service::{CallEvents, Recorded};
-use call_events::sqs::SqsPublisher;
 use serde_json::json;
 use support::aws::{
     CLOSED_ENDPOINT, LOCAL_SECRET, TestAws, body_json, deliver, n, resign, s, sample, signed,
@@ -20,138 +14,122 @@ use support::body;
 const CAMPAIGN: &str = "spring-campaign";
 const LEAD_C: &str = "+12025550103";
 
-fn outbox_len(item: &support::aws::Item) -> usize {
-    item.get("outbox")
-        .and_then(|v| v.as_m().ok())
-        .map_or(0, |m| m.len())
+fn ids(messages: &[aws_sdk_sqs::types::Message]) -> Vec<String> {
+    messages
+        .iter()
+        .map(|m| body_json(m)["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test]
-async fn sqs_down_answers_503_keeps_the_dnc_request_and_redelivery_sends_it_once() {
+async fn sqs_outage_costs_no_non_2xx_answer_and_the_relay_sends_every_message_once_after_it() {
     let aws = TestAws::new().await;
-    let sqs_down = aws.handler_with_endpoints(None, Some(CLOSED_ENDPOINT));
-    let key9 = resign(sample("09-call-key-pressed-9.json"), LOCAL_SECRET);
-    let (status, answer) = deliver(&sqs_down, &key9).await;
-    assert_eq!(
-        (status, answer),
-        (503, json!({"error": "backend_unavailable"}))
-    );
-    let item = aws.item(LEAD_C, CAMPAIGN).await.unwrap();
-    assert_eq!(item.get("dnc").and_then(|v| v.as_bool().ok()), Some(&true));
-    assert_eq!(outbox_len(&item), 1, "the DNC request waits in the outbox");
-    assert!(aws.drain(&aws.resources.queues.dnc).await.is_empty());
-
-    let healthy = aws.handler().await;
-    let (status, answer) = deliver(
-        &healthy,
-        &resign(sample("09-call-key-pressed-9.json"), LOCAL_SECRET),
-    )
-    .await;
-    assert_eq!(
-        (status, answer["status"].clone()),
-        (200, json!("duplicate"))
-    );
-    let dnc = aws.drain(&aws.resources.queues.dnc).await;
-    assert_eq!(dnc.len(), 1);
-    assert_eq!(body_json(&dnc[0])["reason"], "keypress_9");
-    assert_eq!(outbox_len(&aws.item(LEAD_C, CAMPAIGN).await.unwrap()), 0);
-
-    let (status, _) = deliver(
-        &healthy,
-        &resign(sample("09-call-key-pressed-9.json"), LOCAL_SECRET),
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert!(aws.drain(&aws.resources.queues.dnc).await.is_empty());
-}
-
-#[tokio::test]
-async fn sqs_down_then_a_later_event_of_the_lead_sends_the_pending_dnc_request_once() {
-    let aws = TestAws::new().await;
-    let sqs_down = aws.handler_with_endpoints(None, Some(CLOSED_ENDPOINT));
-    let (status, _) = deliver(
-        &sqs_down,
-        &resign(sample("09-call-key-pressed-9.json"), LOCAL_SECRET),
-    )
-    .await;
-    assert_eq!(status, 503);
-
-    let healthy = aws.handler().await;
-    let (status, answer) = deliver(
-        &healthy,
-        &resign(sample("10-call-ended-dnc.json"), LOCAL_SECRET),
-    )
-    .await;
-    assert_eq!(
-        (status, answer["status"].clone(), answer["effects"].clone()),
-        (200, json!("processed"), json!([]))
-    );
-    let dnc = aws.drain(&aws.resources.queues.dnc).await;
-    assert_eq!(dnc.len(), 1);
-    assert_eq!(body_json(&dnc[0])["reason"], "keypress_9");
-    let item = aws.item(LEAD_C, CAMPAIGN).await.unwrap();
-    assert_eq!(outbox_len(&item), 0);
-    assert_eq!(n(&item, "callsEnded"), Some(1));
-}
-
-#[tokio::test]
-async fn sqs_down_keeps_the_callback_for_the_next_delivery() {
-    let aws = TestAws::new().await;
-    let sqs_down = aws.handler_with_endpoints(None, Some(CLOSED_ENDPOINT));
-    assert_eq!(
-        deliver(
-            &sqs_down,
-            &resign(sample("07-call-scheduled.json"), LOCAL_SECRET)
-        )
-        .await
-        .0,
-        503
-    );
-    let healthy = aws.handler().await;
-    assert_eq!(
-        deliver(
-            &healthy,
-            &resign(sample("07-call-scheduled.json"), LOCAL_SECRET)
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(aws.drain(&aws.resources.queues.callback).await.len(), 1);
-}
-
-#[tokio::test]
-async fn dynamodb_down_answers_503_and_sends_nothing() {
-    let aws = TestAws::new().await;
-    let dynamo_down = aws.handler_with_endpoints(Some(CLOSED_ENDPOINT), None);
-    for sample_name in ["07-call-scheduled.json", "09-call-key-pressed-9.json"] {
-        let (status, answer) =
-            deliver(&dynamo_down, &resign(sample(sample_name), LOCAL_SECRET)).await;
-        assert_eq!(
-            (status, answer),
-            (503, json!({"error": "backend_unavailable"}))
-        );
+    let webhook = aws.handler().await;
+    // The sender delivers each event once and never calls again.
+    for name in [
+        "07-call-scheduled.json",
+        "09-call-key-pressed-9.json",
+        "21-malformed-json.json",
+    ] {
+        let (status, answer) = deliver(&webhook, &resign(sample(name), LOCAL_SECRET)).await;
+        assert_eq!(status, 200, "{name}: {answer}");
     }
+
+    let relay_cut_off = aws.relay_with_sqs_at(CLOSED_ENDPOINT);
+    for _ in 0..3 {
+        let reports = aws.pump_with(&relay_cut_off, 100).await;
+        assert!(
+            reports.iter().any(|r| r.retry_from.is_some()),
+            "{reports:?}"
+        );
+        assert!(reports.iter().all(|r| r.callbacks_sent + r.dnc_sent == 0));
+    }
+    let q = &aws.resources.queues;
+    for url in [&q.callback, &q.dnc, &q.quarantine] {
+        assert!(aws.drain_only(url).await.is_empty());
+    }
+
+    // SQS is back: the relay retries from the failed record and everything leaves once.
+    let [callbacks, dnc, quarantine] = aws.drain_all_queues().await;
+    assert_eq!(callbacks.len(), 1);
+    assert_eq!(dnc.len(), 1);
+    assert_eq!(body_json(&dnc[0])["reason"], "keypress_9");
+    assert_eq!(quarantine.len(), 1);
     assert!(aws.drain_all_queues().await.iter().all(Vec::is_empty));
 }
 
 #[tokio::test]
-async fn quarantine_queue_down_answers_503_rather_than_dropping_the_body() {
+async fn relay_handed_the_same_records_again_sends_the_same_ids_and_fifo_keeps_one_of_each() {
     let aws = TestAws::new().await;
-    let sqs_down = aws.handler_with_endpoints(None, Some(CLOSED_ENDPOINT));
-    let (status, answer) = deliver(
-        &sqs_down,
-        &resign(sample("21-malformed-json.json"), LOCAL_SECRET),
-    )
-    .await;
-    assert_eq!(
-        (status, answer),
-        (503, json!({"error": "backend_unavailable"}))
-    );
+    let webhook = aws.handler().await;
+    for name in ["07-call-scheduled.json", "09-call-key-pressed-9.json"] {
+        assert_eq!(
+            deliver(&webhook, &resign(sample(name), LOCAL_SECRET))
+                .await
+                .0,
+            200
+        );
+    }
+    let records = aws.new_stream_records().await;
+    let relay = aws.relay();
+    for _ in 0..3 {
+        let mut event = aws_lambda_events::event::dynamodb::Event::default();
+        event.records = records.clone();
+        let (response, _) = relay.respond(event).await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    let q = &aws.resources.queues;
+    let callbacks = aws.drain_only(&q.callback).await;
+    let dnc = aws.drain_only(&q.dnc).await;
+    assert_eq!(ids(&callbacks).len(), 1);
+    assert_eq!(ids(&dnc).len(), 1);
 }
 
 #[tokio::test]
-async fn concurrent_deliveries_of_different_events_for_one_lead_both_land() {
+async fn dynamodb_down_answers_503_and_commits_nothing() {
+    let aws = TestAws::new().await;
+    let dynamo_down = aws.handler_with_dynamodb_at(CLOSED_ENDPOINT);
+    for sample_name in [
+        "07-call-scheduled.json",
+        "09-call-key-pressed-9.json",
+        "21-malformed-json.json",
+    ] {
+        let (status, answer) =
+            deliver(&dynamo_down, &resign(sample(sample_name), LOCAL_SECRET)).await;
+        assert_eq!(
+            (status, answer),
+            (503, json!({"error": "backend_unavailable"})),
+            "{sample_name}"
+        );
+    }
+    assert!(aws.all_items().await.is_empty());
+    assert!(aws.drain_all_queues().await.iter().all(Vec::is_empty));
+}
+
+#[tokio::test]
+async fn after_a_503_the_senders_retry_commits_the_event_and_its_messages_once() {
+    let aws = TestAws::new().await;
+    let key9 = || resign(sample("09-call-key-pressed-9.json"), LOCAL_SECRET);
+    let dynamo_down = aws.handler_with_dynamodb_at(CLOSED_ENDPOINT);
+    assert_eq!(deliver(&dynamo_down, &key9()).await.0, 503);
+    let webhook = aws.handler().await;
+    let (status, answer) = deliver(&webhook, &key9()).await;
+    assert_eq!(
+        (status, answer["status"].clone()),
+        (200, json!("processed"))
+    );
+    let (status, answer) = deliver(&webhook, &key9()).await;
+    assert_eq!(
+        (status, answer["status"].clone()),
+        (200, json!("duplicate"))
+    );
+    assert_eq!(aws.drain(&aws.resources.queues.dnc).await.len(), 1);
+    let item = aws.item(LEAD_C, CAMPAIGN).await.unwrap();
+    assert_eq!(n(&item, "keypresses"), Some(1));
+}
+
+#[tokio::test]
+async fn concurrent_deliveries_of_different_events_for_one_lead_all_land() {
     let aws = TestAws::new().await;
     let handler = aws.handler().await;
     let phone = "+12025550166";
@@ -179,83 +157,76 @@ async fn concurrent_deliveries_of_different_events_for_one_lead_both_land() {
     );
 }
 
-/// A store whose first read is overtaken: between reading the lead and writing it back,
-/// another delivery for the same lead lands. The write must then conflict and be redone.
-struct OvertakenStore {
-    inner: DynamoLeadStore,
-    rival: Mutex<Option<(CallEvents<DynamoLeadStore, SqsPublisher>, CallEvent)>>,
-}
-
-impl LeadStore for OvertakenStore {
-    async fn load(
-        &self,
-        campaign_id: &CampaignId,
-        phone: &Phone,
-    ) -> Result<Option<StoredLead>, BackendError> {
-        let snapshot = self.inner.load(campaign_id, phone).await?;
-        let rival = self.rival.lock().unwrap().take();
-        if let Some((events, event)) = rival {
-            let recorded = events.record(&event).await.unwrap();
-            assert!(matches!(recorded, Recorded::Processed { .. }));
-        }
-        Ok(snapshot)
-    }
-
-    async fn save(
-        &self,
-        state: &LeadState,
-        outbox: &[QueueMessage],
-        expected_version: Option<u64>,
-    ) -> Result<(), SaveError> {
-        self.inner.save(state, outbox, expected_version).await
-    }
-
-    async fn mark_sent(
-        &self,
-        campaign_id: &CampaignId,
-        phone: &Phone,
-        ids: &[&str],
-    ) -> Result<(), BackendError> {
-        self.inner.mark_sent(campaign_id, phone, ids).await
-    }
-}
-
 #[tokio::test]
-async fn a_write_that_lost_a_race_is_redone_and_both_events_land() {
+async fn two_instances_with_stale_caches_both_land_and_a_redelivery_is_still_a_duplicate() {
     let aws = TestAws::new().await;
+    let (a, b) = (aws.handler().await, aws.handler().await);
     let phone = "+12025550155";
-    let store = || DynamoLeadStore::new(aws.dynamodb.clone(), &aws.resources.table_name);
-    let publisher = || SqsPublisher::new(aws.sqs.clone(), aws.resources.queues.clone());
-    let event = |body: String| support::parse_call(&body);
-    let first = event(body(
+    let initiated = signed(&body(
         "lead.call_initiated",
         CAMPAIGN,
         "2024-01-28T12:00:00Z",
         phone,
         r#""isScheduled":false"#,
     ));
-    let rival = event(body(
+    let key9 = signed(&body(
         "lead.call_key_pressed",
         CAMPAIGN,
         "2024-01-28T12:01:00Z",
         phone,
         r#""callType":"inbound","keypressNumber":"9""#,
     ));
-    let rival_events = CallEvents::new(store(), publisher());
-    let overtaken = CallEvents::new(
-        OvertakenStore {
-            inner: store(),
-            rival: Mutex::new(Some((rival_events, rival))),
-        },
-        publisher(),
+    let scheduled = signed(&body(
+        "lead.call_scheduled",
+        CAMPAIGN,
+        "2024-01-28T11:59:00Z",
+        phone,
+        r#""scheduledTime":"2024-01-30T10:00:00Z""#,
+    ));
+    // A knows the lead at version 1; B then moves it to version 2 behind A's back.
+    assert_eq!(deliver(&a, &initiated).await.1["status"], "processed");
+    assert_eq!(deliver(&b, &key9).await.1["status"], "processed");
+    // A's cache is stale: its write conflicts, DynamoDB hands back the lead, A decides again.
+    assert_eq!(deliver(&a, &key9).await.1["status"], "duplicate");
+    let (status, answer) = deliver(&a, &scheduled).await;
+    assert_eq!(
+        (status, answer["status"].clone()),
+        (200, json!("processed"))
     );
-    let recorded = overtaken.record(&first).await.unwrap();
-    assert!(matches!(recorded, Recorded::Processed { .. }));
+    assert_eq!(answer["effects"], json!([]), "the lead is DNC: no callback");
+
     let item = aws.item(phone, CAMPAIGN).await.unwrap();
     assert_eq!(
         (n(&item, "callsInitiated"), n(&item, "keypresses")),
         (Some(1), Some(1))
     );
     assert_eq!(s(&item, "status").as_deref(), Some("dnc"));
-    assert_eq!(aws.drain(&aws.resources.queues.dnc).await.len(), 1);
+    assert_eq!(n(&item, "version"), Some(3));
+    let [callbacks, dnc, _] = aws.drain_all_queues().await;
+    assert!(callbacks.is_empty());
+    assert_eq!(dnc.len(), 1);
+}
+
+#[tokio::test]
+async fn each_committed_write_appears_on_the_stream_with_what_it_decided() {
+    let aws = TestAws::new().await;
+    let webhook = aws.handler().await;
+    for name in [
+        "01-call-initiated.json",
+        "07-call-scheduled.json",
+        "09-call-key-pressed-9.json",
+    ] {
+        deliver(&webhook, &resign(sample(name), LOCAL_SECRET)).await;
+    }
+    let records = aws.new_stream_records().await;
+    let mut decided: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for record in &records {
+        let committed =
+            call_events::store::item::committed(record.change.new_image.clone()).unwrap();
+        for m in committed.messages {
+            decided.entry(m.message_type).or_default().push(m.id);
+        }
+    }
+    assert_eq!(decided.get("callback.scheduled").map(Vec::len), Some(1));
+    assert_eq!(decided.get("dnc.requested").map(Vec::len), Some(1));
 }

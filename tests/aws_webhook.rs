@@ -361,7 +361,30 @@ async fn malformed_json_is_quarantined_with_its_raw_body() {
     );
     assert_eq!(record["reason"], "body: is not valid JSON");
     assert!(record["receivedAt"].as_str().unwrap().ends_with('Z'));
-    assert!(aws.all_items().await.is_empty());
+    assert!(aws.lead_items().await.is_empty());
+}
+
+#[tokio::test]
+async fn quarantined_body_is_kept_in_the_table_before_the_answer_without_any_queue() {
+    let aws = TestAws::new().await;
+    let handler = aws.handler().await;
+    let event = fresh("21-malformed-json.json");
+    assert_eq!(deliver(&handler, &event).await.1["status"], "quarantined");
+    // Nothing has been relayed yet: the body is already durable in the table.
+    assert!(
+        aws.drain_only(&aws.resources.queues.quarantine)
+            .await
+            .is_empty()
+    );
+    let items = aws.all_items().await;
+    assert_eq!(items.len(), 1);
+    let kept = items[0]["quarantine"].as_m().unwrap();
+    assert_eq!(
+        kept["body"].as_s().unwrap().as_bytes(),
+        raw_body(&event).as_slice()
+    );
+    assert!(s(&items[0], "phone").unwrap().starts_with("quarantine#"));
+    assert!(n(&items[0], "expiresAt").is_some());
 }
 
 #[tokio::test]
@@ -382,7 +405,7 @@ async fn field_rule_violation_is_quarantined_with_a_reason_naming_the_field() {
     let quarantine = aws.drain(&aws.resources.queues.quarantine).await;
     assert_eq!(quarantine.len(), 1);
     assert_eq!(body_json(&quarantine[0])["reason"], answer["reason"]);
-    assert!(aws.all_items().await.is_empty());
+    assert!(aws.lead_items().await.is_empty());
 }
 
 #[tokio::test]
@@ -536,7 +559,7 @@ async fn request_log_line_masks_the_phone_and_holds_no_secret_or_signature() {
     assert_eq!(log["eventType"], "lead.call_key_pressed");
     assert_eq!(log["campaignId"], CAMPAIGN);
     assert_eq!(log["effects"], json!(["dnc"]));
-    assert_eq!(log["DncEnqueued"], 1);
+    assert_eq!(log["DncDecided"], 1);
     assert!(log["durationMs"].as_f64().unwrap() > 0.0);
     for secret in [
         "+12025550103",
@@ -611,13 +634,16 @@ async fn queue_url_without_fifo_suffix_gets_the_same_message_without_fifo_parame
         .unwrap()
         .queue_url
         .unwrap();
-    let mut config = aws.config(&[LOCAL_SECRET]);
-    config.queues.dnc = standard.clone();
-    let handler = call_events::app::build(&config, &aws.sdk).await.unwrap();
+    let handler = aws.handler().await;
     let (status, answer) = deliver(&handler, &fresh("09-call-key-pressed-9.json")).await;
     assert_eq!((status, answer["effects"].clone()), (200, json!(["dnc"])));
+    let mut queues = aws.resources.queues.clone();
+    queues.dnc = standard.clone();
+    let relay =
+        call_events::app::build_relay(&call_events::config::RelayConfig { queues }, &aws.sdk);
+    aws.pump_with(&relay, 100).await;
 
-    let messages = aws.drain(&standard).await;
+    let messages = aws.drain_only(&standard).await;
     assert_eq!(messages.len(), 1);
     assert_eq!(body_json(&messages[0])["type"], "dnc.requested");
     assert_eq!(

@@ -108,3 +108,22 @@ async fn secret_is_read_from_secrets_manager_at_start() {
         "{error}"
     );
 }
+
+const RELAY_BINARY: &str = env!("CARGO_BIN_EXE_call-events-relay");
+
+#[test]
+fn relay_with_a_missing_queue_stops_with_one_line_naming_it() {
+    let output = Command::new(RELAY_BINARY)
+        .env_clear()
+        .envs(COMPLETE[1..3].iter().copied())
+        .output()
+        .expect("the relay binary runs");
+    assert_ne!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains("QUARANTINE_QUEUE_URL is not set"),
+        "{stderr}"
+    );
+}

@@ -1,6 +1,7 @@
 //! `template.yaml` (what is deployed) and `call_events::local` (what the tests and the
-//! local run create on moto) declare the same table and queues, and the function's
-//! environment and permissions match what the code reads and calls.
+//! local run create on moto) declare the same table, stream and queues; each function's
+//! environment and permissions match what the code reads and calls; the relay's event
+//! source is configured as the contract says and its filter lets every message through.
 
 mod support;
 
@@ -10,7 +11,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use call_events::local::Resources;
 use serde_json::Value as Json;
 use serde_yaml_ng::Value;
-use support::aws::TestAws;
+use support::aws::{LOCAL_SECRET, TestAws, deliver, resign, sample};
 
 fn template() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml");
@@ -130,6 +131,31 @@ async fn lead_table_in_the_template_matches_the_local_table() {
             })
             .collect();
     assert_eq!(template_indexes, local_indexes);
+    assert_eq!(
+        text(&table["StreamSpecification"]["StreamViewType"]),
+        local
+            .stream_specification()
+            .and_then(|s| s.stream_view_type())
+            .unwrap()
+            .as_str()
+    );
+    let ttl = aws
+        .dynamodb
+        .describe_time_to_live()
+        .table_name(&aws.resources.table_name)
+        .send()
+        .await
+        .unwrap()
+        .time_to_live_description
+        .unwrap();
+    assert_eq!(
+        text(&table["TimeToLiveSpecification"]["AttributeName"]),
+        ttl.attribute_name().unwrap()
+    );
+    assert_eq!(
+        ttl.attribute_name(),
+        Some(call_events::store::item::EXPIRES_AT)
+    );
     assert_eq!(text(&table["BillingMode"]), "PAY_PER_REQUEST");
     assert_eq!(
         local
@@ -144,7 +170,15 @@ async fn lead_table_in_the_template_matches_the_local_table() {
 async fn queues_in_the_template_match_the_local_queues() {
     let aws = TestAws::new().await;
     let template = template();
-    let [_, callbacks, callbacks_dlq, dnc, dnc_dlq, quarantine] = Resources::names("PREFIX");
+    let [
+        _,
+        callbacks,
+        callbacks_dlq,
+        dnc,
+        dnc_dlq,
+        quarantine,
+        relay_failures,
+    ] = Resources::names("PREFIX");
     let r = &aws.resources;
     // logical id in the template, local name (after the prefix), local URL, its DLQ's logical id
     let queues = [
@@ -163,6 +197,12 @@ async fn queues_in_the_template_match_the_local_queues() {
         ("DncQueue", &dnc, &r.queues.dnc, Some("DncDeadLetterQueue")),
         ("DncDeadLetterQueue", &dnc_dlq, &r.dnc_dlq, None),
         ("QuarantineQueue", &quarantine, &r.queues.quarantine, None),
+        (
+            "RelayFailureQueue",
+            &relay_failures,
+            &r.relay_failures,
+            None,
+        ),
     ];
     for (logical_id, local_name, url, dlq) in queues {
         let declared = resource(&template, logical_id);
@@ -237,44 +277,37 @@ async fn queues_in_the_template_match_the_local_queues() {
     }
 }
 
-#[test]
-fn function_environment_in_the_template_is_what_the_code_reads() {
-    let template = template();
-    let function = resource(&template, "WebhookFunction");
-    let declared: BTreeSet<String> = function["Environment"]["Variables"]
+fn environment(template: &Value, function: &str) -> BTreeSet<String> {
+    resource(template, function)["Environment"]["Variables"]
         .as_mapping()
         .unwrap()
         .keys()
         .map(text)
-        .collect();
+        .collect()
+}
+
+#[test]
+fn each_function_environment_in_the_template_is_what_its_code_reads() {
+    let template = template();
     // WEBHOOK_SECRET holds the secret in plain text: for local runs only, never deployed.
-    let read: BTreeSet<String> = call_events::config::VARIABLES
+    let webhook: BTreeSet<String> = call_events::config::VARIABLES
         .iter()
         .filter(|name| **name != "WEBHOOK_SECRET")
         .map(|name| name.to_string())
         .collect();
-    assert_eq!(declared, read);
+    assert_eq!(environment(&template, "WebhookFunction"), webhook);
+    let relay: BTreeSet<String> = call_events::config::RELAY_VARIABLES
+        .iter()
+        .map(|name| name.to_string())
+        .collect();
+    assert_eq!(environment(&template, "RelayFunction"), relay);
 }
 
-#[test]
-fn function_is_allowed_exactly_the_calls_it_makes() {
-    let template = template();
-    let function = resource(&template, "WebhookFunction");
-    let statements = function["Policies"][0]["Statement"].as_sequence().unwrap();
-    let actions: BTreeSet<String> = statements
-        .iter()
-        .flat_map(|s| s["Action"].as_sequence().unwrap().iter().map(text))
-        .collect();
-    let expected: BTreeSet<String> = [
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "sqs:SendMessage",
-        "secretsmanager:GetSecretValue",
-    ]
-    .map(String::from)
-    .into();
-    assert_eq!(actions, expected);
+/// The actions a function's policy allows; every statement an Allow on named resources.
+fn allowed_actions(template: &Value, function: &str) -> BTreeSet<String> {
+    let statements = resource(template, function)["Policies"][0]["Statement"]
+        .as_sequence()
+        .unwrap();
     for s in statements {
         assert_eq!(text(&s["Effect"]), "Allow");
         let resources = match s["Resource"].as_sequence() {
@@ -282,6 +315,126 @@ fn function_is_allowed_exactly_the_calls_it_makes() {
             None => vec![text(&s["Resource"])],
         };
         assert!(resources.iter().all(|r| !r.contains('*')), "{resources:?}");
+    }
+    statements
+        .iter()
+        .flat_map(|s| s["Action"].as_sequence().unwrap().iter().map(text))
+        .collect()
+}
+
+#[test]
+fn webhook_is_allowed_one_dynamodb_write_and_its_secret_and_nothing_on_sqs() {
+    let expected: BTreeSet<String> = ["dynamodb:PutItem", "secretsmanager:GetSecretValue"]
+        .map(String::from)
+        .into();
+    assert_eq!(allowed_actions(&template(), "WebhookFunction"), expected);
+}
+
+#[test]
+fn relay_is_allowed_to_read_the_stream_and_send_to_the_queues_only() {
+    let template = template();
+    let expected: BTreeSet<String> = [
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+        "sqs:SendMessage",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(allowed_actions(&template, "RelayFunction"), expected);
+    let function = &template["Resources"]["RelayFunction"];
+    assert!(
+        function["Properties"]["Events"].is_null(),
+        "a SAM event would attach a managed policy on every stream"
+    );
+    assert_eq!(
+        text(&function["Metadata"]["BuildProperties"]["Binary"]),
+        "call-events-relay"
+    );
+}
+
+#[test]
+fn relay_event_source_reports_partial_failures_bisects_and_parks_old_records() {
+    let template = template();
+    let source = resource(&template, "RelayEventSource");
+    assert_eq!(text(&source["EventSourceArn"]), "LeadTable.StreamArn");
+    assert_eq!(text(&source["FunctionName"]), "RelayFunction");
+    assert_eq!(
+        text(&source["FunctionResponseTypes"][0]),
+        "ReportBatchItemFailures"
+    );
+    assert_eq!(source["BisectBatchOnFunctionError"].as_bool(), Some(true));
+    assert_eq!(text(&source["ParallelizationFactor"]), "1");
+    assert_eq!(
+        text(&source["MaximumRecordAgeInSeconds"]),
+        "RelayMaximumRecordAgeSeconds"
+    );
+    let max_age: u32 = text(&template["Parameters"]["RelayMaximumRecordAgeSeconds"]["Default"])
+        .parse()
+        .unwrap();
+    assert!(
+        max_age < 24 * 3600,
+        "parked before the stream trims the record"
+    );
+    assert_eq!(
+        text(&source["DestinationConfig"]["OnFailure"]["Destination"]),
+        "RelayFailureQueue.Arn"
+    );
+    for alarm in [
+        "RelayIteratorAgeAlarm",
+        "RelayFailureQueueAlarm",
+        "RelaySendFailuresAlarm",
+    ] {
+        assert!(!resource(&template, alarm).is_null(), "{alarm}");
+    }
+}
+
+/// Does an EventBridge-style filter pattern (objects and `{"exists": true}` leaves, the only
+/// forms the template uses) match the JSON `record`?
+fn matches(pattern: &Json, record: &Json) -> bool {
+    match pattern {
+        Json::Object(fields) => fields
+            .iter()
+            .all(|(name, sub)| record.get(name).is_some_and(|value| matches(sub, value))),
+        Json::Array(alternatives) => alternatives.iter().any(|alternative| {
+            match alternative.get("exists").and_then(Json::as_bool) {
+                Some(true) => true,
+                _ => panic!("unsupported filter: {alternative}"),
+            }
+        }),
+        other => panic!("unsupported filter: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn relay_filter_lets_through_every_record_that_carries_a_message_and_no_other() {
+    let aws = TestAws::new().await;
+    let webhook = aws.handler().await;
+    let template = template();
+    let filters: Vec<Json> = resource(&template, "RelayEventSource")["FilterCriteria"]["Filters"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|f| serde_json::from_str(&text(&f["Pattern"])).unwrap())
+        .collect();
+    for name in [
+        "01-call-initiated.json",
+        "07-call-scheduled.json",
+        "09-call-key-pressed-9.json",
+        "21-malformed-json.json",
+    ] {
+        deliver(&webhook, &resign(sample(name), LOCAL_SECRET)).await;
+    }
+    let records = aws.new_stream_records().await;
+    assert!(records.len() >= 4);
+    for record in records {
+        let carries = call_events::store::item::committed(record.change.new_image.clone())
+            .map(|c| !c.messages.is_empty() || c.quarantine.is_some())
+            .unwrap();
+        let lambda_json = serde_json::to_value(&record).unwrap();
+        let passes = filters.iter().any(|f| matches(f, &lambda_json));
+        assert_eq!(passes, carries, "{lambda_json}");
     }
 }
 
@@ -304,4 +457,7 @@ fn function_runs_as_the_issue_asks() {
         text(&template["Resources"]["LeadTable"]["DeletionPolicy"]),
         "Retain"
     );
+    let relay = resource(&template, "RelayFunction");
+    assert_eq!(text(&relay["Handler"]), "bootstrap");
+    assert!(text(&relay["Timeout"]).parse::<u32>().unwrap() <= 60);
 }

@@ -2,22 +2,27 @@
 //! real SDK clients at `AWS_ENDPOINT_URL` (scripts/test.sh starts it and sets it).
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_lambda_events::event::dynamodb::{Event, EventRecord, StreamRecord};
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
-use call_events::app::{LiveHandler, build};
-use call_events::config::{Config, SecretSource};
-use call_events::dynamo::DynamoLeadStore;
-use call_events::http::WebhookHandler;
+use call_events::app::{LiveHandler, LiveRelay, build, build_relay};
+use call_events::config::{Config, RelayConfig, SecretSource};
+use call_events::entrypoints::http::WebhookHandler;
+use call_events::entrypoints::stream::StreamHandler;
 use call_events::local::{self, Resources};
-use call_events::service::CallEvents;
+use call_events::publisher::SqsPublisher;
+use call_events::record::CallEventRecorder;
+use call_events::relay::{Relay, RelayReport};
 use call_events::signature::{Secret, Verifier, sign_v2};
-use call_events::sqs::SqsPublisher;
+use call_events::store::DynamoLeadStore;
 use lambda_http::Request;
 use serde_json::Value;
 
@@ -33,6 +38,10 @@ pub struct TestAws {
     pub resources: Resources,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub streams: aws_sdk_dynamodbstreams::Client,
+    /// The stream position the relay has checkpointed, as Lambda's event source mapping
+    /// keeps it: the sequence number of the last record handled.
+    checkpoint: Mutex<Option<String>>,
 }
 
 /// SDK configuration for tests: quick retries, so the fault tests do not wait long.
@@ -75,15 +84,16 @@ impl TestAws {
         Self {
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
             sqs: aws_sdk_sqs::Client::new(&sdk),
+            streams: aws_sdk_dynamodbstreams::Client::new(&sdk),
             sdk,
             resources,
+            checkpoint: Mutex::new(None),
         }
     }
 
     pub fn config(&self, secrets: &[&str]) -> Config {
         Config {
             table_name: self.resources.table_name.clone(),
-            queues: self.resources.queues.clone(),
             secrets: SecretSource::Inline(
                 secrets.iter().map(|s| Secret::new(*s).unwrap()).collect(),
             ),
@@ -100,29 +110,119 @@ impl TestAws {
         build(&self.config(secrets), &self.sdk).await.unwrap()
     }
 
-    /// The function with DynamoDB and/or SQS reached at other endpoints (to cut them off).
-    pub fn handler_with_endpoints(&self, dynamodb: Option<&str>, sqs: Option<&str>) -> LiveHandler {
-        let mut dynamo_conf = aws_sdk_dynamodb::config::Builder::from(&self.sdk);
-        if let Some(url) = dynamodb {
-            dynamo_conf = dynamo_conf.endpoint_url(url);
-        }
-        let mut sqs_conf = aws_sdk_sqs::config::Builder::from(&self.sdk);
-        if let Some(url) = sqs {
-            sqs_conf = sqs_conf.endpoint_url(url);
-        }
+    /// The webhook with DynamoDB reached at another endpoint (to cut it off).
+    pub fn handler_with_dynamodb_at(&self, url: &str) -> LiveHandler {
+        let conf = aws_sdk_dynamodb::config::Builder::from(&self.sdk).endpoint_url(url);
         WebhookHandler::new(
             Verifier::new(vec![Secret::new(LOCAL_SECRET).unwrap()], 300),
-            CallEvents::new(
-                DynamoLeadStore::new(
-                    aws_sdk_dynamodb::Client::from_conf(dynamo_conf.build()),
-                    &self.resources.table_name,
-                ),
-                SqsPublisher::new(
-                    aws_sdk_sqs::Client::from_conf(sqs_conf.build()),
-                    self.resources.queues.clone(),
-                ),
-            ),
+            CallEventRecorder::new(DynamoLeadStore::new(
+                aws_sdk_dynamodb::Client::from_conf(conf.build()),
+                &self.resources.table_name,
+            )),
         )
+    }
+
+    /// The relay as deployed, on these queues.
+    pub fn relay(&self) -> LiveRelay {
+        build_relay(
+            &RelayConfig {
+                queues: self.resources.queues.clone(),
+            },
+            &self.sdk,
+        )
+    }
+
+    /// The relay with SQS reached at another endpoint (to cut it off).
+    pub fn relay_with_sqs_at(&self, url: &str) -> LiveRelay {
+        let conf = aws_sdk_sqs::config::Builder::from(&self.sdk).endpoint_url(url);
+        StreamHandler::new(Relay::new(SqsPublisher::new(
+            aws_sdk_sqs::Client::from_conf(conf.build()),
+            self.resources.queues.clone(),
+        )))
+    }
+
+    /// The stream records written since the checkpoint, in the Lambda event shape, read
+    /// from moto's DynamoDB Streams API as Lambda's event source mapping reads them.
+    pub async fn new_stream_records(&self) -> Vec<EventRecord> {
+        let checkpoint = self.checkpoint.lock().unwrap().clone();
+        let shards = self
+            .streams
+            .describe_stream()
+            .stream_arn(&self.resources.stream_arn)
+            .send()
+            .await
+            .unwrap()
+            .stream_description
+            .unwrap()
+            .shards
+            .unwrap_or_default();
+        let mut records = Vec::new();
+        for shard in shards {
+            let request = self
+                .streams
+                .get_shard_iterator()
+                .stream_arn(&self.resources.stream_arn)
+                .shard_id(shard.shard_id().unwrap());
+            let request = match &checkpoint {
+                Some(seq) => request
+                    .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                    .sequence_number(seq),
+                None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+            };
+            let mut iterator = request.send().await.unwrap().shard_iterator;
+            while let Some(it) = iterator {
+                let out = self
+                    .streams
+                    .get_records()
+                    .shard_iterator(it)
+                    .send()
+                    .await
+                    .unwrap();
+                let batch = out.records.unwrap_or_default();
+                if batch.is_empty() {
+                    break;
+                }
+                records.extend(
+                    batch
+                        .into_iter()
+                        .map(|r| lambda_record(r, &self.resources.stream_arn)),
+                );
+                iterator = out.next_shard_iterator;
+            }
+        }
+        records
+    }
+
+    /// Hands every new stream record to `relay`, in batches of `batch_size`, and moves the
+    /// checkpoint as Lambda does: past a batch that succeeded, up to (not past) the record
+    /// a partial batch failure names. Returns the reports.
+    pub async fn pump_with(&self, relay: &LiveRelay, batch_size: usize) -> Vec<RelayReport> {
+        let records = self.new_stream_records().await;
+        let mut reports = Vec::new();
+        for batch in records.chunks(batch_size) {
+            let mut event = Event::default();
+            event.records = batch.to_vec();
+            let (response, report) = relay.respond(event).await;
+            let failed = response
+                .batch_item_failures
+                .first()
+                .and_then(|f| f.item_identifier.clone());
+            reports.push(report);
+            let mut checkpoint = self.checkpoint.lock().unwrap();
+            for record in batch {
+                let seq = record.change.sequence_number.clone();
+                if seq == failed {
+                    return reports;
+                }
+                *checkpoint = seq;
+            }
+        }
+        reports
+    }
+
+    /// Runs the deployed relay over every new stream record.
+    pub async fn pump(&self) -> Vec<RelayReport> {
+        self.pump_with(&self.relay(), 100).await
     }
 
     pub async fn item(&self, phone: &str, campaign: &str) -> Option<Item> {
@@ -149,8 +249,14 @@ impl TestAws {
             .unwrap_or_default()
     }
 
-    /// Receives and deletes every message on the queue.
+    /// Relays what the stream holds, then receives and deletes every message on the queue.
     pub async fn drain(&self, url: &str) -> Vec<Message> {
+        self.pump().await;
+        self.drain_only(url).await
+    }
+
+    /// Receives and deletes every message on the queue (no relay run first).
+    pub async fn drain_only(&self, url: &str) -> Vec<Message> {
         let mut all = Vec::new();
         loop {
             let out = self
@@ -182,13 +288,49 @@ impl TestAws {
     }
 
     pub async fn drain_all_queues(&self) -> [Vec<Message>; 3] {
+        self.pump().await;
         let q = &self.resources.queues;
         [
-            self.drain(&q.callback).await,
-            self.drain(&q.dnc).await,
-            self.drain(&q.quarantine).await,
+            self.drain_only(&q.callback).await,
+            self.drain_only(&q.dnc).await,
+            self.drain_only(&q.quarantine).await,
         ]
     }
+
+    /// The lead items only (the table also holds quarantine records).
+    pub async fn lead_items(&self) -> Vec<Item> {
+        self.all_items()
+            .await
+            .into_iter()
+            .filter(|item| {
+                !s(item, "phone")
+                    .unwrap_or_default()
+                    .starts_with("quarantine#")
+            })
+            .collect()
+    }
+}
+
+/// A DynamoDB Streams record as Lambda hands it to a function.
+fn lambda_record(record: aws_sdk_dynamodbstreams::types::Record, arn: &str) -> EventRecord {
+    let change = record.dynamodb.unwrap();
+    let mut stream = StreamRecord::default();
+    stream.keys = change.keys.unwrap_or_default().into();
+    stream.new_image = change.new_image.unwrap_or_default().into();
+    stream.old_image = change.old_image.unwrap_or_default().into();
+    stream.sequence_number = change.sequence_number;
+    stream.size_bytes = change.size_bytes.unwrap_or_default();
+    let mut event = EventRecord::default();
+    event.aws_region = "us-east-1".into();
+    event.change = stream;
+    event.event_id = record.event_id.unwrap_or_default();
+    event.event_name = record
+        .event_name
+        .map(|n| n.as_str().to_owned())
+        .unwrap_or_default();
+    event.event_source = Some("aws:dynamodb".into());
+    event.event_source_arn = Some(arn.to_owned());
+    event
 }
 
 pub fn s(item: &Item, name: &str) -> Option<String> {

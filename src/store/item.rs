@@ -1,143 +1,49 @@
-//! The lead table on DynamoDB: one item per (phone, campaignId), attributes as the
-//! contract names them, plus three of the function's own: `eventIds` (for duplicate
-//! detection), `eventOrder` (which event set each "latest" attribute) and `outbox`
-//! (messages decided but not yet sent).
+//! The lead table's items, as the contract names their attributes (CONTRACT §4), plus the
+//! function's own: `eventIds` (duplicate detection), `eventOrder` (which event set each
+//! "latest" attribute), and `outbox` with `outboxVersion`: the messages the write of that
+//! version decided, which the relay reads from the stream's new image.
+//!
+//! The same table holds quarantined bodies, under keys that are never an E.164 phone
+//! (`quarantine#...`), so that they reach the relay through the same stream.
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     CallResult, CampaignId, DtmfKey, EventId, EventType, ExternalLeadId, Phone, Timestamp,
+    short_digest,
 };
 use crate::lead::{Counters, DncReason, EventOrder, LeadState, Stamped, Status};
-use crate::messages::QueueMessage;
-use crate::ports::{BackendError, LeadStore, SaveError, StoredLead};
+use crate::messages::{QuarantineRecord, QueueMessage};
+use crate::ports::{BackendError, StoredLead};
 
 pub const PARTITION_KEY: &str = "phone";
 pub const SORT_KEY: &str = "campaignId";
 pub const EXTERNAL_LEAD_ID_INDEX: &str = "byExternalLeadId";
+/// The attribute DynamoDB's time to live reads (quarantine records only).
+pub const EXPIRES_AT: &str = "expiresAt";
+/// How long a quarantine record stays in the table after the relay forwarded it: as long
+/// as the quarantine queue keeps it, so an operator can always find the original.
+pub const QUARANTINE_KEPT_SECONDS: i64 = 14 * 24 * 3600;
 
-#[derive(Debug, Clone)]
-pub struct DynamoLeadStore {
-    client: Client,
-    table: String,
-}
-
-impl DynamoLeadStore {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
-    }
-}
-
-fn key(campaign_id: &CampaignId, phone: &Phone) -> [(String, AttributeValue); 2] {
-    [
+/// The key of a lead's item.
+pub fn lead_key(campaign_id: &CampaignId, phone: &Phone) -> HashMap<String, AttributeValue> {
+    HashMap::from([
         (
-            PARTITION_KEY.into(),
+            PARTITION_KEY.to_owned(),
             AttributeValue::S(phone.as_str().into()),
         ),
         (
-            SORT_KEY.into(),
+            SORT_KEY.to_owned(),
             AttributeValue::S(campaign_id.as_str().into()),
         ),
-    ]
+    ])
 }
 
-impl LeadStore for DynamoLeadStore {
-    async fn load(
-        &self,
-        campaign_id: &CampaignId,
-        phone: &Phone,
-    ) -> Result<Option<StoredLead>, BackendError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(campaign_id, phone).into_iter().collect()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| BackendError::new("DynamoDB GetItem", e))?;
-        output.item.map(stored_lead).transpose()
-    }
-
-    async fn save(
-        &self,
-        state: &LeadState,
-        outbox: &[QueueMessage],
-        expected_version: Option<u64>,
-    ) -> Result<(), SaveError> {
-        let version = expected_version.map_or(1, |v| v + 1);
-        let item = lead_item(state, outbox, version, Timestamp::now())
-            .map_err(|e| BackendError::new("writing the lead item", e))?;
-        let request = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item));
-        let request = match expected_version {
-            None => request
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", PARTITION_KEY),
-            Some(v) => request
-                .condition_expression("#version = :expected")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":expected", AttributeValue::N(v.to_string())),
-        };
-        match request.send().await {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Err(SaveError::Conflict)
-            }
-            Err(e) => Err(BackendError::new("DynamoDB PutItem", e).into()),
-        }
-    }
-
-    async fn mark_sent(
-        &self,
-        campaign_id: &CampaignId,
-        phone: &Phone,
-        message_ids: &[&str],
-    ) -> Result<(), BackendError> {
-        if message_ids.is_empty() {
-            return Ok(());
-        }
-        let removals: Vec<String> = (0..message_ids.len())
-            .map(|i| format!("#outbox.#m{i}"))
-            .collect();
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(campaign_id, phone).into_iter().collect()))
-            // The version moves on, so a writer holding the old outbox cannot put it back.
-            .update_expression(format!(
-                "REMOVE {} SET #version = #version + :one",
-                removals.join(", ")
-            ))
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PARTITION_KEY)
-            .expression_attribute_names("#outbox", "outbox")
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()));
-        for (i, id) in message_ids.iter().enumerate() {
-            request = request.expression_attribute_names(format!("#m{i}"), *id);
-        }
-        request
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| BackendError::new("DynamoDB UpdateItem", e))
-    }
-}
-
-/// The DynamoDB item for a lead: its state, outbox and version, written at `now`.
+/// The DynamoDB item for a lead: its state, the messages this write decided and its
+/// version, written at `now`.
 pub fn lead_item(
     state: &LeadState,
     outbox: &[QueueMessage],
@@ -193,8 +99,13 @@ struct LeadItem {
     /// Order key (see [`order_key`]) of each event that set "latest" attributes -> the
     /// names of those attributes. Keyed by event, as one event usually sets several.
     event_order: BTreeMap<String, Vec<String>>,
-    #[serde(default)]
+    /// The messages decided by the write of `outboxVersion`, by id. Absent when that write
+    /// decided none. Items of the first format had an outbox without `outboxVersion`:
+    /// messages not yet confirmed sent, which the next write carries over.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     outbox: BTreeMap<String, QueueMessage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    outbox_version: Option<u64>,
 }
 
 /// An item this function cannot read back: written by something else, or damaged.
@@ -293,6 +204,7 @@ impl LeadItem {
             event_ids: state.seen.iter().map(|id| id.as_str().to_owned()).collect(),
             event_order,
             outbox: outbox.iter().map(|m| (m.id.clone(), m.clone())).collect(),
+            outbox_version: (!outbox.is_empty()).then_some(version),
         }
     }
 
@@ -378,12 +290,84 @@ impl LeadItem {
         if self.dnc && state.dnc.is_none() {
             return Err(CorruptItem("dncReason"));
         }
+        let unsent = match self.outbox_version {
+            Some(_) => Vec::new(),
+            None => self.outbox.into_values().collect(),
+        };
         Ok(StoredLead {
             state,
             version: self.version,
-            outbox: self.outbox.into_values().collect(),
+            unsent,
         })
     }
+}
+
+/// A quarantine record as an item of the lead table. The key is a digest of the record,
+/// under a prefix no phone has; DynamoDB's time to live removes it once the quarantine
+/// queue would have dropped it too.
+pub fn quarantine_item(
+    record: &QuarantineRecord,
+) -> Result<HashMap<String, AttributeValue>, serde_dynamo::Error> {
+    let received_at = Timestamp::parse(&record.received_at)
+        .map(|t| t.to_unix_parts().0)
+        .unwrap_or_default();
+    serde_dynamo::to_item(QuarantineItem {
+        phone: format!(
+            "quarantine#{}",
+            short_digest(&[&record.received_at, &record.reason, &record.body])
+        ),
+        campaign_id: "quarantine".to_owned(),
+        quarantine: record.clone(),
+        expires_at: received_at + QUARANTINE_KEPT_SECONDS,
+    })
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QuarantineItem {
+    phone: String,
+    campaign_id: String,
+    quarantine: QuarantineRecord,
+    expires_at: i64,
+}
+
+/// What the relay needs from an item as a write left it (a stream record's new image).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Committed {
+    /// Messages the write decided, in id order.
+    pub messages: Vec<QueueMessage>,
+    pub quarantine: Option<QuarantineRecord>,
+}
+
+/// Only the attributes the relay reads; every other one is ignored.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CommittedView {
+    #[serde(default)]
+    version: Option<u64>,
+    #[serde(default)]
+    outbox: BTreeMap<String, QueueMessage>,
+    #[serde(default)]
+    outbox_version: Option<u64>,
+    #[serde(default)]
+    quarantine: Option<QuarantineRecord>,
+}
+
+/// What the write that produced `new_image` decided. An outbox carried unchanged from an
+/// earlier write (its `outboxVersion` is not the item's `version`) was sent for that write.
+/// An item of the first format (no `outboxVersion`) decided nothing the relay sends: its
+/// messages go out with the next write, which carries them over.
+pub fn committed(new_image: serde_dynamo::Item) -> Result<Committed, serde_dynamo::Error> {
+    let view: CommittedView = serde_dynamo::from_item(new_image)?;
+    let decided_by_this_write =
+        view.outbox_version.is_some() && view.outbox_version == view.version;
+    Ok(Committed {
+        messages: match decided_by_this_write {
+            true => view.outbox.into_values().collect(),
+            false => Vec::new(),
+        },
+        quarantine: view.quarantine,
+    })
 }
 
 #[cfg(test)]

@@ -12,23 +12,28 @@ use tracing::error;
 
 use crate::domain::Timestamp;
 use crate::messages::QuarantineRecord;
-use crate::ports::{LeadStore, MessagePublisher};
-use crate::service::{CallEvents, Recorded, error_chain};
+use crate::ports::{LeadStore, QuarantineStore};
+use crate::record::{CallEventRecorder, Recorded};
 use crate::signature::{self, Verifier};
-use crate::telemetry::{Outcome, RequestReport};
+use crate::telemetry::{Outcome, RequestReport, error_chain};
 use crate::wire::{Inbound, parse_body};
 
-/// The largest body accepted: SQS's message size, so a quarantined body fits.
+/// The largest body accepted: a quarantined body must fit in a table item (400 KB) and
+/// in an SQS message.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-pub struct WebhookHandler<S, P> {
+pub struct WebhookHandler<S> {
     verifier: Verifier,
-    events: CallEvents<S, P>,
+    recorder: CallEventRecorder<S>,
 }
 
-impl<S: LeadStore, P: MessagePublisher> WebhookHandler<S, P> {
-    pub fn new(verifier: Verifier, events: CallEvents<S, P>) -> Self {
-        Self { verifier, events }
+impl<S: LeadStore + QuarantineStore> WebhookHandler<S> {
+    pub fn new(verifier: Verifier, recorder: CallEventRecorder<S>) -> Self {
+        Self { verifier, recorder }
+    }
+
+    pub fn recorder(&self) -> &CallEventRecorder<S> {
+        &self.recorder
     }
 
     /// Answers the request and writes its log line.
@@ -89,7 +94,7 @@ impl<S: LeadStore, P: MessagePublisher> WebhookHandler<S, P> {
             }
             Err(rejection) => {
                 let record = QuarantineRecord::new(Timestamp::now(), rejection.to_string(), body);
-                match self.events.quarantine(&record).await {
+                match self.recorder.quarantine(&record).await {
                     Ok(()) => {
                         let mut report = RequestReport::new(Outcome::Quarantined, 200);
                         // Safe to log whole: a rejection never repeats the offending value.
@@ -106,7 +111,7 @@ impl<S: LeadStore, P: MessagePublisher> WebhookHandler<S, P> {
                 report.event_type = Some(event.event_type().as_str().to_owned());
                 report.campaign_id = Some(event.campaign_id.as_str().to_owned());
                 report.phone = Some(event.phone.masked());
-                match self.events.record(&event).await {
+                match self.recorder.record(&event).await {
                     Ok(Recorded::Processed {
                         event_id,
                         event_type,

@@ -1,3 +1,5 @@
+//! The webhook: API Gateway in, one conditional DynamoDB write, the contract's answer out.
+
 use std::convert::Infallible;
 
 use lambda_http::{Error, service_fn};

@@ -1,0 +1,73 @@
+//! Queues in memory, for fast tests of the relay: what was sent, in order, and sends that
+//! fail on demand as an SQS outage would.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::messages::{QuarantineRecord, QueueMessage};
+use crate::ports::{BackendError, MessagePublisher};
+
+#[derive(Default)]
+struct Queues {
+    sent: Vec<QueueMessage>,
+    quarantined: Vec<QuarantineRecord>,
+    down: bool,
+    failures_to_inject: usize,
+}
+
+#[derive(Clone, Default)]
+pub struct MemoryPublisher(Arc<Mutex<Queues>>);
+
+impl MemoryPublisher {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn queues(&self) -> MutexGuard<'_, Queues> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Every message SQS took, in order.
+    pub fn sent(&self) -> Vec<QueueMessage> {
+        self.queues().sent.clone()
+    }
+
+    pub fn quarantined(&self) -> Vec<QuarantineRecord> {
+        self.queues().quarantined.clone()
+    }
+
+    /// While down, every send fails.
+    pub fn set_down(&self, down: bool) {
+        self.queues().down = down;
+    }
+
+    /// The next `n` sends fail.
+    pub fn fail_next_sends(&self, n: usize) {
+        self.queues().failures_to_inject = n;
+    }
+
+    fn accept(&self) -> Result<MutexGuard<'_, Queues>, BackendError> {
+        let mut queues = self.queues();
+        if queues.down {
+            return Err(BackendError::new("memory SendMessage", "queues down"));
+        }
+        if queues.failures_to_inject > 0 {
+            queues.failures_to_inject -= 1;
+            return Err(BackendError::new("memory SendMessage", "injected failure"));
+        }
+        Ok(queues)
+    }
+}
+
+impl MessagePublisher for MemoryPublisher {
+    async fn send(&self, message: &QueueMessage) -> Result<(), BackendError> {
+        self.accept()?.sent.push(message.clone());
+        Ok(())
+    }
+
+    async fn quarantine(&self, record: &QuarantineRecord) -> Result<(), BackendError> {
+        self.accept()?.quarantined.push(record.clone());
+        Ok(())
+    }
+}

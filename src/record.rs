@@ -1,0 +1,201 @@
+//! The webhook's use case: record one call event for its lead, in one conditional write
+//! that holds the new state and the messages it decided. Nothing is sent from here: the
+//! relay sends what the write decided, from the table's stream.
+//!
+//! AWS calls per delivery: the instance keeps the last state it wrote or read of a few
+//! thousand leads ([`LeadCache`]), so a known lead costs one write, and a duplicate it
+//! knows costs none. An unknown lead costs a conditional create; a stale cache costs a
+//! conditional write that fails. Either way DynamoDB hands back the lead as it is, the
+//! rules decide again, and the second write goes on that version: two calls. The cache
+//! can only lag behind the table (it holds committed writes), so it never causes a wrong
+//! answer: a stale entry makes the write fail its condition, never succeed wrongly.
+
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use lru::LruCache;
+
+use crate::domain::{CallEvent, CampaignId, EventId, EventType, Phone};
+use crate::lead::{Decision, decide};
+use crate::messages::{QuarantineRecord, QueueMessage};
+use crate::ports::{BackendError, LeadStore, QuarantineStore, SaveError, StoredLead};
+
+/// Leads whose last state an instance keeps: a few thousand, a few MB at most.
+pub const CACHE_CAPACITY: usize = 4096;
+/// The whole recording of one delivery, retries included, gets this long; then the answer
+/// is a 503 the sender retries. Shorter than the function's timeout (template.yaml: 10 s).
+pub const DEADLINE: Duration = Duration::from_secs(7);
+/// First back-off after losing a race twice; doubles each time, with full jitter.
+const BACKOFF_BASE: Duration = Duration::from_millis(10);
+const BACKOFF_CAP: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    Processed {
+        event_id: EventId,
+        event_type: EventType,
+        /// `callback` and/or `dnc`: the messages this event decided.
+        effects: Vec<&'static str>,
+        callback_suppressed: bool,
+    },
+    Duplicate {
+        event_id: EventId,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error("gave up after {0:?}: the lead kept changing or the backend was slow")]
+    DeadlineExceeded(Duration),
+}
+
+type LeadKey = (CampaignId, Phone);
+
+/// The last committed state this instance knows of recently seen leads.
+pub struct LeadCache(Mutex<LruCache<LeadKey, StoredLead>>);
+
+impl LeadCache {
+    pub fn new(capacity: usize) -> Self {
+        let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
+        Self(Mutex::new(LruCache::new(capacity)))
+    }
+
+    fn get(&self, key: &LeadKey) -> Option<StoredLead> {
+        self.0.lock().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, key: LeadKey, lead: Option<StoredLead>) {
+        if let Ok(mut cache) = self.0.lock() {
+            match lead {
+                Some(lead) => {
+                    cache.put(key, lead);
+                }
+                None => {
+                    cache.pop(&key);
+                }
+            }
+        }
+    }
+}
+
+pub struct CallEventRecorder<S> {
+    store: S,
+    cache: LeadCache,
+    deadline: Duration,
+}
+
+impl<S: LeadStore + QuarantineStore> CallEventRecorder<S> {
+    pub fn new(store: S) -> Self {
+        Self::with_limits(store, CACHE_CAPACITY, DEADLINE)
+    }
+
+    pub fn with_limits(store: S, cache_capacity: usize, deadline: Duration) -> Self {
+        Self {
+            store,
+            cache: LeadCache::new(cache_capacity),
+            deadline,
+        }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub async fn record(&self, event: &CallEvent) -> Result<Recorded, RecordError> {
+        match tokio::time::timeout(self.deadline, self.record_until_committed(event)).await {
+            Ok(result) => result,
+            Err(_elapsed) => Err(RecordError::DeadlineExceeded(self.deadline)),
+        }
+    }
+
+    async fn record_until_committed(&self, event: &CallEvent) -> Result<Recorded, RecordError> {
+        let id = event.id();
+        let key = (event.campaign_id.clone(), event.phone.clone());
+        let mut known = self.cache.get(&key);
+        let mut conflicts = 0u32;
+        loop {
+            if conflicts >= 2 {
+                // Two writers are racing on this lead: let the other one through.
+                tokio::time::sleep(backoff(conflicts - 2)).await;
+            }
+            let (state, outbox, recorded) = match decide(known_state(&known), event, &id) {
+                Decision::Duplicate => {
+                    let duplicate = Recorded::Duplicate {
+                        event_id: id.clone(),
+                    };
+                    match known.as_ref().filter(|lead| !lead.unsent.is_empty()) {
+                        None => {
+                            self.cache.put(key, known);
+                            return Ok(duplicate);
+                        }
+                        // An item of the first format that still holds unsent messages:
+                        // rewrite it unchanged, so that the relay sends them.
+                        Some(lead) => (lead.state.clone(), lead.unsent.clone(), duplicate),
+                    }
+                }
+                Decision::Applied(applied) => {
+                    let mut outbox = known.as_ref().map(|l| l.unsent.clone()).unwrap_or_default();
+                    outbox.extend(applied.effects.iter().map(QueueMessage::from));
+                    let recorded = Recorded::Processed {
+                        event_id: id.clone(),
+                        event_type: event.event_type(),
+                        effects: applied.effects.iter().map(|e| e.label()).collect(),
+                        callback_suppressed: applied.callback_suppressed,
+                    };
+                    (applied.state, outbox, recorded)
+                }
+            };
+            let expected = known.as_ref().map(|lead| lead.version);
+            match self.store.save(&state, &outbox, expected).await {
+                Ok(version) => {
+                    let written = StoredLead {
+                        state,
+                        version,
+                        unsent: Vec::new(),
+                    };
+                    self.cache.put(key, Some(written));
+                    return Ok(recorded);
+                }
+                Err(SaveError::Conflict { current }) => {
+                    known = current.map(|lead| *lead);
+                    conflicts += 1;
+                }
+                Err(SaveError::Backend(e)) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Keeps an authentic body that cannot be recorded, before the answer.
+    pub async fn quarantine(&self, record: &QuarantineRecord) -> Result<(), BackendError> {
+        self.store.keep(record).await
+    }
+}
+
+fn known_state(known: &Option<StoredLead>) -> Option<&crate::lead::LeadState> {
+    known.as_ref().map(|lead| &lead.state)
+}
+
+/// Full jitter: a random pause up to BASE * 2^n, capped.
+fn backoff(n: u32) -> Duration {
+    let ceiling = BACKOFF_BASE
+        .saturating_mul(1u32.checked_shl(n.min(16)).unwrap_or(u32::MAX))
+        .min(BACKOFF_CAP);
+    ceiling.mul_f64(fastrand::f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_stays_under_its_cap_and_grows() {
+        for n in 0..40 {
+            assert!(backoff(n) <= BACKOFF_CAP);
+        }
+        let early: Duration = (0..200).map(|_| backoff(0)).max().unwrap_or_default();
+        assert!(early <= BACKOFF_BASE);
+    }
+}

@@ -1,0 +1,84 @@
+//! The lead table on DynamoDB: one conditional PutItem per delivery. A failed condition
+//! comes back with the item as it is (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), so
+//! the use case decides again without reading.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+
+use super::item::{PARTITION_KEY, lead_item, quarantine_item, stored_lead};
+use crate::domain::Timestamp;
+use crate::lead::LeadState;
+use crate::messages::{QuarantineRecord, QueueMessage};
+use crate::ports::{BackendError, LeadStore, QuarantineStore, SaveError};
+
+#[derive(Debug, Clone)]
+pub struct DynamoLeadStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoLeadStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+impl LeadStore for DynamoLeadStore {
+    async fn save(
+        &self,
+        state: &LeadState,
+        outbox: &[QueueMessage],
+        expected_version: Option<u64>,
+    ) -> Result<u64, SaveError> {
+        let version = expected_version.map_or(1, |v| v + 1);
+        let item = lead_item(state, outbox, version, Timestamp::now())
+            .map_err(|e| BackendError::new("writing the lead item", e))?;
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let request = match expected_version {
+            None => request
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PARTITION_KEY),
+            Some(v) => request
+                .condition_expression("#version = :expected")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":expected", AttributeValue::N(v.to_string())),
+        };
+        match request.send().await {
+            Ok(_) => Ok(version),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                let current = match e.into_err() {
+                    PutItemError::ConditionalCheckFailedException(failed) => failed.item,
+                    _ => None,
+                };
+                let current = current.map(stored_lead).transpose()?.map(Box::new);
+                Err(SaveError::Conflict { current })
+            }
+            Err(e) => Err(BackendError::new("DynamoDB PutItem", e).into()),
+        }
+    }
+}
+
+impl QuarantineStore for DynamoLeadStore {
+    async fn keep(&self, record: &QuarantineRecord) -> Result<(), BackendError> {
+        let item = quarantine_item(record)
+            .map_err(|e| BackendError::new("writing the quarantine item", e))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| BackendError::new("DynamoDB PutItem (quarantine)", e))
+    }
+}

@@ -1,0 +1,146 @@
+//! An in-memory lead table, for fast tests of the use cases' edge paths: conditional
+//! writes that hand back the current item, and a change stream of new images, as
+//! DynamoDB does. Items go through the same codec as on DynamoDB. Clones share the table,
+//! so several recorders (webhook instances) can write to one.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::item::{lead_item, lead_key, quarantine_item, stored_lead};
+use crate::domain::Timestamp;
+use crate::lead::LeadState;
+use crate::messages::{QuarantineRecord, QueueMessage};
+use crate::ports::{BackendError, LeadStore, QuarantineStore, SaveError};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// One committed write, as the table's stream shows it.
+#[derive(Debug, Clone)]
+pub struct StreamEntry {
+    pub sequence_number: String,
+    pub new_image: serde_dynamo::Item,
+}
+
+#[derive(Default)]
+struct Table {
+    items: HashMap<(String, String), Item>,
+    stream: Vec<StreamEntry>,
+    writes: usize,
+    /// Writes still to fail as if DynamoDB were unavailable.
+    failures_to_inject: usize,
+}
+
+#[derive(Clone, Default)]
+pub struct MemoryLeadStore(Arc<Mutex<Table>>);
+
+impl MemoryLeadStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn table(&self) -> MutexGuard<'_, Table> {
+        // A test that panicked while holding the lock has failed already.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Every committed write so far, in order.
+    pub fn stream(&self) -> Vec<StreamEntry> {
+        self.table().stream.clone()
+    }
+
+    /// Write calls made so far, failed ones included.
+    pub fn writes(&self) -> usize {
+        self.table().writes
+    }
+
+    /// The next `n` writes fail as a DynamoDB outage would.
+    pub fn fail_next_writes(&self, n: usize) {
+        self.table().failures_to_inject = n;
+    }
+
+    /// The item stored under the key, as DynamoDB would return it.
+    pub fn item(&self, phone: &str, campaign_id: &str) -> Option<Item> {
+        self.table()
+            .items
+            .get(&(phone.to_owned(), campaign_id.to_owned()))
+            .cloned()
+    }
+
+    /// Puts an item as another writer (or an earlier release) would, with no condition.
+    pub fn put_raw(&self, item: Item) {
+        let mut table = self.table();
+        table.commit(item);
+    }
+}
+
+impl Table {
+    fn commit(&mut self, item: Item) {
+        let key = (text(&item, "phone"), text(&item, "campaignId"));
+        let sequence_number = format!("{:021}", self.stream.len() + 1);
+        self.stream.push(StreamEntry {
+            sequence_number,
+            new_image: item.clone().into(),
+        });
+        self.items.insert(key, item);
+    }
+
+    fn injected_failure(&mut self) -> Result<(), BackendError> {
+        self.writes += 1;
+        if self.failures_to_inject > 0 {
+            self.failures_to_inject -= 1;
+            return Err(BackendError::new("memory PutItem", "injected outage"));
+        }
+        Ok(())
+    }
+}
+
+fn text(item: &Item, name: &str) -> String {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
+impl LeadStore for MemoryLeadStore {
+    async fn save(
+        &self,
+        state: &LeadState,
+        outbox: &[QueueMessage],
+        expected_version: Option<u64>,
+    ) -> Result<u64, SaveError> {
+        let mut table = self.table();
+        table.injected_failure()?;
+        let key = lead_key(&state.campaign_id, &state.phone);
+        let key = (text(&key, "phone"), text(&key, "campaignId"));
+        let current = table.items.get(&key).cloned();
+        let current_version = current
+            .as_ref()
+            .and_then(|item| item.get("version"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<u64>().ok());
+        if current_version != expected_version {
+            let current = current.map(stored_lead).transpose()?.map(Box::new);
+            return Err(SaveError::Conflict { current });
+        }
+        let version = expected_version.map_or(1, |v| v + 1);
+        let item = lead_item(state, outbox, version, Timestamp::now())
+            .map_err(|e| BackendError::new("writing the lead item", e))?;
+        table.commit(item);
+        Ok(version)
+    }
+}
+
+impl QuarantineStore for MemoryLeadStore {
+    async fn keep(&self, record: &QuarantineRecord) -> Result<(), BackendError> {
+        let mut table = self.table();
+        table.injected_failure()?;
+        let item = quarantine_item(record)
+            .map_err(|e| BackendError::new("writing the quarantine item", e))?;
+        table.commit(item);
+        Ok(())
+    }
+}
