@@ -8,51 +8,7 @@ use call_events::lead::{Decision, Effect, LeadState, decide};
 use call_events::signature::{Secret, Verifier};
 use call_events::wire::parse_body;
 use proptest::prelude::*;
-
-/// One valid call event of the lead `+1234567890` in campaign `camp`.
-fn call_event() -> impl Strategy<Value = CallEvent> {
-    let minute = 0u32..4;
-    let lead_id = prop_oneof![
-        Just(""),
-        Just(r#""externalLeadId":"A","#),
-        Just(r#""externalLeadId":"B","#),
-        Just(r#""externalLeadId":null,"#)
-    ];
-    let data = prop_oneof![
-        Just(("lead.call_initiated", r#""isScheduled":true"#.to_owned())),
-        Just(("lead.call_received", String::new())),
-        (0u32..3).prop_map(|h| (
-            "lead.call_scheduled",
-            format!(r#""scheduledTime":"2024-01-29T1{h}:00:00Z""#)
-        )),
-        (
-            prop::sample::select(vec!["inbound", "scheduled", "unscheduled"]),
-            prop::sample::select(vec!["transfer", "dnc", "reschedule", "no_response"])
-        )
-            .prop_map(|(t, r)| (
-                "lead.call_ended",
-                format!(r#""callType":"{t}","callResult":"{r}""#)
-            )),
-        prop::sample::select(vec!["inbound", "outbound", "unknown"]).prop_map(|t| (
-            "lead.call_transferred",
-            format!(r#""transferredTo":"+1987654321","callType":"{t}""#)
-        )),
-        prop::sample::select(vec!["0", "1", "2", "5", "9", "*", "#"]).prop_map(|k| (
-            "lead.call_key_pressed",
-            format!(r#""callType":"inbound","keypressNumber":"{k}""#)
-        )),
-    ];
-    (minute, lead_id, data).prop_map(|(minute, lead_id, (event_type, data))| {
-        let time = format!("2024-01-28T12:0{minute}:00.000Z");
-        support::parse_call(&support::body(
-            event_type,
-            "camp",
-            &time,
-            "+1234567890",
-            format!("{lead_id}{data}").trim_end_matches(','),
-        ))
-    })
-}
+use support::call_event;
 
 /// Delivers `events` in order; returns the final state and every effect produced.
 fn deliver(events: &[CallEvent]) -> (Option<LeadState>, Vec<Effect>) {

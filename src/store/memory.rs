@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -30,6 +31,8 @@ struct Table {
     writes: usize,
     /// Writes still to fail as if DynamoDB were unavailable.
     failures_to_inject: usize,
+    /// How long each write takes, as a slow backend would.
+    latency: Duration,
 }
 
 #[derive(Clone, Default)]
@@ -60,6 +63,11 @@ impl MemoryLeadStore {
     /// The next `n` writes fail as a DynamoDB outage would.
     pub fn fail_next_writes(&self, n: usize) {
         self.table().failures_to_inject = n;
+    }
+
+    /// Every later write takes `latency` before it is answered.
+    pub fn set_latency(&self, latency: Duration) {
+        self.table().latency = latency;
     }
 
     /// The item stored under the key, as DynamoDB would return it.
@@ -112,6 +120,8 @@ impl LeadStore for MemoryLeadStore {
         outbox: &[QueueMessage],
         expected_version: Option<u64>,
     ) -> Result<u64, SaveError> {
+        let latency = self.table().latency;
+        tokio::time::sleep(latency).await;
         let mut table = self.table();
         table.injected_failure()?;
         let key = lead_key(&state.campaign_id, &state.phone);

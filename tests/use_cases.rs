@@ -1,0 +1,361 @@
+//! The use cases on the in-memory adapters: the edge paths of the write (conflicts, stale
+//! caches, calls per delivery), of the relay (a failure per record), and the property that
+//! several webhook instances, each with its own cache, agree on every lead.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use call_events::domain::CallEvent;
+use call_events::lead::{Decision, LeadState, decide};
+use call_events::messages::{Queue, QueueMessage};
+use call_events::publisher::MemoryPublisher;
+use call_events::record::{CallEventRecorder, Recorded};
+use call_events::relay::{Change, Relay};
+use call_events::store::MemoryLeadStore;
+use call_events::store::item::{committed, stored_lead};
+use proptest::prelude::*;
+use support::{body, call_event, parse_call};
+
+const PHONE: &str = "+1234567890";
+
+fn event(event_type: &str, minute: u32, data: &str) -> CallEvent {
+    parse_call(&body(
+        event_type,
+        "camp",
+        &format!("2024-01-28T12:{minute:02}:00Z"),
+        PHONE,
+        data,
+    ))
+}
+
+fn initiated(minute: u32) -> CallEvent {
+    event("lead.call_initiated", minute, r#""isScheduled":false"#)
+}
+
+fn key(minute: u32, key: &str) -> CallEvent {
+    event(
+        "lead.call_key_pressed",
+        minute,
+        &format!(r#""callType":"inbound","keypressNumber":"{key}""#),
+    )
+}
+
+fn scheduled(minute: u32) -> CallEvent {
+    event(
+        "lead.call_scheduled",
+        minute,
+        r#""scheduledTime":"2024-01-30T10:00:00Z""#,
+    )
+}
+
+fn instance(store: &MemoryLeadStore) -> CallEventRecorder<MemoryLeadStore> {
+    CallEventRecorder::new(store.clone())
+}
+
+fn stored_state(store: &MemoryLeadStore) -> Option<LeadState> {
+    store
+        .item(PHONE, "camp")
+        .map(|item| stored_lead(item).unwrap().state)
+}
+
+/// Every change on the store's stream, as the relay receives them.
+fn changes(store: &MemoryLeadStore) -> Vec<Change> {
+    store
+        .stream()
+        .into_iter()
+        .map(|entry| Change {
+            sequence_number: entry.sequence_number,
+            committed: committed(entry.new_image).map_err(|e| e.to_string()),
+        })
+        .collect()
+}
+
+/// Runs the relay over the stream from `from`, as Lambda would; returns where to resume.
+async fn relay_from(relay: &Relay<MemoryPublisher>, store: &MemoryLeadStore, from: usize) -> usize {
+    let all = changes(store);
+    let report = relay.relay(&all[from..]).await;
+    match report.retry_from {
+        Some(seq) => all.iter().position(|c| c.sequence_number == seq).unwrap(),
+        None => all.len(),
+    }
+}
+
+async fn record(recorder: &CallEventRecorder<MemoryLeadStore>, event: &CallEvent) -> Recorded {
+    recorder.record(event).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_new_lead_costs_one_write_and_a_known_lead_one_write() {
+    let store = MemoryLeadStore::new();
+    let webhook = instance(&store);
+    let before = store.writes();
+    record(&webhook, &initiated(0)).await;
+    assert_eq!(store.writes() - before, 1, "new lead: a conditional create");
+    let before = store.writes();
+    record(&webhook, &key(1, "9")).await;
+    assert_eq!(
+        store.writes() - before,
+        1,
+        "known lead: one write on its version"
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_the_instance_knows_costs_no_call() {
+    let store = MemoryLeadStore::new();
+    let webhook = instance(&store);
+    record(&webhook, &scheduled(0)).await;
+    let before = store.writes();
+    let again = record(&webhook, &scheduled(0)).await;
+    assert!(matches!(again, Recorded::Duplicate { .. }));
+    assert_eq!(store.writes(), before);
+}
+
+#[tokio::test]
+async fn a_lead_another_instance_created_costs_two_writes_and_is_decided_on_its_real_state() {
+    let store = MemoryLeadStore::new();
+    let (a, b) = (instance(&store), instance(&store));
+    record(&a, &key(0, "9")).await;
+    let before = store.writes();
+    let recorded = record(&b, &scheduled(1)).await;
+    assert_eq!(
+        store.writes() - before,
+        2,
+        "failed create, then a write on v1"
+    );
+    match recorded {
+        Recorded::Processed {
+            effects,
+            callback_suppressed,
+            ..
+        } => {
+            assert!(effects.is_empty(), "the lead is DNC: {effects:?}");
+            assert!(callback_suppressed);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_stale_cache_never_gives_a_wrong_answer() {
+    let store = MemoryLeadStore::new();
+    let (a, b) = (instance(&store), instance(&store));
+    record(&a, &initiated(0)).await; // a caches v1
+    record(&b, &key(1, "1")).await; // b writes v2 behind a's back
+    // a thinks key 1 is new; its write fails its condition and it learns the truth.
+    let before = store.writes();
+    let again = record(&a, &key(1, "1")).await;
+    assert!(matches!(again, Recorded::Duplicate { .. }), "{again:?}");
+    assert_eq!(store.writes() - before, 1, "one failed write, no second");
+    // a's cache is fresh again: the next event costs one write.
+    let before = store.writes();
+    record(&a, &initiated(2)).await;
+    assert_eq!(store.writes() - before, 1);
+    let state = stored_state(&store).unwrap();
+    assert_eq!(
+        (state.counters.calls_initiated, state.counters.keypresses),
+        (2, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_failed_write_is_a_retryable_error_and_the_retry_lands_once() {
+    let store = MemoryLeadStore::new();
+    let webhook = instance(&store);
+    store.fail_next_writes(1);
+    assert!(webhook.record(&key(0, "9")).await.is_err());
+    assert!(stored_state(&store).is_none());
+    assert!(matches!(
+        record(&webhook, &key(0, "9")).await,
+        Recorded::Processed { .. }
+    ));
+    assert!(matches!(
+        record(&webhook, &key(0, "9")).await,
+        Recorded::Duplicate { .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_backend_slower_than_the_deadline_gives_an_error_not_a_hang() {
+    let store = MemoryLeadStore::new();
+    store.set_latency(Duration::from_secs(30));
+    let webhook = CallEventRecorder::with_limits(store.clone(), 16, Duration::from_millis(50));
+    let error = webhook.record(&initiated(0)).await.unwrap_err();
+    assert!(matches!(
+        error,
+        call_events::record::RecordError::DeadlineExceeded(_)
+    ));
+}
+
+#[tokio::test]
+async fn relay_stops_at_the_failed_record_and_later_sends_each_message_once() {
+    let store = MemoryLeadStore::new();
+    let webhook = instance(&store);
+    record(&webhook, &scheduled(0)).await;
+    record(&webhook, &initiated(1)).await;
+    record(&webhook, &key(2, "9")).await;
+    let publisher = MemoryPublisher::new();
+    let relay = Relay::new(publisher.clone());
+
+    publisher.fail_next_sends(1);
+    let resume = relay_from(&relay, &store, 0).await;
+    assert_eq!(resume, 0, "the first record failed: everything comes again");
+    assert!(publisher.sent().is_empty());
+
+    publisher.set_down(false);
+    let all = changes(&store);
+    let report = relay.relay(&all[resume..]).await;
+    assert_eq!(report.retry_from, None);
+    assert_eq!((report.callbacks_sent, report.dnc_sent), (1, 1));
+    let sent: Vec<String> = publisher.sent().into_iter().map(|m| m.id).collect();
+    assert_eq!(sent.len(), 2);
+    assert!(sent[0].starts_with("callback-") && sent[1].starts_with("dnc-"));
+}
+
+#[tokio::test]
+async fn relay_failing_mid_batch_does_not_let_a_later_message_of_the_phone_overtake() {
+    let store = MemoryLeadStore::new();
+    let webhook = instance(&store);
+    record(&webhook, &scheduled(0)).await;
+    record(&webhook, &key(2, "9")).await;
+    let publisher = MemoryPublisher::new();
+    let relay = Relay::new(publisher.clone());
+    // The callback goes, the DNC request fails: the batch resumes at the DNC record.
+    publisher.fail_next_sends(0);
+    let all = changes(&store);
+    let first = relay.relay(&all[..1]).await;
+    assert_eq!(first.retry_from, None);
+    publisher.set_down(true);
+    let second = relay.relay(&all[1..]).await;
+    assert_eq!(
+        second.retry_from.as_deref(),
+        Some(all[1].sequence_number.as_str())
+    );
+    assert_eq!(second.send_failures, 1);
+    publisher.set_down(false);
+    assert_eq!(relay.relay(&all[1..]).await.retry_from, None);
+    let kinds: Vec<Queue> = publisher.sent().into_iter().map(|m| m.queue).collect();
+    assert_eq!(kinds, [Queue::Callback, Queue::Dnc]);
+}
+
+#[tokio::test]
+async fn relay_counts_an_unreadable_record_and_retries_from_it() {
+    let publisher = MemoryPublisher::new();
+    let relay = Relay::new(publisher.clone());
+    let report = relay
+        .relay(&[Change {
+            sequence_number: "1".into(),
+            committed: Err("outbox is not a map".into()),
+        }])
+        .await;
+    assert_eq!(report.unreadable, 1);
+    assert_eq!(report.retry_from.as_deref(), Some("1"));
+}
+
+#[tokio::test]
+async fn relay_passes_records_that_decided_nothing() {
+    let store = MemoryLeadStore::new();
+    let webhook = instance(&store);
+    record(&webhook, &initiated(0)).await;
+    record(&webhook, &key(1, "5")).await;
+    let publisher = MemoryPublisher::new();
+    let report = Relay::new(publisher.clone()).relay(&changes(&store)).await;
+    assert_eq!(report, Default::default());
+    assert!(publisher.sent().is_empty());
+}
+
+#[tokio::test]
+async fn an_item_of_the_first_format_with_unsent_messages_has_them_sent_by_the_next_write() {
+    // The first release kept decided messages in `outbox` (no `outboxVersion`) until it
+    // had sent them; an SQS outage could leave them there.
+    let store = MemoryLeadStore::new();
+    let key9 = key(0, "9");
+    let Decision::Applied(applied) = decide(None, &key9, &key9.id()) else {
+        panic!("new lead")
+    };
+    let pending: Vec<QueueMessage> = applied.effects.iter().map(QueueMessage::from).collect();
+    let mut item =
+        call_events::store::item::lead_item(&applied.state, &pending, 1, key9.event_time).unwrap();
+    item.remove("outboxVersion");
+    store.put_raw(item);
+    let publisher = MemoryPublisher::new();
+    let relay = Relay::new(publisher.clone());
+    assert_eq!(relay.relay(&changes(&store)).await.dnc_sent, 0);
+
+    // A redelivery of the same event (a duplicate) rewrites the item so they leave.
+    let webhook = instance(&store);
+    assert!(matches!(
+        record(&webhook, &key9).await,
+        Recorded::Duplicate { .. }
+    ));
+    let all = changes(&store);
+    assert_eq!(relay.relay(&all[1..]).await.dnc_sent, 1);
+    // From then on the item is of the current format: nothing is carried again.
+    record(&webhook, &initiated(1)).await;
+    let all = changes(&store);
+    assert_eq!(relay.relay(&all[2..]).await.dnc_sent, 0);
+    assert_eq!(publisher.sent().len(), 1);
+}
+
+/// Deliveries: which instance gets which event (indexes may repeat: duplicates).
+fn interleaving() -> impl Strategy<Value = (Vec<CallEvent>, usize, Vec<(usize, usize)>)> {
+    (prop::collection::vec(call_event(), 1..10), 2usize..=4).prop_flat_map(|(events, n)| {
+        let len = events.len();
+        let deliveries = prop::collection::vec((0..n, 0..len), len..len * 3)
+            // Every event is delivered at least once.
+            .prop_map(move |mut d| {
+                d.extend((0..len).map(|i| (i % n, i)));
+                d
+            })
+            .prop_shuffle();
+        (Just(events), Just(n), deliveries)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn instances_with_their_own_caches_agree_and_the_relay_sends_each_decision_once(
+        (events, instances, deliveries) in interleaving()
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        runtime.block_on(async {
+            let store = MemoryLeadStore::new();
+            let webhooks: Vec<_> = (0..instances).map(|_| instance(&store)).collect();
+            let mut decided: BTreeMap<String, usize> = BTreeMap::new();
+            for (i, e) in &deliveries {
+                let recorded = webhooks[*i].record(&events[*e]).await.unwrap();
+                if let Recorded::Processed { effects, .. } = recorded {
+                    for effect in effects {
+                        *decided.entry(effect.to_owned()).or_default() += 1;
+                    }
+                }
+            }
+            // The item is what one instance, given each event once in order, would write.
+            let single = MemoryLeadStore::new();
+            let one = instance(&single);
+            for e in &events {
+                one.record(e).await.unwrap();
+            }
+            prop_assert_eq!(stored_state(&store), stored_state(&single));
+
+            // The relay, handed the whole stream, sends each decided message once by id.
+            let publisher = MemoryPublisher::new();
+            let report = Relay::new(publisher.clone()).relay(&changes(&store)).await;
+            prop_assert_eq!(report.retry_from, None);
+            let sent = publisher.sent();
+            let ids: BTreeSet<&str> = sent.iter().map(|m| m.id.as_str()).collect();
+            prop_assert_eq!(ids.len(), sent.len(), "an id was sent twice");
+            let dnc = sent.iter().filter(|m| m.queue == Queue::Dnc).count();
+            let callbacks = sent.len() - dnc;
+            prop_assert_eq!(dnc, decided.get("dnc").copied().unwrap_or(0));
+            prop_assert_eq!(callbacks, decided.get("callback").copied().unwrap_or(0));
+            let is_dnc = stored_state(&store).is_some_and(|s| s.is_dnc());
+            prop_assert_eq!(dnc, usize::from(is_dnc), "one DNC request exactly when DNC");
+            Ok(())
+        })?;
+    }
+}
