@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""The local run's client side: delivers the sample events in events/ to the function
+"""The local run's client side: delivers the sample events in events/ to the webhook
 (running under `cargo lambda watch`), then shows and checks what it did: each delivery's
-answer, the lead items, and the messages on each queue.
+answer, the lead items, and the messages the relay (fed by scripts/relay_poller.py) put
+on each queue, with how long each took from the webhook's answer to SQS.
 
 Samples whose stored signature was made with the local secret are signed again at send
 time, so the deployed 300 s tolerance applies unchanged; the bad-signature sample is
@@ -157,7 +158,8 @@ def plain(value):
 def drain(sqs, url):
     messages = []
     while True:
-        out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0)
+        out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
+                                  AttributeNames=["SentTimestamp"], WaitTimeSeconds=0)
         batch = out.get("Messages", [])
         if not batch:
             return messages
@@ -175,8 +177,10 @@ def run(args):
     print(f"{'sample':34} {'via':10} {'HTTP':>4}  outcome        effects / reason")
     deliveries = [(name, EXPECTED[name]) for name in sorted(EXPECTED)]
     deliveries += [(name, (200, "duplicate", None)) for name in REDELIVERED]
+    answered_at = {}  # eventId -> when the webhook answered (the write was committed)
     for name, (want_status, want_outcome, want_effects) in deliveries:
         status, answer, via = deliver(args.url, args.port, name)
+        answered_at.setdefault(answer.get("eventId"), time.time())
         outcome = answer.get("status") or answer.get("error")
         detail = answer.get("effects", answer.get("reason", ""))
         print(f"{name:34} {via:10} {status:>4}  {outcome:14} {detail}")
@@ -184,7 +188,9 @@ def run(args):
             problems.append(f"{name}: got {status} {answer}, expected {want_status} {want_outcome} {want_effects or ''}")
 
     dynamodb = boto3.client("dynamodb")
-    items = [{k: plain(v) for k, v in item.items()} for item in dynamodb.scan(TableName=env["TABLE_NAME"])["Items"]]
+    everything = [{k: plain(v) for k, v in item.items()} for item in dynamodb.scan(TableName=env["TABLE_NAME"])["Items"]]
+    items = [i for i in everything if not i["phone"].startswith("quarantine#")]
+    kept = [i for i in everything if i["phone"].startswith("quarantine#")]
     print(f"\n== Lead items in {env['TABLE_NAME']} ==")
     shown = ["status", "externalLeadId", "lastEventType", "lastEventTime", "lastCallType", "lastCallResult", "lastKeypress",
              "transferredTo", "scheduledCallbackTime", "dnc", "dncAt", "dncReason",
@@ -193,18 +199,38 @@ def run(args):
         print(f"{item['phone']} / {item['campaignId']}")
         print("    " + ", ".join(f"{k}={item[k]}" for k in shown if k in item))
         if item.get("outbox"):
-            print(f"    outbox (not yet sent): {list(item['outbox'])}")
+            print(f"    decided by write {item.get('outboxVersion')}: {list(item['outbox'])}")
+    print(f"\n== Quarantine records kept in the table before the answer: {len(kept)} ==")
+    for item in kept:
+        print(f"    {item['quarantine']['reason']}")
     statuses = {i["phone"]: i.get("status") for i in items}
     if statuses != EXPECTED_STATUS:
         problems.append(f"lead statuses {statuses}, expected {EXPECTED_STATUS}")
 
     sqs = boto3.client("sqs")
-    for queue, key in [("callback", "CALLBACK_QUEUE_URL"), ("dnc", "DNC_QUEUE_URL"), ("quarantine", "QUARANTINE_QUEUE_URL")]:
-        messages = drain(sqs, env[key])
+    queues = [("callback", "CALLBACK_QUEUE_URL"), ("dnc", "DNC_QUEUE_URL"), ("quarantine", "QUARANTINE_QUEUE_URL")]
+    # The relay sends from the stream after the answers: wait for it (its first run compiles).
+    received = {queue: [] for queue, _ in queues}
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        for queue, key in queues:
+            received[queue] += drain(sqs, env[key])
+        if all(len(received[q]) >= EXPECTED_MESSAGES[q] for q, _ in queues):
+            time.sleep(1)  # anything more (a duplicate) would show up now
+            for queue, key in queues:
+                received[queue] += drain(sqs, env[key])
+            break
+        time.sleep(0.2)
+    for queue, _ in queues:
+        messages = received[queue]
         print(f"\n== {queue} queue: {len(messages)} message(s) ==")
         for m in messages:
             attributes = {k: v.get("StringValue") for k, v in m.get("MessageAttributes", {}).items()}
-            print(f"  attributes {attributes}")
+            body = json.loads(m["Body"])
+            source = (body.get("source") or {}).get("eventId")
+            sent = int(m.get("Attributes", {}).get("SentTimestamp", "0")) / 1000
+            delay = f"{(sent - answered_at[source]) * 1000:.0f} ms after the webhook answered" if source in answered_at else ""
+            print(f"  attributes {attributes}  {delay}")
             print(f"  {m['Body'][:400]}")
         if len(messages) != EXPECTED_MESSAGES[queue]:
             problems.append(f"{queue} queue has {len(messages)} message(s), expected {EXPECTED_MESSAGES[queue]}")
