@@ -1,8 +1,10 @@
 //! End to end through the real handler against moto on 127.0.0.1: N signed deliveries
 //! (mixed event types, duplicates, out of order, many leads). Reports events/s and p50/p99
-//! latency; the floor (the same DynamoDB and SQS calls, issued bare by a minimal loop with
-//! the same SDK clients) and the handler/floor ratio; the AWS calls per delivery by
-//! outcome, counted by an SDK interceptor; and the price of a million deliveries.
+//! latency; the floor (the same DynamoDB calls, issued bare by a minimal loop with the same
+//! SDK client) and the handler/floor ratio; the AWS calls per delivery by outcome, counted
+//! by an SDK interceptor, for a warm instance and for cold ones; the relay's delay from the
+//! committed write to the message on SQS; the cache's hit rate with 1, 4 and 16 instances;
+//! and the price of a million deliveries.
 //!
 //! bash scripts/bench.sh            (starts moto; or `cargo bench --bench e2e` with AWS_ENDPOINT_URL set)
 //! Under `cargo test` it runs a small smoke workload only.
@@ -32,6 +34,13 @@ use call_events::store::DynamoLeadStore;
 use serde_json::{Value, json};
 
 const SECRET: &str = "bench-secret-0123456789abcdef";
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use call_events::store::MemoryLeadStore;
+use call_events::wire::{Inbound, parse_body};
+use support::aws::TestAws;
+
 const CAMPAIGN: &str = "bench-campaign";
 
 /// One AWS call the handler made: its operation input, to replay it bare.
@@ -260,9 +269,12 @@ async fn main() {
         "bench{}",
         chrono::Utc::now().timestamp_micros() % 1_000_000_000
     );
-    let resources = local::create(&sdk, &prefix)
+    // The measured table, with the stream the relay reads (and the test support's pump).
+    let aws = TestAws::new().await;
+    let resources = aws.resources.clone();
+    let cold_resources = local::create(&sdk, &format!("{prefix}c"))
         .await
-        .expect("creating resources on moto");
+        .expect("creating the cold-instance resources");
     let floor_resources = local::create(&sdk, &format!("{prefix}f"))
         .await
         .expect("creating floor resources");
@@ -300,6 +312,7 @@ async fn main() {
     // a second table and queue set. Interleaving keeps both under the same emulator load.
     let floor_queue = |url: &str| url.replacen(&format!("/{prefix}-"), &format!("/{prefix}f-"), 1);
     let mut deliveries = Vec::with_capacity(bodies.len());
+    let mut relay_delays = Vec::new();
     for body in &bodies {
         let request =
             lambda_http::request::from_str(&http_event(body, &secret).to_string()).unwrap();
@@ -369,6 +382,14 @@ async fn main() {
         let floor = started.elapsed();
         counter.take();
 
+        // What this write decided leaves through the stream: read it and relay it now, as
+        // the event source mapping would, timing the write-to-SQS delay.
+        if !report.effects.is_empty() {
+            let relayed = aws.pump().await;
+            assert!(relayed.iter().all(|r| r.retry_from.is_none()));
+            relay_delays.push(started.elapsed() - floor);
+        }
+
         let outcome = match (report.outcome.as_str(), report.effects.as_slice()) {
             ("processed", []) if report.callback_suppressed => {
                 "processed, callback suppressed".to_owned()
@@ -377,6 +398,7 @@ async fn main() {
             ("processed", effects) => format!("processed, with {}", effects.join("+")),
             (other, _) => other.to_owned(),
         };
+        let outcome = format!("warm: {outcome}");
         let calls = calls.iter().map(|c| c.operation().to_owned()).collect();
         deliveries.push(Delivery {
             outcome,
@@ -413,6 +435,49 @@ async fn main() {
         "  handler/floor time ratio: {:.3}",
         handler_total.as_secs_f64() / floor_total.as_secs_f64()
     );
+
+    relay_delays.sort();
+    if !relay_delays.is_empty() {
+        println!(
+            "  relay, committed write to message on SQS (read the stream + send), {} writes with messages: p50 {:6.2} ms   p99 {:6.2} ms",
+            relay_delays.len(),
+            ms(percentile(&relay_delays, 0.5)),
+            ms(percentile(&relay_delays, 0.99))
+        );
+    }
+
+    // Cold instances: the same workload, each delivery to a new instance (empty cache).
+    let cold_instance = || {
+        WebhookHandler::new(
+            Verifier::new(vec![secret.clone()], 300),
+            CallEventRecorder::new(DynamoLeadStore::new(
+                dynamodb.clone(),
+                &cold_resources.table_name,
+            )),
+        )
+    };
+    counter.take();
+    for body in &bodies {
+        let request =
+            lambda_http::request::from_str(&http_event(body, &secret).to_string()).unwrap();
+        let (response, report) = cold_instance().respond(&request).await;
+        assert_eq!(response.status().as_u16(), 200, "{report:?}");
+        let (calls, round_trips) = counter.take();
+        let outcome = match (report.outcome.as_str(), report.effects.as_slice()) {
+            ("processed", []) => "processed, no effect".to_owned(),
+            ("processed", effects) => format!("processed, with {}", effects.join("+")),
+            (other, _) => other.to_owned(),
+        };
+        deliveries.push(Delivery {
+            outcome: format!("cold: {outcome}"),
+            latency: Duration::ZERO,
+            floor: Duration::ZERO,
+            calls: calls.iter().map(|c| c.operation().to_owned()).collect(),
+            round_trips,
+        });
+    }
+
+    cache_hit_rates(&bodies).await;
 
     // Calls per delivery by outcome, and what a million deliveries cost.
     let mut by_outcome: BTreeMap<&str, (usize, BTreeMap<&str, usize>)> = BTreeMap::new();
@@ -465,7 +530,9 @@ async fn main() {
         );
         let aws_cost = get * 0.125 + (put + update) * write_units * 0.625 + send * 0.50;
         let total = aws_cost + lambda_cost + 1.0;
-        mix_cost += total * *count as f64 / n as f64;
+        if outcome.starts_with("warm") {
+            mix_cost += total * *count as f64 / n as f64;
+        }
         println!(
             "    {outcome:32} n={count:5}  GetItem {get:.2}  PutItem {put:.2}  UpdateItem {update:.2}  SendMessage {send:.2}  = {:.2} calls, {:.2} round trips   ${total:.2}/M (AWS calls ${aws_cost:.2})",
             get + put + update + send,
@@ -473,8 +540,44 @@ async fn main() {
         );
     }
     println!(
-        "  this mix: ${mix_cost:.2} per million deliveries (incl. Lambda ${lambda_cost:.2} and HTTP API $1.00)"
+        "  this mix, warm: ${mix_cost:.2} per million deliveries (incl. Lambda ${lambda_cost:.2} and HTTP API $1.00; the relay's invocations and SendMessage come on top for deliveries with messages)"
     );
+}
+
+/// How often an instance's cache holds a lead's current version, when the same trace is
+/// spread at random over 1, 4 and 16 instances (Lambda routes each request to any idle
+/// instance). In memory: only the number of writes per delivery matters here.
+async fn cache_hit_rates(bodies: &[String]) {
+    let events: Vec<_> = bodies
+        .iter()
+        .filter_map(|b| match parse_body(b.as_bytes()) {
+            Ok(Inbound::Call(e)) => Some(e),
+            _ => None,
+        })
+        .collect();
+    println!(
+        "  cache hit rate on this trace (leads' events minutes apart, interleaved), in memory:"
+    );
+    for instances in [1usize, 4, 16] {
+        let store = MemoryLeadStore::new();
+        let webhooks: Vec<_> = (0..instances)
+            .map(|_| CallEventRecorder::new(store.clone()))
+            .collect();
+        let mut rng = Rng(0x0dd_ba11 + instances as u64);
+        let (mut one_or_none, mut total_writes) = (0usize, 0usize);
+        for event in &events {
+            let before = store.writes();
+            webhooks[rng.below(instances)].record(event).await.unwrap();
+            let writes = store.writes() - before;
+            total_writes += writes;
+            one_or_none += usize::from(writes <= 1);
+        }
+        println!(
+            "    {instances:2} instance(s): {:5.1}% of deliveries answered with at most 1 call, {:.3} calls per delivery",
+            100.0 * one_or_none as f64 / events.len() as f64,
+            total_writes as f64 / events.len() as f64
+        );
+    }
 }
 
 /// DynamoDB's item size: attribute names plus values (numbers approximated by their digits).
