@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's benchmarks, one command. Reproduces every figure in BENCHMARKS.md:
 #   1. per-event CPU (criterion)            cargo bench --bench per_event
-#   2. end to end against moto, with the floor, AWS calls per delivery and cost
-#   3. release binary size                   cargo lambda build --release (x86_64)
+#   2. end to end against moto: the floor, AWS calls per delivery (warm and cold instances),
+#      the relay's delay, the cache's hit rate over 1/4/16 instances, and cost
+#   3. release binary sizes                  cargo lambda build --release (x86_64)
 #   4. init time and peak RSS of that binary (scripts/bench_init.py)
 # E2E_LEADS (default 400) sets the size of the e2e workload.
 set -euo pipefail
@@ -22,10 +23,10 @@ echo "== 2. end to end against moto =="
 cargo bench --locked --bench e2e
 
 echo
-echo "== 3. release binary (cargo lambda build --release, x86_64, stripped) =="
+echo "== 3. release binaries (cargo lambda build --release, x86_64, stripped) =="
 cargo lambda build --release --quiet 2>/dev/null || cargo lambda build --release
 binary="target/lambda/call-events-receiver/bootstrap"
-ls -l "$binary" | awk '{ printf "%s: %d bytes (%.2f MiB)\n", $NF, $5, $5 / 1048576 }'
+ls -l "$binary" target/lambda/call-events-relay/bootstrap | awk '{ printf "%s: %d bytes (%.2f MiB)\n", $NF, $5, $5 / 1048576 }'
 
 echo
 echo "== 4. cold start and peak RSS of the release binary =="
