@@ -567,7 +567,15 @@ async fn cache_hit_rates(bodies: &[String]) {
         let (mut one_or_none, mut total_writes) = (0usize, 0usize);
         for event in &events {
             let before = store.writes();
-            webhooks[rng.below(instances)].record(event).await.unwrap();
+            let evidence = call_events::register::Evidence {
+                received_at: String::new(),
+                signature_header: String::new(),
+                body: String::new(),
+            };
+            webhooks[rng.below(instances)]
+                .record(event, &evidence)
+                .await
+                .unwrap();
             let writes = store.writes() - before;
             total_writes += writes;
             one_or_none += usize::from(writes <= 1);

@@ -7,8 +7,10 @@
 use std::hint::black_box;
 
 use call_events::domain::Timestamp;
-use call_events::lead::{Decision, LeadState, decide};
+use call_events::lead::{Decision, Effect, LeadState, decide};
 use call_events::messages::QueueMessage;
+use call_events::outbox::Outbox;
+use call_events::register::{DncSignalRecord, Evidence};
 use call_events::signature::{Secret, Verifier, sign_v2};
 use call_events::store::item::{lead_item, stored_lead};
 use call_events::wire::{Inbound, parse_body};
@@ -121,9 +123,23 @@ fn per_event(
     let Decision::Applied(applied) = decide(Some(old), &event, &id) else {
         unreachable!()
     };
-    let messages: Vec<QueueMessage> = applied.effects.iter().map(QueueMessage::from).collect();
-    let item = lead_item(&applied.state, &messages, 7, Timestamp::now()).unwrap();
-    item.len() + messages.len()
+    // What the webhook commits: callbacks as messages, DNC signals with their evidence.
+    let mut outbox = Outbox::default();
+    for effect in &applied.effects {
+        match effect {
+            Effect::Callback(c) => outbox.messages.push(QueueMessage::from(c)),
+            Effect::Dnc(s) => outbox.dnc_signals.push(DncSignalRecord::new(
+                s,
+                Evidence {
+                    received_at: Timestamp::now().to_rfc3339(),
+                    signature_header: header.to_owned(),
+                    body: String::from_utf8_lossy(body).into_owned(),
+                },
+            )),
+        }
+    }
+    let item = lead_item(&applied.state, &outbox, 7, Timestamp::now()).unwrap();
+    item.len() + outbox.messages.len() + outbox.dnc_signals.len()
 }
 
 fn bench(c: &mut Criterion) {
@@ -166,10 +182,10 @@ fn bench(c: &mut Criterion) {
         b.iter(|| decide(Some(black_box(&old)), black_box(&event), &id))
     });
     c.bench_function("part/lead_item", |b| {
-        b.iter(|| lead_item(black_box(&old), &[], 7, Timestamp::now()))
+        b.iter(|| lead_item(black_box(&old), &Outbox::default(), 7, Timestamp::now()))
     });
     // Not part of the per-event figure above: reading the stored lead back, per delivery.
-    let stored = lead_item(&old, &[], 7, Timestamp::now()).unwrap();
+    let stored = lead_item(&old, &Outbox::default(), 7, Timestamp::now()).unwrap();
     c.bench_function("part/stored_lead", |b| {
         b.iter(|| stored_lead(black_box(stored.clone())))
     });

@@ -41,7 +41,7 @@ EXPECTED = {
     "07-call-scheduled.json": (200, "processed", ["callback"]),
     "08-call-ended-reschedule.json": (200, "processed", []),
     "09-call-key-pressed-9.json": (200, "processed", ["dnc"]),
-    "10-call-ended-dnc.json": (200, "processed", []),
+    "10-call-ended-dnc.json": (200, "processed", ["dnc"]),
     "11-call-ended-no-response.json": (200, "processed", []),
     "12-rest-v1-call-initiated.json": (200, "processed", []),
     "13-base64-call-received.json": (200, "processed", []),
@@ -72,14 +72,21 @@ def hmac_hex(secret, message):
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def signed_with_local_secret(event, body):
+def signature_parts(event):
     header = (event.get("headers") or {}).get("aktify-signature", "")
-    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    return dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+
+
+def signed_with_local_secret(event, body):
+    parts = signature_parts(event)
+    if "v1" in parts:  # a legacy webhook: the HMAC covers the body alone
+        return parts["v1"] == hmac_hex(LOCAL_SECRET, body)
     return parts.get("v2") == hmac_hex(LOCAL_SECRET, parts.get("t", "").encode() + b"." + body)
 
 
 def resign(event):
-    """The event signed now: with the local secret if it was signed with it, else a wrong one."""
+    """The event signed now, as it was signed (v2, or v1 for a legacy sample): with the local
+    secret if it was signed with it, else a wrong one."""
     event = json.loads(json.dumps(event))
     headers = event.get("headers") or {}
     if "aktify-signature" not in headers:
@@ -87,7 +94,10 @@ def resign(event):
     body = raw_body(event)
     secret = LOCAL_SECRET if signed_with_local_secret(event, body) else WRONG_SECRET
     t = str(int(time.time() * 1000))
-    header = f"t={t},v2={hmac_hex(secret, t.encode() + b'.' + body)}"
+    if "v1" in signature_parts(event):
+        header = f"t={t},v1={hmac_hex(secret, body)}"
+    else:
+        header = f"t={t},v2={hmac_hex(secret, t.encode() + b'.' + body)}"
     headers["aktify-signature"] = header
     if isinstance(event.get("multiValueHeaders"), dict):
         event["multiValueHeaders"]["aktify-signature"] = [header]

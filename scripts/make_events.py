@@ -17,13 +17,13 @@ SIGNED_AT_MS = 1706443200000  # 2024-01-28T12:00:00Z
 EVENTS = pathlib.Path(__file__).resolve().parent.parent / "events"
 
 
-def body(event_type, phone, time, **data):
+def body(event_type, phone, time, campaign="spring-campaign", **data):
     return json.dumps(
         {
             "metadata": {
                 "apiVersion": "2026-02-09",
                 "eventType": event_type,
-                "campaignId": "spring-campaign",
+                "campaignId": campaign,
                 "eventTime": time,
             },
             "data": {"phone": phone, **data},
@@ -112,6 +112,9 @@ def rest_api(raw):
 # Lead A is transferred to an agent; lead B asks for a callback; lead C asks to be removed
 # (key 9, then the call ends with callResult dnc: ONE DNC request); lead D never answers.
 A, B, C, D, E = "+12025550101", "+12025550102", "+12025550103", "+12025550104", "+12025550105"
+# The legacy (v1) envelope: no metadata, no campaign, a dncTimestamp without offset (UTC).
+LEGACY_DNC = json.dumps({"apiVersion": "2021-08-23", "type": "dnc.created", "data": {"phoneNumber": "+12025550108", "dncTimestamp": "2024-01-28T12:06:00.123456", "externalLeadId": "lead-12345"}}, separators=(",", ":"))
+LEGACY_WEBCHAT = json.dumps({"apiVersion": "2021-08-23", "type": "webchat.lead.created", "data": {"phoneNumber": "+12025550109"}}, separators=(",", ":"))
 T = "2024-01-28T12:{:02d}:00.000Z".format
 SAMPLES = {
     "01-call-initiated.json": http_api(body("lead.call_initiated", A, T(0), externalLeadId="crm-1001", isScheduled=False)),
@@ -132,6 +135,13 @@ SAMPLES = {
     "22-invalid-phone.json": http_api(body("lead.call_received", "12025550106", T(5))),
     "23-unknown-event-type.json": http_api(body("lead.sms_received", A, T(6), message="hello")),
     "24-get-request.json": http_api("", method="GET", signature=False),
+    # DNC is company-wide. Lead C pressed 9 in the spring campaign (09); the autumn campaign
+    # then schedules a callback for the same phone: decided, but never sent (32). A v2
+    # dnc.created marks its campaign's lead (30); a legacy v1 one names no campaign (31).
+    "30-dnc-created.json": http_api(body("dnc.created", "+12025550107", T(5), campaign="autumn-campaign", externalLeadId="crm-2007", dncTimestamp="2024-01-28T12:04:30.000Z")),
+    "31-legacy-dnc-created.json": http_api(LEGACY_DNC, signature=sign(LEGACY_DNC, version="v1")),
+    "32-call-scheduled-other-campaign.json": http_api(body("lead.call_scheduled", C, T(7), campaign="autumn-campaign", scheduledTime="2024-01-30T10:00:00.000Z")),
+    "33-legacy-webchat-lead-created.json": http_api(LEGACY_WEBCHAT, signature=sign(LEGACY_WEBCHAT, version="v1")),
 }
 
 if __name__ == "__main__":

@@ -17,11 +17,11 @@ use crate::publisher::SqsPublisher;
 use crate::record::CallEventRecorder;
 use crate::relay::Relay;
 use crate::signature::{Secret, Verifier};
-use crate::store::DynamoLeadStore;
+use crate::store::{DynamoDncRegister, DynamoLeadStore};
 use crate::telemetry::error_chain;
 
 pub type LiveHandler = WebhookHandler<DynamoLeadStore>;
-pub type LiveRelay = StreamHandler<SqsPublisher>;
+pub type LiveRelay = StreamHandler<SqsPublisher, DynamoDncRegister>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -85,7 +85,9 @@ pub async fn start_relay() -> Result<LiveRelay, StartupError> {
 
 pub fn build_relay(config: &RelayConfig, sdk: &SdkConfig) -> LiveRelay {
     let publisher = SqsPublisher::new(aws_sdk_sqs::Client::new(sdk), config.queues.clone());
-    StreamHandler::new(Relay::new(publisher))
+    let register =
+        DynamoDncRegister::new(aws_sdk_dynamodb::Client::new(sdk), &config.dnc_table_name);
+    StreamHandler::new(Relay::new(publisher, register))
 }
 
 /// The secret's value is the list of client secrets, comma- or newline-separated.

@@ -15,7 +15,8 @@ pub const VARIABLES: [&str; 4] = [
 ];
 
 /// Every variable the relay reads.
-pub const RELAY_VARIABLES: [&str; 3] = [
+pub const RELAY_VARIABLES: [&str; 4] = [
+    "DNC_TABLE_NAME",
     "CALLBACK_QUEUE_URL",
     "DNC_QUEUE_URL",
     "QUARANTINE_QUEUE_URL",
@@ -32,6 +33,8 @@ pub struct Config {
 /// The relay's configuration.
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
+    /// The DNC register.
+    pub dnc_table_name: String,
     pub queues: QueueUrls,
 }
 
@@ -55,7 +58,12 @@ impl RelayConfig {
                 })
             }
         };
+        let dnc_table_name = lookup("DNC_TABLE_NAME")
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .ok_or(ConfigError::Missing("DNC_TABLE_NAME"))?;
         Ok(Self {
+            dnc_table_name,
             queues: QueueUrls {
                 callback: queue_url("CALLBACK_QUEUE_URL")?,
                 dnc: queue_url("DNC_QUEUE_URL")?,
@@ -155,7 +163,8 @@ mod tests {
 
     const BASE: [(&str, &str); 1] = [("TABLE_NAME", "leads")];
 
-    const QUEUES: [(&str, &str); 3] = [
+    const QUEUES: [(&str, &str); 4] = [
+        ("DNC_TABLE_NAME", "dnc-register"),
         (
             "CALLBACK_QUEUE_URL",
             "https://sqs.us-east-1.amazonaws.com/1/cb.fifo",
@@ -179,7 +188,7 @@ mod tests {
     }
 
     #[test]
-    fn relay_reads_its_three_queues_and_names_a_missing_or_invalid_one() {
+    fn relay_reads_the_register_and_its_three_queues_and_names_a_missing_or_invalid_one() {
         let config = relay_env(&QUEUES).unwrap();
         assert!(config.queues.callback.ends_with("cb.fifo"));
         assert!(config.queues.quarantine.ends_with("/q"));
@@ -188,10 +197,12 @@ mod tests {
             pairs.remove(i);
             let err = relay_env(&pairs).unwrap_err();
             assert!(err.to_string().starts_with(name), "{err}");
-            let mut pairs = QUEUES.to_vec();
-            pairs[i].1 = "callbacks.fifo";
-            let err = relay_env(&pairs).unwrap_err();
-            assert!(err.to_string().starts_with(name), "{err}");
+            if name.ends_with("_URL") {
+                let mut pairs = QUEUES.to_vec();
+                pairs[i].1 = "callbacks.fifo";
+                let err = relay_env(&pairs).unwrap_err();
+                assert!(err.to_string().starts_with(name), "{err}");
+            }
         }
     }
 

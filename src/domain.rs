@@ -92,6 +92,16 @@ impl Timestamp {
             .map_err(|_| rule("an RFC 3339 timestamp such as 2024-01-28T12:00:00.000Z"))
     }
 
+    /// ISO 8601 with an offset, or without one, read as UTC: the legacy (v1) envelope's
+    /// `dncTimestamp` (`2021-11-16T16:00:47.293338`).
+    pub fn parse_utc_default(raw: &str) -> Result<Self, RuleBroken> {
+        Self::parse(raw).or_else(|_| {
+            chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f")
+                .map(|t| Self(t.and_utc()))
+                .map_err(|_| rule("an ISO 8601 timestamp such as 2021-11-16T16:00:47.293338"))
+        })
+    }
+
     pub fn now() -> Self {
         Self(Utc::now())
     }
@@ -117,7 +127,8 @@ impl Timestamp {
     }
 }
 
-/// The six call events this function handles.
+/// The lead events this function handles: the six call events, and the sender's own
+/// `dnc.created` (v2 envelope), which marks the lead of its originating campaign.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum EventType {
     CallInitiated,
@@ -126,16 +137,18 @@ pub enum EventType {
     CallTransferred,
     CallScheduled,
     CallEnded,
+    DncCreated,
 }
 
 impl EventType {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::CallInitiated,
         Self::CallReceived,
         Self::CallKeyPressed,
         Self::CallTransferred,
         Self::CallScheduled,
         Self::CallEnded,
+        Self::DncCreated,
     ];
 
     pub fn from_wire(name: &str) -> Option<Self> {
@@ -150,6 +163,7 @@ impl EventType {
             Self::CallTransferred => "lead.call_transferred",
             Self::CallScheduled => "lead.call_scheduled",
             Self::CallEnded => "lead.call_ended",
+            Self::DncCreated => "dnc.created",
         }
     }
 
@@ -164,6 +178,8 @@ impl EventType {
             Self::CallTransferred => 3,
             Self::CallScheduled => 4,
             Self::CallEnded => 5,
+            // Follows whatever happened in the call (a STOP reply, an API request).
+            Self::DncCreated => 6,
         }
     }
 }
@@ -270,6 +286,10 @@ pub enum CallEventKind {
         key: DtmfKey,
         is_scheduled: Option<bool>,
     },
+    /// `dnc.created`: the number went on the sender's Do Not Contact list.
+    DncCreated {
+        dnc_timestamp: Timestamp,
+    },
 }
 
 /// A valid call event of one lead in one campaign.
@@ -291,6 +311,7 @@ impl CallEvent {
             CallEventKind::Ended { .. } => EventType::CallEnded,
             CallEventKind::Transferred { .. } => EventType::CallTransferred,
             CallEventKind::KeyPressed { .. } => EventType::CallKeyPressed,
+            CallEventKind::DncCreated { .. } => EventType::DncCreated,
         }
     }
 
@@ -326,6 +347,7 @@ impl CallEvent {
                 .map_or("", ExternalLeadId::as_str),
         ];
         let scheduled;
+        let dnc_timestamp;
         let mut key_buf = [0u8; 4];
         match &self.kind {
             CallEventKind::Initiated { is_scheduled } => fields.push(flag(*is_scheduled)),
@@ -361,8 +383,39 @@ impl CallEvent {
                 &*key.as_char().encode_utf8(&mut key_buf),
                 flag(*is_scheduled),
             ]),
+            CallEventKind::DncCreated {
+                dnc_timestamp: time,
+            } => {
+                dnc_timestamp = time.to_rfc3339_exact();
+                fields.push(&dnc_timestamp);
+            }
         }
         EventId::digest(&fields)
+    }
+}
+
+/// A legacy (v1) `dnc.created`: the number went on the sender's Do Not Contact list. It
+/// names no campaign (DNCs are company-wide) and has no event time of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyDncCreated {
+    pub phone: Phone,
+    pub external_lead_id: Option<ExternalLeadId>,
+    pub dnc_timestamp: Timestamp,
+}
+
+impl LegacyDncCreated {
+    /// `evt_` + the first 16 bytes, in lower-case hex, of SHA-256 over, joined by U+001F:
+    /// `legacy-dnc-created/v1`, phone, dncTimestamp (UTC, RFC 3339 with nanoseconds),
+    /// externalLeadId (empty if none). Stable over redeliveries, like [`CallEvent::id`].
+    pub fn id(&self) -> EventId {
+        EventId::digest(&[
+            "legacy-dnc-created/v1",
+            self.phone.as_str(),
+            &self.dnc_timestamp.to_rfc3339_exact(),
+            self.external_lead_id
+                .as_ref()
+                .map_or("", ExternalLeadId::as_str),
+        ])
     }
 }
 
@@ -498,10 +551,23 @@ mod tests {
     }
 
     #[test]
-    fn event_type_ranks_are_a_total_order_over_the_six() {
+    fn event_type_ranks_are_a_total_order_over_the_lead_events() {
         let mut ranks: Vec<u8> = EventType::ALL.iter().map(|t| t.rank()).collect();
         ranks.sort_unstable();
         ranks.dedup();
-        assert_eq!(ranks.len(), 6);
+        assert_eq!(ranks.len(), EventType::ALL.len());
+    }
+
+    #[test]
+    fn legacy_timestamp_without_offset_is_read_as_utc() {
+        let naive = Timestamp::parse_utc_default("2021-11-16T16:00:47.293338").unwrap();
+        assert_eq!(naive.to_rfc3339_exact(), "2021-11-16T16:00:47.293338000Z");
+        let offset = Timestamp::parse_utc_default("2021-11-16T17:00:47.293338+01:00").unwrap();
+        assert_eq!(naive, offset);
+        assert!(Timestamp::parse_utc_default("16/11/2021").is_err());
+        assert!(
+            Timestamp::parse("2021-11-16T16:00:47.293338").is_err(),
+            "v2 needs an offset"
+        );
     }
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use crate::domain::{
     CallEvent, CallEventKind, CallResult, CampaignId, DtmfKey, EventId, EventType, ExternalLeadId,
-    Phone, Timestamp, short_digest,
+    LegacyDncCreated, Phone, Timestamp,
 };
 
 /// Where an event stands among the events of one lead: by `eventTime`, then by the rank
@@ -95,6 +95,7 @@ labelled!(
     DncReason {
         Keypress9 => "keypress_9",
         CallResultDnc => "call_result_dnc",
+        DncCreated => "dnc_created",
     }
 );
 
@@ -163,8 +164,8 @@ impl LeadState {
         }
     }
 
-    /// Folds one distinct event into the state.
-    fn record(&mut self, event: &CallEvent, at: &EventOrder) {
+    /// Folds one distinct event into the state; returns why it is a DNC signal, if it is.
+    fn record(&mut self, event: &CallEvent, at: &EventOrder) -> Option<DncReason> {
         self.seen.insert(at.id.clone());
         if at > &self.last_event.at {
             self.last_event = Stamped {
@@ -225,6 +226,7 @@ impl LeadState {
                     _ => (None, None),
                 }
             }
+            CallEventKind::DncCreated { .. } => (Some(Status::Dnc), Some(DncReason::DncCreated)),
         };
         if let Some(reason) = dnc {
             keep_earliest(&mut self.dnc, at, reason);
@@ -235,6 +237,7 @@ impl LeadState {
         } else if let Some(status) = status {
             keep_latest(&mut self.decided_status, at, status);
         }
+        dnc
     }
 }
 
@@ -258,23 +261,43 @@ pub struct CallbackRequest {
     pub source: Source,
 }
 
-/// The lead asked not to be called again: for the DNC service.
+/// A signal that a phone must not be called again, for the company-wide DNC register,
+/// which keeps the earliest one and decides the one `dnc.requested` per phone.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DncRequest {
-    /// `dnc-` + a digest of (campaignId, phone): one per lead, ever.
-    pub id: String,
-    pub campaign_id: CampaignId,
+pub struct DncSignal {
     pub phone: Phone,
+    /// The campaign the signal came from; none for a legacy (v1) `dnc.created`.
+    pub campaign_id: Option<CampaignId>,
     pub external_lead_id: Option<ExternalLeadId>,
     pub reason: DncReason,
-    pub requested_at: Timestamp,
+    /// When the number was put on the list: the event's `eventTime`, or its
+    /// `dncTimestamp` for `dnc.created`.
+    pub at: Timestamp,
     pub source: Source,
+}
+
+impl DncSignal {
+    /// The signal of a legacy (v1) `dnc.created`, which belongs to no lead.
+    pub fn legacy(event: &LegacyDncCreated) -> Self {
+        Self {
+            phone: event.phone.clone(),
+            campaign_id: None,
+            external_lead_id: event.external_lead_id.clone(),
+            reason: DncReason::DncCreated,
+            at: event.dnc_timestamp,
+            source: Source {
+                event_type: EventType::DncCreated,
+                event_time: event.dnc_timestamp,
+                event_id: event.id(),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Callback(CallbackRequest),
-    Dnc(DncRequest),
+    Dnc(DncSignal),
 }
 
 impl Effect {
@@ -310,7 +333,7 @@ pub fn decide(old: Option<&LeadState>, event: &CallEvent, id: &EventId) -> Decis
     let at = EventOrder::of(event, id);
     let was_dnc = old.is_some_and(LeadState::is_dnc);
     let mut state = old.cloned().unwrap_or_else(|| LeadState::new(event, &at));
-    state.record(event, &at);
+    let dnc_signal = state.record(event, &at);
 
     let source = Source {
         event_type: event.event_type(),
@@ -334,14 +357,19 @@ pub fn decide(old: Option<&LeadState>, event: &CallEvent, id: &EventId) -> Decis
             }));
         }
     }
-    if let (false, Some(dnc)) = (was_dnc, &state.dnc) {
-        effects.push(Effect::Dnc(DncRequest {
-            id: dnc_request_id(&state.campaign_id, &state.phone),
-            campaign_id: state.campaign_id.clone(),
+    // Every distinct DNC event is a signal: the register counts them and keeps the
+    // earliest, whichever campaign it came from.
+    if let Some(reason) = dnc_signal {
+        let at = match &event.kind {
+            CallEventKind::DncCreated { dnc_timestamp } => *dnc_timestamp,
+            _ => event.event_time,
+        };
+        effects.push(Effect::Dnc(DncSignal {
             phone: state.phone.clone(),
+            campaign_id: Some(state.campaign_id.clone()),
             external_lead_id,
-            reason: dnc.value,
-            requested_at: event.event_time,
+            reason,
+            at,
             source,
         }));
     }
@@ -350,14 +378,6 @@ pub fn decide(old: Option<&LeadState>, event: &CallEvent, id: &EventId) -> Decis
         effects,
         callback_suppressed,
     }))
-}
-
-/// The id of the one DNC request a lead can ever cause.
-pub fn dnc_request_id(campaign_id: &CampaignId, phone: &Phone) -> String {
-    format!(
-        "dnc-{}",
-        short_digest(&["dnc-request/v1", campaign_id.as_str(), phone.as_str()])
-    )
 }
 
 #[cfg(test)]
@@ -566,7 +586,7 @@ mod tests {
             .iter()
             .map(|e| match e {
                 Effect::Callback(c) => c.id.clone(),
-                Effect::Dnc(_) => panic!("unexpected DNC"),
+                Effect::Dnc(_) => panic!("unexpected DNC signal"),
             })
             .collect();
         assert_eq!(ids.len(), 2);
@@ -587,27 +607,47 @@ mod tests {
     }
 
     #[test]
-    fn key_9_then_call_result_dnc_gives_one_dnc_request() {
-        let (_, effects) = run(&[key(T0, "9"), ended(T1, "dnc"), key(T2, "9")]);
-        assert_eq!(effects.len(), 1);
-        let Effect::Dnc(request) = &effects[0] else {
-            panic!("expected a DNC request")
-        };
-        assert_eq!(request.reason, DncReason::Keypress9);
-        assert_eq!(request.requested_at.to_rfc3339(), T0);
+    fn every_distinct_dnc_event_is_a_signal_for_the_register() {
+        let (_, effects) = run(&[key(T0, "9"), ended(T1, "dnc"), key(T2, "9"), key(T0, "9")]);
+        let signals: Vec<&DncSignal> = effects
+            .iter()
+            .map(|e| match e {
+                Effect::Dnc(signal) => signal,
+                Effect::Callback(_) => panic!("unexpected callback"),
+            })
+            .collect();
+        assert_eq!(signals.len(), 3, "the redelivered key 9 is no new signal");
+        assert_eq!(signals[0].reason, DncReason::Keypress9);
+        assert_eq!(signals[0].at.to_rfc3339(), T0);
+        assert_eq!(signals[1].reason, DncReason::CallResultDnc);
         assert_eq!(
-            request.id,
-            dnc_request_id(&request.campaign_id, &request.phone)
+            signals[0].campaign_id.as_ref().map(|c| c.as_str()),
+            Some("camp")
         );
     }
 
     #[test]
-    fn dnc_request_id_is_per_campaign_and_phone() {
-        let phone = Phone::parse("+1234567890").unwrap();
-        let a = dnc_request_id(&CampaignId::parse("a").unwrap(), &phone);
-        let b = dnc_request_id(&CampaignId::parse("b").unwrap(), &phone);
-        assert_ne!(a, b);
-        assert_eq!(a, dnc_request_id(&CampaignId::parse("a").unwrap(), &phone));
+    fn dnc_created_marks_the_lead_dnc_with_its_own_reason_and_dnc_timestamp() {
+        let dnc = event(
+            "dnc.created",
+            T2,
+            r#""dncTimestamp":"2024-01-28T11:59:00.000Z""#,
+        );
+        let (state, effects) = run(&[initiated(T0), dnc]);
+        let state = state.unwrap();
+        assert_eq!(state.status(), Some(Status::Dnc));
+        let dnc = state.dnc.unwrap();
+        assert_eq!(dnc.value, DncReason::DncCreated);
+        assert_eq!(
+            dnc.at.time.to_rfc3339(),
+            T2,
+            "the lead's dncAt is the eventTime"
+        );
+        let Some(Effect::Dnc(signal)) = effects.last() else {
+            panic!("expected a DNC signal")
+        };
+        assert_eq!(signal.at.to_rfc3339(), "2024-01-28T11:59:00.000Z");
+        assert_eq!(signal.source.event_type, EventType::DncCreated);
     }
 
     #[test]

@@ -6,15 +6,16 @@ use std::collections::HashMap;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    PointInTimeRecoverySpecification, Projection, ProjectionType, ScalarAttributeType,
+    StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use crate::ports::BackendError;
 use crate::publisher::QueueUrls;
 use crate::store::item::{EXPIRES_AT, EXTERNAL_LEAD_ID_INDEX, PARTITION_KEY, SORT_KEY};
+use crate::store::register::REGISTER_KEY;
 
 /// Receives before a message moves to its dead-letter queue.
 pub const MAX_RECEIVE_COUNT: u32 = 5;
@@ -24,6 +25,8 @@ pub const RETENTION_SECONDS: u32 = 1_209_600;
 #[derive(Debug, Clone)]
 pub struct Resources {
     pub table_name: String,
+    /// The DNC register.
+    pub dnc_table_name: String,
     /// The lead table's stream, which the relay reads.
     pub stream_arn: String,
     pub queues: QueueUrls,
@@ -35,9 +38,10 @@ pub struct Resources {
 
 impl Resources {
     /// The names of the resources for `prefix`: `<prefix>-leads`, `<prefix>-callbacks.fifo`, ...
-    pub fn names(prefix: &str) -> [String; 7] {
+    pub fn names(prefix: &str) -> [String; 8] {
         [
             format!("{prefix}-leads"),
+            format!("{prefix}-dnc-register"),
             format!("{prefix}-callbacks.fifo"),
             format!("{prefix}-callbacks-dlq.fifo"),
             format!("{prefix}-dnc.fifo"),
@@ -48,9 +52,10 @@ impl Resources {
     }
 
     /// The environment the two functions read (CONTRACT §6), secret aside.
-    pub fn env(&self) -> [(&'static str, &str); 4] {
+    pub fn env(&self) -> [(&'static str, &str); 5] {
         [
             ("TABLE_NAME", &self.table_name),
+            ("DNC_TABLE_NAME", &self.dnc_table_name),
             ("CALLBACK_QUEUE_URL", &self.queues.callback),
             ("DNC_QUEUE_URL", &self.queues.dnc),
             ("QUARANTINE_QUEUE_URL", &self.queues.quarantine),
@@ -62,6 +67,7 @@ impl Resources {
 pub async fn create(sdk: &SdkConfig, prefix: &str) -> Result<Resources, BackendError> {
     let [
         table,
+        dnc_register,
         callbacks,
         callbacks_dlq,
         dnc,
@@ -69,7 +75,9 @@ pub async fn create(sdk: &SdkConfig, prefix: &str) -> Result<Resources, BackendE
         quarantine,
         relay_failures,
     ] = Resources::names(prefix);
-    let stream_arn = create_table(&aws_sdk_dynamodb::Client::new(sdk), &table).await?;
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let stream_arn = create_table(&dynamodb, &table).await?;
+    create_register_table(&dynamodb, &dnc_register).await?;
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let callback_dlq = create_queue(&sqs, &callbacks_dlq, None).await?;
     let callback = create_queue(&sqs, &callbacks, Some(&callback_dlq)).await?;
@@ -79,6 +87,7 @@ pub async fn create(sdk: &SdkConfig, prefix: &str) -> Result<Resources, BackendE
     let relay_failures = create_queue(&sqs, &relay_failures, None).await?;
     Ok(Resources {
         table_name: table,
+        dnc_table_name: dnc_register,
         stream_arn,
         queues: QueueUrls {
             callback,
@@ -165,6 +174,50 @@ async fn create_table(
         .table
         .and_then(|t| t.latest_stream_arn)
         .ok_or_else(|| BackendError::new("DynamoDB DescribeTable", "the table has no stream"))
+}
+
+/// Creates the DNC register: one item per phone, kept for audit (point-in-time recovery and
+/// deletion protection, as in `template.yaml`).
+async fn create_register_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+) -> Result<(), BackendError> {
+    let fail = |e| BackendError::new("DynamoDB CreateTable", e);
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(REGISTER_KEY)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(fail)?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(REGISTER_KEY)
+                .key_type(KeyType::Hash)
+                .build()
+                .map_err(fail)?,
+        )
+        .deletion_protection_enabled(true)
+        .send()
+        .await
+        .map_err(|e| BackendError::new("DynamoDB CreateTable", e))?;
+    client
+        .update_continuous_backups()
+        .table_name(name)
+        .point_in_time_recovery_specification(
+            PointInTimeRecoverySpecification::builder()
+                .point_in_time_recovery_enabled(true)
+                .build()
+                .map_err(fail)?,
+        )
+        .send()
+        .await
+        .map_err(|e| BackendError::new("DynamoDB UpdateContinuousBackups", e))?;
+    Ok(())
 }
 
 /// Creates a queue (FIFO if the name ends in `.fifo`) and returns its URL.

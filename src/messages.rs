@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{CampaignId, ExternalLeadId, Phone, Timestamp};
-use crate::lead::{CallbackRequest, DncRequest, Effect, Source};
+use crate::lead::{CallbackRequest, Source};
 
 pub const SCHEMA_VERSION: u8 = 1;
 
@@ -25,8 +25,9 @@ pub struct QueueMessage {
     pub id: String,
     #[serde(rename = "type")]
     pub message_type: String,
-    pub campaign_id: String,
-    /// The phone: the FIFO message group, so one lead's messages stay in order.
+    /// `None` for a DNC request whose first signal was a legacy (v1) `dnc.created`.
+    pub campaign_id: Option<String>,
+    /// The phone: the FIFO message group, so one phone's messages stay in order.
     pub group: String,
     pub body: String,
 }
@@ -60,22 +61,12 @@ struct CallbackDetails {
     scheduled_time: String,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DncDetails {
-    reason: &'static str,
-    requested_at: String,
-}
-
 pub const CALLBACK_TYPE: &str = "callback.scheduled";
 pub const DNC_TYPE: &str = "dnc.requested";
 
-impl From<&Effect> for QueueMessage {
-    fn from(effect: &Effect) -> Self {
-        match effect {
-            Effect::Callback(request) => callback_message(request),
-            Effect::Dnc(request) => dnc_message(request),
-        }
+impl From<&CallbackRequest> for QueueMessage {
+    fn from(request: &CallbackRequest) -> Self {
+        callback_message(request)
     }
 }
 
@@ -86,23 +77,6 @@ fn callback_message(request: &CallbackRequest) -> QueueMessage {
     message(
         Queue::Callback,
         CALLBACK_TYPE,
-        &request.id,
-        &request.campaign_id,
-        &request.phone,
-        request.external_lead_id.as_ref(),
-        details,
-        &request.source,
-    )
-}
-
-fn dnc_message(request: &DncRequest) -> QueueMessage {
-    let details = DncDetails {
-        reason: request.reason.as_str(),
-        requested_at: request.requested_at.to_rfc3339(),
-    };
-    message(
-        Queue::Dnc,
-        DNC_TYPE,
         &request.id,
         &request.campaign_id,
         &request.phone,
@@ -141,7 +115,7 @@ fn message<T: Serialize>(
         queue,
         id: id.to_owned(),
         message_type: message_type.to_owned(),
-        campaign_id: campaign_id.as_str().to_owned(),
+        campaign_id: Some(campaign_id.as_str().to_owned()),
         group: phone.as_str().to_owned(),
         // Serializing plain strings and numbers into JSON cannot fail.
         body: serde_json::to_string(&body).unwrap_or_default(),

@@ -1,13 +1,16 @@
 //! What the use cases need from the outside world, one small trait per need:
-//! [`LeadStore`] and [`QuarantineStore`] for the webhook (DynamoDB only: its answer depends
-//! on nothing else), [`MessagePublisher`] for the relay. Each has a DynamoDB or SQS adapter
-//! and an in-memory one ([`crate::store`], [`crate::publisher`]).
+//! [`LeadStore`] and [`Inbox`] for the webhook (DynamoDB only: its answer depends on nothing
+//! else), [`MessagePublisher`] and [`DncRegisterStore`] for the relay. Each has a DynamoDB or
+//! SQS adapter and an in-memory one ([`crate::store`], [`crate::publisher`]).
 
 use std::error::Error as StdError;
 use std::future::Future;
 
+use crate::domain::Phone;
 use crate::lead::LeadState;
 use crate::messages::{QuarantineRecord, QueueMessage};
+use crate::outbox::Outbox;
+use crate::register::{DncSignalRecord, RegisterEntry};
 
 /// A backend call that failed after the SDK's own retries. Its text is for logs only:
 /// it never reaches a response.
@@ -39,7 +42,7 @@ pub struct StoredLead {
     /// Messages an item of the first released format still held in its outbox, never
     /// confirmed sent. The next write carries them, so the relay sends them. Always empty
     /// for items of the current format.
-    pub unsent: Vec<QueueMessage>,
+    pub unsent: Outbox,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,23 +56,55 @@ pub enum SaveError {
 }
 
 pub trait LeadStore: Send + Sync {
-    /// Writes the state together with the messages this write decided (`outbox`), in one
+    /// Writes the state together with what this write decided (`outbox`), in one
     /// conditional write: only if the stored version is still `expected_version` (`None`:
     /// the lead must not exist yet). Returns the version written.
     fn save(
         &self,
         state: &LeadState,
-        outbox: &[QueueMessage],
+        outbox: &Outbox,
         expected_version: Option<u64>,
     ) -> impl Future<Output = Result<u64, SaveError>> + Send;
 }
 
-/// Keeps an authentic body that cannot be recorded, durably, before the webhook answers.
-pub trait QuarantineStore: Send + Sync {
-    fn keep(
+/// What arrives that belongs to no lead, kept durably before the webhook answers, for the
+/// relay: quarantined bodies, and legacy (v1) DNC signals, which name no campaign.
+pub trait Inbox: Send + Sync {
+    fn keep_quarantined(
         &self,
         record: &QuarantineRecord,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// Keeps the signal unless it was kept before; says whether it is new.
+    fn keep_signal(
+        &self,
+        record: &DncSignalRecord,
+    ) -> impl Future<Output = Result<bool, BackendError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterSaveError {
+    #[error("the register entry is not at the expected version")]
+    Conflict,
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
+
+/// The company-wide DNC register: one entry per phone.
+pub trait DncRegisterStore: Send + Sync {
+    /// The phone's entry and its version, if the phone is on the register.
+    fn load(
+        &self,
+        phone: &Phone,
+    ) -> impl Future<Output = Result<Option<(RegisterEntry, u64)>, BackendError>> + Send;
+
+    /// Writes the entry if the stored version is still `expected_version` (`None`: absent).
+    fn save(
+        &self,
+        phone: &Phone,
+        entry: &RegisterEntry,
+        expected_version: Option<u64>,
+    ) -> impl Future<Output = Result<(), RegisterSaveError>> + Send;
 }
 
 /// Sends what a committed write decided to its queue.

@@ -16,10 +16,12 @@ use std::time::Duration;
 
 use lru::LruCache;
 
-use crate::domain::{CallEvent, CampaignId, EventId, EventType, Phone};
-use crate::lead::{Decision, decide};
+use crate::domain::{CallEvent, CampaignId, EventId, EventType, LegacyDncCreated, Phone};
+use crate::lead::{Decision, DncSignal, Effect, decide};
 use crate::messages::{QuarantineRecord, QueueMessage};
-use crate::ports::{BackendError, LeadStore, QuarantineStore, SaveError, StoredLead};
+use crate::outbox::Outbox;
+use crate::ports::{BackendError, Inbox, LeadStore, SaveError, StoredLead};
+use crate::register::{DncSignalRecord, Evidence};
 
 /// Leads whose last state an instance keeps: a few thousand, a few MB at most.
 pub const CACHE_CAPACITY: usize = 4096;
@@ -87,7 +89,7 @@ pub struct CallEventRecorder<S> {
     deadline: Duration,
 }
 
-impl<S: LeadStore + QuarantineStore> CallEventRecorder<S> {
+impl<S: LeadStore + Inbox> CallEventRecorder<S> {
     pub fn new(store: S) -> Self {
         Self::with_limits(store, CACHE_CAPACITY, DEADLINE)
     }
@@ -104,14 +106,48 @@ impl<S: LeadStore + QuarantineStore> CallEventRecorder<S> {
         &self.store
     }
 
-    pub async fn record(&self, event: &CallEvent) -> Result<Recorded, RecordError> {
-        match tokio::time::timeout(self.deadline, self.record_until_committed(event)).await {
+    /// Records a lead event; `evidence` is the signed request it came in, kept with any
+    /// DNC signal it carries.
+    pub async fn record(
+        &self,
+        event: &CallEvent,
+        evidence: &Evidence,
+    ) -> Result<Recorded, RecordError> {
+        let recording = self.record_until_committed(event, evidence);
+        match tokio::time::timeout(self.deadline, recording).await {
             Ok(result) => result,
             Err(_elapsed) => Err(RecordError::DeadlineExceeded(self.deadline)),
         }
     }
 
-    async fn record_until_committed(&self, event: &CallEvent) -> Result<Recorded, RecordError> {
+    /// Records a legacy (v1) `dnc.created`: it names no campaign, so it marks no lead; its
+    /// signal goes to the register through the relay. One write.
+    pub async fn record_legacy_dnc(
+        &self,
+        event: &LegacyDncCreated,
+        evidence: &Evidence,
+    ) -> Result<Recorded, RecordError> {
+        let signal = DncSignalRecord::new(&DncSignal::legacy(event), evidence.clone());
+        let keeping = self.store.keep_signal(&signal);
+        let event_id = event.id();
+        match tokio::time::timeout(self.deadline, keeping).await {
+            Ok(Ok(true)) => Ok(Recorded::Processed {
+                event_id,
+                event_type: EventType::DncCreated,
+                effects: vec!["dnc"],
+                callback_suppressed: false,
+            }),
+            Ok(Ok(false)) => Ok(Recorded::Duplicate { event_id }),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_elapsed) => Err(RecordError::DeadlineExceeded(self.deadline)),
+        }
+    }
+
+    async fn record_until_committed(
+        &self,
+        event: &CallEvent,
+        evidence: &Evidence,
+    ) -> Result<Recorded, RecordError> {
         let id = event.id();
         let key = (event.campaign_id.clone(), event.phone.clone());
         let mut known = self.cache.get(&key);
@@ -138,7 +174,16 @@ impl<S: LeadStore + QuarantineStore> CallEventRecorder<S> {
                 }
                 Decision::Applied(applied) => {
                     let mut outbox = known.as_ref().map(|l| l.unsent.clone()).unwrap_or_default();
-                    outbox.extend(applied.effects.iter().map(QueueMessage::from));
+                    for effect in &applied.effects {
+                        match effect {
+                            Effect::Callback(request) => {
+                                outbox.messages.push(QueueMessage::from(request));
+                            }
+                            Effect::Dnc(signal) => outbox
+                                .dnc_signals
+                                .push(DncSignalRecord::new(signal, evidence.clone())),
+                        }
+                    }
                     let recorded = Recorded::Processed {
                         event_id: id.clone(),
                         event_type: event.event_type(),
@@ -154,7 +199,7 @@ impl<S: LeadStore + QuarantineStore> CallEventRecorder<S> {
                     let written = StoredLead {
                         state,
                         version,
-                        unsent: Vec::new(),
+                        unsent: Outbox::default(),
                     };
                     self.cache.put(key, Some(written));
                     return Ok(recorded);
@@ -170,7 +215,7 @@ impl<S: LeadStore + QuarantineStore> CallEventRecorder<S> {
 
     /// Keeps an authentic body that cannot be recorded, before the answer.
     pub async fn quarantine(&self, record: &QuarantineRecord) -> Result<(), BackendError> {
-        self.store.keep(record).await
+        self.store.keep_quarantined(record).await
     }
 }
 

@@ -1,17 +1,32 @@
-//! The relay's use case: send what each committed write of the lead table decided, in
+//! The relay's use case: act on what each committed write of the lead table decided, in
 //! stream order. A record's new image says what its write decided (see
-//! [`crate::store::item::committed`]), so nothing is written back.
+//! [`crate::store::item::committed`]), so nothing is written back to the lead table.
+//!
+//! A batch goes in two passes:
+//! 1. every DNC signal of the batch goes into the company-wide register
+//!    ([`crate::register`]), which keeps the earliest signal per phone; this is idempotent,
+//!    so a batch handed over again changes nothing;
+//! 2. the records' sends, in stream order: the phone's one `dnc.requested` (by the record
+//!    whose signal decided it, from the register's earliest signal), each callback unless
+//!    its phone is on the register by now (DNC is company-wide), each quarantined body.
 //!
 //! Order: the stream gives one lead's writes in order, and so do the FIFO queues per phone.
-//! At the first record that cannot be sent the relay stops and reports that record: Lambda
-//! retries from it, so no later message of the batch overtakes it. A record handed over
-//! again is sent again under the same message ids (FIFO deduplication and consumers
+//! At the first record that cannot be handled the relay stops and reports that record:
+//! Lambda retries from it, so no later message of the batch overtakes it. A record handed
+//! over again is sent again under the same message ids (FIFO deduplication and consumers
 //! absorb it). Records that decided nothing (every other change of the table) pass.
 
+use std::collections::HashMap;
+
+use crate::domain::Phone;
 use crate::messages::Queue;
-use crate::ports::MessagePublisher;
+use crate::ports::{DncRegisterStore, MessagePublisher, RegisterSaveError};
+use crate::register::{DncSignalRecord, RegisterEntry, Registered, dnc_request, register};
 use crate::store::item::Committed;
 use crate::telemetry::error_chain;
+
+/// Attempts at a register write that keeps losing a race with another relay batch.
+const REGISTER_ATTEMPTS: usize = 16;
 
 /// One stream record, as the relay needs it.
 #[derive(Debug, Clone)]
@@ -26,54 +41,133 @@ pub struct Change {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RelayReport {
     pub callbacks_sent: usize,
+    pub callbacks_suppressed: usize,
     pub dnc_sent: usize,
+    pub dnc_signals_registered: usize,
     pub quarantine_forwarded: usize,
     pub send_failures: usize,
     pub unreadable: usize,
-    /// The sequence number of the first record not fully sent; it and every later record
-    /// of the batch come again.
+    /// The sequence number of the first record not fully handled; it and every later
+    /// record of the batch come again.
     pub retry_from: Option<String>,
 }
 
-pub struct Relay<P> {
+pub struct Relay<P, R> {
     publisher: P,
+    register: R,
 }
 
-impl<P: MessagePublisher> Relay<P> {
-    pub fn new(publisher: P) -> Self {
-        Self { publisher }
+/// Register entries of the batch's phones, as pass 1 left them (`None`: not on it).
+type Entries = HashMap<String, Option<RegisterEntry>>;
+
+impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
+    pub fn new(publisher: P, register: R) -> Self {
+        Self {
+            publisher,
+            register,
+        }
     }
 
     pub async fn relay(&self, changes: &[Change]) -> RelayReport {
         let mut report = RelayReport::default();
-        for change in changes {
-            if let Err(why) = self.send(change, &mut report).await {
-                tracing::error!(
-                    sequence_number = %change.sequence_number,
-                    error = %why,
-                    "relay stops here; Lambda retries from this record"
-                );
-                report.retry_from = Some(change.sequence_number.clone());
+        let mut entries = Entries::new();
+        // Pass 1, up to the first record that cannot be registered.
+        let mut registered = changes.len();
+        for (i, change) in changes.iter().enumerate() {
+            if let Err(why) = self
+                .register_signals(change, &mut entries, &mut report)
+                .await
+            {
+                stopped(change, &why);
+                registered = i;
                 break;
             }
         }
+        // Pass 2, over the records registered, in order.
+        for change in &changes[..registered] {
+            if let Err(why) = self.send(change, &mut entries, &mut report).await {
+                stopped(change, &why);
+                report.retry_from = Some(change.sequence_number.clone());
+                return report;
+            }
+        }
+        report.retry_from = changes.get(registered).map(|c| c.sequence_number.clone());
         report
     }
 
-    async fn send(&self, change: &Change, report: &mut RelayReport) -> Result<(), String> {
+    async fn register_signals(
+        &self,
+        change: &Change,
+        entries: &mut Entries,
+        report: &mut RelayReport,
+    ) -> Result<(), String> {
         let committed = change.committed.as_ref().map_err(|why| {
             report.unreadable += 1;
             format!("unreadable stream record: {why}")
         })?;
+        for signal in &committed.dnc_signals {
+            let phone = phone_of(&signal.phone)?;
+            let entry = self.register_signal(&phone, signal).await?;
+            report.dnc_signals_registered += 1;
+            entries.insert(phone.as_str().to_owned(), Some(entry));
+        }
+        Ok(())
+    }
+
+    /// Adds the signal to the phone's register entry; returns the entry as it now is.
+    async fn register_signal(
+        &self,
+        phone: &Phone,
+        signal: &DncSignalRecord,
+    ) -> Result<RegisterEntry, String> {
+        for _ in 0..REGISTER_ATTEMPTS {
+            let current = self
+                .register
+                .load(phone)
+                .await
+                .map_err(|e| error_chain(&e))?;
+            let (entry, version) = match &current {
+                Some((entry, version)) => (Some(entry), Some(*version)),
+                None => (None, None),
+            };
+            match register(entry, signal) {
+                Registered::Known(entry) => return Ok(entry),
+                Registered::Changed(entry) => {
+                    match self.register.save(phone, &entry, version).await {
+                        Ok(()) => return Ok(entry),
+                        Err(RegisterSaveError::Conflict) => continue,
+                        Err(RegisterSaveError::Backend(e)) => return Err(error_chain(&e)),
+                    }
+                }
+            }
+        }
+        Err("the register entry kept changing".to_owned())
+    }
+
+    async fn send(
+        &self,
+        change: &Change,
+        entries: &mut Entries,
+        report: &mut RelayReport,
+    ) -> Result<(), String> {
+        let committed = change
+            .committed
+            .as_ref()
+            .map_err(|why| format!("unreadable stream record: {why}"))?;
+        for signal in &committed.dnc_signals {
+            let phone = phone_of(&signal.phone)?;
+            let entry = entries.get(phone.as_str()).cloned().flatten();
+            if let Some(entry) = entry.filter(|e| e.requested_by == signal.id()) {
+                self.publish(&dnc_request(&phone, &entry), report).await?;
+            }
+        }
         for message in &committed.messages {
-            if let Err(e) = self.publisher.send(message).await {
-                report.send_failures += 1;
-                return Err(error_chain(&e));
+            if message.queue == Queue::Callback && self.on_register(&message.group, entries).await?
+            {
+                report.callbacks_suppressed += 1;
+                continue;
             }
-            match message.queue {
-                Queue::Callback => report.callbacks_sent += 1,
-                Queue::Dnc => report.dnc_sent += 1,
-            }
+            self.publish(message, report).await?;
         }
         if let Some(record) = &committed.quarantine {
             if let Err(e) = self.publisher.quarantine(record).await {
@@ -84,4 +178,49 @@ impl<P: MessagePublisher> Relay<P> {
         }
         Ok(())
     }
+
+    async fn publish(
+        &self,
+        message: &crate::messages::QueueMessage,
+        report: &mut RelayReport,
+    ) -> Result<(), String> {
+        if let Err(e) = self.publisher.send(message).await {
+            report.send_failures += 1;
+            return Err(error_chain(&e));
+        }
+        match message.queue {
+            Queue::Callback => report.callbacks_sent += 1,
+            Queue::Dnc => report.dnc_sent += 1,
+        }
+        Ok(())
+    }
+
+    /// Is the phone on the DNC register? Asked once per phone and batch.
+    async fn on_register(&self, phone: &str, entries: &mut Entries) -> Result<bool, String> {
+        if let Some(entry) = entries.get(phone) {
+            return Ok(entry.is_some());
+        }
+        let parsed = phone_of(phone)?;
+        let entry = self
+            .register
+            .load(&parsed)
+            .await
+            .map_err(|e| error_chain(&e))?
+            .map(|(entry, _)| entry);
+        let listed = entry.is_some();
+        entries.insert(phone.to_owned(), entry);
+        Ok(listed)
+    }
+}
+
+fn phone_of(raw: &str) -> Result<Phone, String> {
+    Phone::parse(raw).map_err(|e| format!("a committed record holds an invalid phone: {e}"))
+}
+
+fn stopped(change: &Change, why: &str) {
+    tracing::error!(
+        sequence_number = %change.sequence_number,
+        error = %why,
+        "relay stops here; Lambda retries from this record"
+    );
 }

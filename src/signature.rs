@@ -160,6 +160,30 @@ impl<'a> SignatureHeader<'a> {
     }
 }
 
+/// Re-verifies stored evidence (the `evidence` of a DNC register item or of a
+/// `dnc.requested` message) with a webhook secret, years after it arrived: true when its
+/// `signatureHeader` holds a `v2` signature of `<t>.<body>` or a legacy `v1` signature of
+/// `body` made with `secret`. The signature's age does not matter here: the evidence
+/// proves what the platform sent, not when it was checked.
+///
+/// By hand: `printf '%s' "<t>.<body>" | openssl dgst -sha256 -hmac '<secret>'` gives the
+/// `v2` hex (`v1`: the body alone).
+pub fn verify_evidence(secret: &Secret, signature_header: &str, body: &[u8]) -> bool {
+    Verifier::new(vec![secret.clone()], u64::MAX)
+        .verify(Some(signature_header), body, 0)
+        .is_ok()
+}
+
+/// Signs `body` as a legacy webhook does with `v1` (HMAC over the body alone).
+pub fn sign_v1(secret: &Secret, timestamp_ms: i64, body: &[u8]) -> String {
+    let mut mac = secret.mac();
+    mac.update(body);
+    format!(
+        "t={timestamp_ms},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    )
+}
+
 /// Signs `body` as the sender does with `v2`: for local runs, sample events and tests.
 pub fn sign_v2(secret: &Secret, timestamp_ms: i64, body: &[u8]) -> String {
     let mut mac = secret.mac();
@@ -191,6 +215,21 @@ mod tests {
             secrets.iter().map(|s| Secret::new(*s).unwrap()).collect(),
             DEFAULT_TOLERANCE_SECONDS,
         )
+    }
+
+    #[test]
+    fn stored_evidence_verifies_with_its_secret_at_any_age_and_not_with_another() {
+        let secret = Secret::new(SECRET).unwrap();
+        let other = Secret::new("whsec_other_0123456789abcdef").unwrap();
+        let v2 = format!("t={T},v2={V2_HEX}");
+        let v1 = format!("t={T},v1={V1_HEX}");
+        for header in [&v2, &v1] {
+            assert!(verify_evidence(&secret, header, BODY), "{header}");
+            assert!(!verify_evidence(&other, header, BODY), "{header}");
+            assert!(!verify_evidence(&secret, header, b"{}"), "{header}");
+        }
+        assert!(!verify_evidence(&secret, "garbage", BODY));
+        assert_eq!(sign_v1(&secret, T, BODY), v1);
     }
 
     #[test]

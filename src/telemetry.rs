@@ -98,7 +98,7 @@ impl RequestReport {
             ("Quarantined", is(Outcome::Quarantined)),
             ("Unauthorized", is(Outcome::Unauthorized)),
             ("CallbacksDecided", self.count("callback")),
-            ("DncDecided", self.count("dnc")),
+            ("DncSignals", self.count("dnc")),
             ("CallbacksSuppressed", usize::from(self.callback_suppressed)),
             ("BackendErrors", is(Outcome::BackendUnavailable)),
         ]
@@ -165,7 +165,9 @@ pub fn relay_log_line(
 ) -> String {
     let metrics = [
         ("CallbacksSent", report.callbacks_sent),
+        ("CallbacksSuppressed", report.callbacks_suppressed),
         ("DncRequestsSent", report.dnc_sent),
+        ("DncSignalsRegistered", report.dnc_signals_registered),
         ("QuarantineForwarded", report.quarantine_forwarded),
         ("SendFailures", report.send_failures),
         ("UnreadableRecords", report.unreadable),
@@ -247,7 +249,7 @@ mod tests {
             "Quarantined",
             "Unauthorized",
             "CallbacksDecided",
-            "DncDecided",
+            "DncSignals",
             "CallbacksSuppressed",
             "BackendErrors",
         ] {
@@ -257,7 +259,7 @@ mod tests {
             assert!(v[name].is_number(), "{name} has no value");
         }
         assert_eq!(v["Processed"], 1);
-        assert_eq!(v["DncDecided"], 1);
+        assert_eq!(v["DncSignals"], 1);
         assert_eq!(v["CallbacksDecided"], 0);
     }
 

@@ -1,23 +1,28 @@
 //! The sender's wire format: `{"metadata": {...}, "data": {...}}`, parsed into a
-//! [`CallEvent`] or told apart as an event type this function does not handle.
-//! Unknown extra fields are ignored: the sender adds fields over time.
+//! [`CallEvent`] or told apart as an event type this function does not handle; and the
+//! legacy (v1) envelope `{"apiVersion", "type", "data"}`, of which only `dnc.created` is
+//! handled. Unknown extra fields are ignored: the sender adds fields over time.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::domain::{
     CallEvent, CallEventKind, CallResult, CallType, CampaignId, DtmfKey, EventType, ExternalLeadId,
-    Phone, RuleBroken, Timestamp, TransferCallType,
+    LegacyDncCreated, Phone, RuleBroken, Timestamp, TransferCallType,
 };
+
+/// The legacy envelope's event type this function handles.
+pub const LEGACY_DNC_CREATED: &str = "dnc.created";
 
 /// What an authentic body turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inbound {
+    /// A lead event: one of the six call events, or a v2 `dnc.created`.
     Call(CallEvent),
-    /// A well-formed envelope of another event type (SMS, `dnc.created`, ...).
-    NotHandled {
-        event_type: String,
-    },
+    /// A legacy (v1) `dnc.created`.
+    LegacyDnc(LegacyDncCreated),
+    /// A well-formed envelope of another event type (SMS, `webchat.lead.created`, ...).
+    NotHandled { event_type: String },
 }
 
 /// Why a body could not be parsed: the field (a JSON path such as `data.phone`, or `body`)
@@ -38,11 +43,22 @@ impl Rejection {
     }
 }
 
+/// Either envelope: v2 has `metadata`, legacy v1 a top-level `type` instead.
 #[derive(Deserialize)]
 struct Envelope<'a> {
-    metadata: Metadata,
+    metadata: Option<Metadata>,
+    #[serde(rename = "type")]
+    legacy_type: Option<String>,
     #[serde(borrow)]
     data: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LegacyDncData {
+    phone_number: Option<String>,
+    dnc_timestamp: Option<String>,
+    external_lead_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -64,21 +80,52 @@ struct CallData {
     call_result: Option<String>,
     transferred_to: Option<String>,
     keypress_number: Option<String>,
+    dnc_timestamp: Option<String>,
 }
 
 /// Parses an authentic request body.
 pub fn parse_body(body: &[u8]) -> Result<Inbound, Rejection> {
     let envelope: Envelope = from_json(body, "")?;
-    let Some(event_type) = EventType::from_wire(&envelope.metadata.event_type) else {
+    let metadata = match (envelope.metadata, envelope.legacy_type) {
+        (Some(metadata), _) => metadata,
+        (None, Some(legacy_type)) => return parse_legacy(legacy_type, envelope.data),
+        (None, None) => {
+            return Err(Rejection::new(
+                "body",
+                "is missing the required field `metadata`",
+            ));
+        }
+    };
+    let Some(event_type) = EventType::from_wire(&metadata.event_type) else {
         return Ok(Inbound::NotHandled {
-            event_type: envelope.metadata.event_type,
+            event_type: metadata.event_type,
         });
     };
     let data = envelope
         .data
         .ok_or_else(|| Rejection::new("data", "is required"))?;
     let data: CallData = from_json(data.get().as_bytes(), "data")?;
-    to_call_event(event_type, envelope.metadata, data).map(Inbound::Call)
+    to_call_event(event_type, metadata, data).map(Inbound::Call)
+}
+
+/// The legacy (v1) envelope: `dnc.created` is parsed, every other type ignored.
+fn parse_legacy(legacy_type: String, data: Option<&RawValue>) -> Result<Inbound, Rejection> {
+    if legacy_type != LEGACY_DNC_CREATED {
+        return Ok(Inbound::NotHandled {
+            event_type: legacy_type,
+        });
+    }
+    let data = data.ok_or_else(|| Rejection::new("data", "is required"))?;
+    let data: LegacyDncData = from_json(data.get().as_bytes(), "data")?;
+    Ok(Inbound::LegacyDnc(LegacyDncCreated {
+        phone: required("data.phoneNumber", &data.phone_number, Phone::parse)?,
+        external_lead_id: ExternalLeadId::from_optional(data.external_lead_id),
+        dnc_timestamp: required(
+            "data.dncTimestamp",
+            &data.dnc_timestamp,
+            Timestamp::parse_utc_default,
+        )?,
+    }))
 }
 
 fn to_call_event(
@@ -108,6 +155,9 @@ fn to_call_event(
             call_type: required("data.callType", &data.call_type, CallType::parse)?,
             key: required("data.keypressNumber", &data.keypress_number, DtmfKey::parse)?,
             is_scheduled: data.is_scheduled,
+        },
+        EventType::DncCreated => CallEventKind::DncCreated {
+            dnc_timestamp: required("data.dncTimestamp", &data.dnc_timestamp, Timestamp::parse)?,
         },
     };
     Ok(CallEvent {

@@ -226,7 +226,13 @@ async fn each_committed_write_appears_on_the_stream_with_what_it_decided() {
         for m in committed.messages {
             decided.entry(m.message_type).or_default().push(m.id);
         }
+        for signal in committed.dnc_signals {
+            decided
+                .entry("dnc signal".into())
+                .or_default()
+                .push(signal.id().to_owned());
+        }
     }
     assert_eq!(decided.get("callback.scheduled").map(Vec::len), Some(1));
-    assert_eq!(decided.get("dnc.requested").map(Vec::len), Some(1));
+    assert_eq!(decided.get("dnc signal").map(Vec::len), Some(1));
 }

@@ -30,7 +30,8 @@ async fn sample_events_give_the_items_and_messages_the_contract_predicts() {
         ("07-call-scheduled.json", json!(["callback"])),
         ("08-call-ended-reschedule.json", json!([])),
         ("09-call-key-pressed-9.json", json!(["dnc"])),
-        ("10-call-ended-dnc.json", json!([])),
+        // A second DNC signal of the lead: still a signal for the register.
+        ("10-call-ended-dnc.json", json!(["dnc"])),
         ("11-call-ended-no-response.json", json!([])),
         ("12-rest-v1-call-initiated.json", json!([])),
         ("13-base64-call-received.json", json!([])),
@@ -175,16 +176,19 @@ async fn redelivery_is_a_duplicate_and_adds_no_message() {
 }
 
 #[tokio::test]
-async fn key_9_then_call_result_dnc_gives_one_dnc_message() {
+async fn key_9_then_call_result_dnc_gives_two_signals_and_one_dnc_message() {
     let aws = TestAws::new().await;
     let handler = aws.handler().await;
     let (_, key9) = deliver(&handler, &fresh("09-call-key-pressed-9.json")).await;
     let (_, ended) = deliver(&handler, &fresh("10-call-ended-dnc.json")).await;
     assert_eq!(
         (key9["effects"].clone(), ended["effects"].clone()),
-        (json!(["dnc"]), json!([]))
+        (json!(["dnc"]), json!(["dnc"]))
     );
     assert_eq!(aws.drain(&aws.resources.queues.dnc).await.len(), 1);
+    let register = aws.register_item("+12025550103").await.unwrap();
+    assert_eq!(n(&register, "signals"), Some(2));
+    assert_eq!(s(&register, "reason").as_deref(), Some("keypress_9"));
 }
 
 #[tokio::test]
@@ -559,7 +563,7 @@ async fn request_log_line_masks_the_phone_and_holds_no_secret_or_signature() {
     assert_eq!(log["eventType"], "lead.call_key_pressed");
     assert_eq!(log["campaignId"], CAMPAIGN);
     assert_eq!(log["effects"], json!(["dnc"]));
-    assert_eq!(log["DncDecided"], 1);
+    assert_eq!(log["DncSignals"], 1);
     assert!(log["durationMs"].as_f64().unwrap() > 0.0);
     for secret in [
         "+12025550103",
@@ -639,8 +643,13 @@ async fn queue_url_without_fifo_suffix_gets_the_same_message_without_fifo_parame
     assert_eq!((status, answer["effects"].clone()), (200, json!(["dnc"])));
     let mut queues = aws.resources.queues.clone();
     queues.dnc = standard.clone();
-    let relay =
-        call_events::app::build_relay(&call_events::config::RelayConfig { queues }, &aws.sdk);
+    let relay = call_events::app::build_relay(
+        &call_events::config::RelayConfig {
+            dnc_table_name: aws.resources.dnc_table_name.clone(),
+            queues,
+        },
+        &aws.sdk,
+    );
     aws.pump_with(&relay, 100).await;
 
     let messages = aws.drain_only(&standard).await;

@@ -2,9 +2,11 @@
 
 mod support;
 
-use call_events::domain::Timestamp;
-use call_events::lead::{Decision, decide};
+use call_events::domain::{Phone, Timestamp};
+use call_events::lead::{Decision, DncSignal, Effect, decide};
 use call_events::messages::{QuarantineRecord, QueueMessage};
+use call_events::register::{DncSignalRecord, Evidence, dnc_request, register};
+use call_events::wire::{Inbound, parse_body};
 use serde_json::Value;
 
 fn validator(file: &str) -> jsonschema::Validator {
@@ -26,15 +28,48 @@ fn assert_valid(file: &str, json: &str) {
     assert!(errors.is_empty(), "{file}: {json}: {errors:?}");
 }
 
-fn messages_for(events: &[&str]) -> Vec<QueueMessage> {
+fn evidence(body: &str) -> Evidence {
+    Evidence {
+        received_at: "2024-01-28T12:00:01.000Z".into(),
+        signature_header: "t=1706443201000,v2=00".into(),
+        body: body.into(),
+    }
+}
+
+/// The messages the function produces for these bodies: callbacks as the webhook decides
+/// them, the DNC request as the relay builds it from the register.
+fn messages_for(bodies: &[&str]) -> Vec<QueueMessage> {
     let mut state = None;
     let mut messages = Vec::new();
-    for body in events {
-        let event = support::parse_call(body);
-        if let Decision::Applied(applied) = decide(state.as_ref(), &event, &event.id()) {
-            messages.extend(applied.effects.iter().map(QueueMessage::from));
-            state = Some(applied.state);
+    let mut signals = Vec::new();
+    for body in bodies {
+        match parse_body(body.as_bytes()) {
+            Ok(Inbound::Call(event)) => {
+                if let Decision::Applied(applied) = decide(state.as_ref(), &event, &event.id()) {
+                    for effect in &applied.effects {
+                        match effect {
+                            Effect::Callback(c) => messages.push(QueueMessage::from(c)),
+                            Effect::Dnc(s) => signals.push(DncSignalRecord::new(s, evidence(body))),
+                        }
+                    }
+                    state = Some(applied.state);
+                }
+            }
+            Ok(Inbound::LegacyDnc(event)) => {
+                signals.push(DncSignalRecord::new(
+                    &DncSignal::legacy(&event),
+                    evidence(body),
+                ));
+            }
+            other => panic!("{body}: {other:?}"),
         }
+    }
+    let mut entry = None;
+    for signal in &signals {
+        entry = Some(register(entry.as_ref(), signal).entry().clone());
+    }
+    if let (Some(entry), Some(signal)) = (entry, signals.first()) {
+        messages.push(dnc_request(&Phone::parse(&signal.phone).unwrap(), &entry));
     }
     messages
 }
@@ -61,7 +96,7 @@ fn callback_message_matches_its_schema() {
 }
 
 #[test]
-fn dnc_message_matches_its_schema_for_both_reasons() {
+fn dnc_message_matches_its_schema_for_every_signal() {
     let key9 = support::body(
         "lead.call_key_pressed",
         "abc456xyz",
@@ -76,7 +111,9 @@ fn dnc_message_matches_its_schema_for_both_reasons() {
         "+1234567891",
         r#""callType":"inbound","callResult":"dnc""#,
     );
-    for body in [key9, ended] {
+    let created = r#"{"metadata":{"apiVersion":"2026-02-09","eventType":"dnc.created","campaignId":"abc456xyz","eventTime":"2024-01-28T12:00:00.000Z"},"data":{"externalLeadId":"abc123","phone":"+1234567890","dncTimestamp":"2024-01-28T12:00:00.000Z"}}"#.to_owned();
+    let legacy = r#"{"apiVersion":"2021-08-23","type":"dnc.created","data":{"phoneNumber":"+19995550000","dncTimestamp":"2021-11-16T16:00:47.293338","externalLeadId":"lead-12345"}}"#.to_owned();
+    for body in [key9, ended, created, legacy] {
         let messages = messages_for(&[&body]);
         assert_eq!(messages.len(), 1);
         assert_eq!(messages[0].message_type, "dnc.requested");

@@ -116,6 +116,7 @@ fn relay_with_a_missing_queue_stops_with_one_line_naming_it() {
     let output = Command::new(RELAY_BINARY)
         .env_clear()
         .envs(COMPLETE[1..3].iter().copied())
+        .env("DNC_TABLE_NAME", "dnc-register")
         .output()
         .expect("the relay binary runs");
     assert_ne!(output.status.code(), Some(0));
@@ -126,4 +127,17 @@ fn relay_with_a_missing_queue_stops_with_one_line_naming_it() {
         lines[0].contains("QUARANTINE_QUEUE_URL is not set"),
         "{stderr}"
     );
+}
+
+#[test]
+fn relay_without_the_register_stops_with_one_line_naming_it() {
+    let output = Command::new(RELAY_BINARY)
+        .env_clear()
+        .envs(COMPLETE[1..].iter().copied())
+        .output()
+        .expect("the relay binary runs");
+    assert_ne!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("DNC_TABLE_NAME is not set"), "{stderr}");
 }

@@ -55,13 +55,23 @@ proptest! {
     }
 
     #[test]
-    fn at_most_one_dnc_request_over_any_sequence(
-        (_, delivered) in prop::collection::vec(call_event(), 1..12).prop_flat_map(redelivered)
+    fn one_dnc_signal_per_distinct_dnc_event_and_none_for_a_lead_that_is_not_dnc(
+        (events, delivered) in prop::collection::vec(call_event(), 1..12).prop_flat_map(redelivered)
     ) {
         let (state, effects) = deliver(&delivered);
-        let dnc_requests = effects.iter().filter(|e| matches!(e, Effect::Dnc(_))).count();
+        let signals: std::collections::BTreeSet<String> = effects.iter().filter_map(|e| match e {
+            Effect::Dnc(signal) => Some(signal.source.event_id.to_string()),
+            Effect::Callback(_) => None,
+        }).collect();
+        let emitted = effects.iter().filter(|e| matches!(e, Effect::Dnc(_))).count();
+        prop_assert_eq!(emitted, signals.len(), "a DNC event signalled twice");
+        let dnc_events: std::collections::BTreeSet<String> = events.iter()
+            .filter(|e| deliver(std::slice::from_ref(e)).0.is_some_and(|s| s.is_dnc()))
+            .map(|e| e.id().to_string())
+            .collect();
+        prop_assert_eq!(&signals, &dnc_events);
         let is_dnc = state.is_some_and(|s| s.is_dnc());
-        prop_assert_eq!(dnc_requests, usize::from(is_dnc));
+        prop_assert_eq!(is_dnc, !signals.is_empty());
     }
 
     #[test]
@@ -86,19 +96,24 @@ proptest! {
 
     #[test]
     fn parsing_never_panics_on_json_shaped_input(
-        event_type in prop::sample::select(vec!["lead.call_initiated", "lead.call_received", "lead.call_scheduled", "lead.call_ended", "lead.call_transferred", "lead.call_key_pressed", "x"]),
+        event_type in prop::sample::select(vec!["lead.call_initiated", "lead.call_received", "lead.call_scheduled", "lead.call_ended", "lead.call_transferred", "lead.call_key_pressed", "dnc.created", "x"]),
+        legacy in any::<bool>(),
         fields in prop::collection::vec((
-            prop::sample::select(vec!["phone", "externalLeadId", "isScheduled", "scheduledTime", "callType", "callResult", "transferredTo", "keypressNumber"]),
+            prop::sample::select(vec!["phone", "phoneNumber", "externalLeadId", "isScheduled", "scheduledTime", "callType", "callResult", "transferredTo", "keypressNumber", "dncTimestamp"]),
             prop_oneof![Just("null".to_owned()), any::<i64>().prop_map(|n| n.to_string()), any::<bool>().prop_map(|b| b.to_string()), "\\PC{0,20}".prop_map(|s| serde_json::to_string(&s).unwrap()), Just("[1,{}]".to_owned())],
         ), 0..8),
         time in "\\PC{0,30}",
     ) {
         let data: Vec<String> = fields.iter().map(|(k, v)| format!(r#""{k}":{v}"#)).collect();
-        let body = format!(
-            r#"{{"metadata":{{"eventType":"{event_type}","campaignId":"c","eventTime":{}}},"data":{{{}}}}}"#,
-            serde_json::to_string(&time).unwrap(),
-            data.join(",")
-        );
+        let body = if legacy {
+            format!(r#"{{"apiVersion":"2021-08-23","type":"{event_type}","data":{{{}}}}}"#, data.join(","))
+        } else {
+            format!(
+                r#"{{"metadata":{{"eventType":"{event_type}","campaignId":"c","eventTime":{}}},"data":{{{}}}}}"#,
+                serde_json::to_string(&time).unwrap(),
+                data.join(",")
+            )
+        };
         let _ = parse_body(body.as_bytes());
     }
 

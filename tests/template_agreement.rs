@@ -172,6 +172,7 @@ async fn queues_in_the_template_match_the_local_queues() {
     let template = template();
     let [
         _,
+        _,
         callbacks,
         callbacks_dlq,
         dnc,
@@ -331,9 +332,11 @@ fn webhook_is_allowed_one_dynamodb_write_and_its_secret_and_nothing_on_sqs() {
 }
 
 #[test]
-fn relay_is_allowed_to_read_the_stream_and_send_to_the_queues_only() {
+fn relay_is_allowed_to_read_the_stream_the_register_and_send_to_the_queues_only() {
     let template = template();
     let expected: BTreeSet<String> = [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
         "dynamodb:DescribeStream",
         "dynamodb:GetRecords",
         "dynamodb:GetShardIterator",
@@ -423,14 +426,15 @@ async fn relay_filter_lets_through_every_record_that_carries_a_message_and_no_ot
         "07-call-scheduled.json",
         "09-call-key-pressed-9.json",
         "21-malformed-json.json",
+        "31-legacy-dnc-created.json",
     ] {
         deliver(&webhook, &resign(sample(name), LOCAL_SECRET)).await;
     }
     let records = aws.new_stream_records().await;
-    assert!(records.len() >= 4);
+    assert!(records.len() >= 5);
     for record in records {
         let carries = call_events::store::item::committed(record.change.new_image.clone())
-            .map(|c| !c.messages.is_empty() || c.quarantine.is_some())
+            .map(|c| !c.messages.is_empty() || !c.dnc_signals.is_empty() || c.quarantine.is_some())
             .unwrap();
         let lambda_json = serde_json::to_value(&record).unwrap();
         let passes = filters.iter().any(|f| matches(f, &lambda_json));

@@ -10,11 +10,13 @@ use std::time::Duration;
 use call_events::domain::CallEvent;
 use call_events::lead::{Decision, LeadState, decide};
 use call_events::messages::{Queue, QueueMessage};
+use call_events::outbox::Outbox;
 use call_events::publisher::MemoryPublisher;
 use call_events::record::{CallEventRecorder, Recorded};
+use call_events::register::Evidence;
 use call_events::relay::{Change, Relay};
-use call_events::store::MemoryLeadStore;
 use call_events::store::item::{committed, stored_lead};
+use call_events::store::{MemoryDncRegister, MemoryLeadStore};
 use proptest::prelude::*;
 use support::{body, call_event, parse_call};
 
@@ -54,6 +56,21 @@ fn instance(store: &MemoryLeadStore) -> CallEventRecorder<MemoryLeadStore> {
     CallEventRecorder::new(store.clone())
 }
 
+type MemoryRelay = Relay<MemoryPublisher, MemoryDncRegister>;
+
+fn relay_to(publisher: &MemoryPublisher) -> MemoryRelay {
+    Relay::new(publisher.clone(), MemoryDncRegister::new())
+}
+
+/// The signed request an event came in (fixed, so runs compare equal).
+fn evidence_of(event: &CallEvent) -> Evidence {
+    Evidence {
+        received_at: "2024-01-28T13:00:00.000Z".into(),
+        signature_header: "t=1706446800000,v2=00".into(),
+        body: event.id().to_string(),
+    }
+}
+
 fn stored_state(store: &MemoryLeadStore) -> Option<LeadState> {
     store
         .item(PHONE, "camp")
@@ -73,7 +90,7 @@ fn changes(store: &MemoryLeadStore) -> Vec<Change> {
 }
 
 /// Runs the relay over the stream from `from`, as Lambda would; returns where to resume.
-async fn relay_from(relay: &Relay<MemoryPublisher>, store: &MemoryLeadStore, from: usize) -> usize {
+async fn relay_from(relay: &MemoryRelay, store: &MemoryLeadStore, from: usize) -> usize {
     let all = changes(store);
     let report = relay.relay(&all[from..]).await;
     match report.retry_from {
@@ -83,7 +100,7 @@ async fn relay_from(relay: &Relay<MemoryPublisher>, store: &MemoryLeadStore, fro
 }
 
 async fn record(recorder: &CallEventRecorder<MemoryLeadStore>, event: &CallEvent) -> Recorded {
-    recorder.record(event).await.unwrap()
+    recorder.record(event, &evidence_of(event)).await.unwrap()
 }
 
 #[tokio::test]
@@ -165,7 +182,12 @@ async fn a_failed_write_is_a_retryable_error_and_the_retry_lands_once() {
     let store = MemoryLeadStore::new();
     let webhook = instance(&store);
     store.fail_next_writes(1);
-    assert!(webhook.record(&key(0, "9")).await.is_err());
+    assert!(
+        webhook
+            .record(&key(0, "9"), &evidence_of(&key(0, "9")))
+            .await
+            .is_err()
+    );
     assert!(stored_state(&store).is_none());
     assert!(matches!(
         record(&webhook, &key(0, "9")).await,
@@ -182,7 +204,10 @@ async fn a_backend_slower_than_the_deadline_gives_an_error_not_a_hang() {
     let store = MemoryLeadStore::new();
     store.set_latency(Duration::from_secs(30));
     let webhook = CallEventRecorder::with_limits(store.clone(), 16, Duration::from_millis(50));
-    let error = webhook.record(&initiated(0)).await.unwrap_err();
+    let error = webhook
+        .record(&initiated(0), &evidence_of(&initiated(0)))
+        .await
+        .unwrap_err();
     assert!(matches!(
         error,
         call_events::record::RecordError::DeadlineExceeded(_)
@@ -195,9 +220,9 @@ async fn relay_stops_at_the_failed_record_and_later_sends_each_message_once() {
     let webhook = instance(&store);
     record(&webhook, &scheduled(0)).await;
     record(&webhook, &initiated(1)).await;
-    record(&webhook, &key(2, "9")).await;
+    record(&webhook, &scheduled(2)).await;
     let publisher = MemoryPublisher::new();
-    let relay = Relay::new(publisher.clone());
+    let relay = relay_to(&publisher);
 
     publisher.fail_next_sends(1);
     let resume = relay_from(&relay, &store, 0).await;
@@ -208,10 +233,10 @@ async fn relay_stops_at_the_failed_record_and_later_sends_each_message_once() {
     let all = changes(&store);
     let report = relay.relay(&all[resume..]).await;
     assert_eq!(report.retry_from, None);
-    assert_eq!((report.callbacks_sent, report.dnc_sent), (1, 1));
+    assert_eq!(report.callbacks_sent, 2);
     let sent: Vec<String> = publisher.sent().into_iter().map(|m| m.id).collect();
     assert_eq!(sent.len(), 2);
-    assert!(sent[0].starts_with("callback-") && sent[1].starts_with("dnc-"));
+    assert_ne!(sent[0], sent[1]);
 }
 
 #[tokio::test]
@@ -221,7 +246,7 @@ async fn relay_failing_mid_batch_does_not_let_a_later_message_of_the_phone_overt
     record(&webhook, &scheduled(0)).await;
     record(&webhook, &key(2, "9")).await;
     let publisher = MemoryPublisher::new();
-    let relay = Relay::new(publisher.clone());
+    let relay = relay_to(&publisher);
     // The callback goes, the DNC request fails: the batch resumes at the DNC record.
     publisher.fail_next_sends(0);
     let all = changes(&store);
@@ -243,7 +268,7 @@ async fn relay_failing_mid_batch_does_not_let_a_later_message_of_the_phone_overt
 #[tokio::test]
 async fn relay_counts_an_unreadable_record_and_retries_from_it() {
     let publisher = MemoryPublisher::new();
-    let relay = Relay::new(publisher.clone());
+    let relay = relay_to(&publisher);
     let report = relay
         .relay(&[Change {
             sequence_number: "1".into(),
@@ -261,7 +286,7 @@ async fn relay_passes_records_that_decided_nothing() {
     record(&webhook, &initiated(0)).await;
     record(&webhook, &key(1, "5")).await;
     let publisher = MemoryPublisher::new();
-    let report = Relay::new(publisher.clone()).relay(&changes(&store)).await;
+    let report = relay_to(&publisher).relay(&changes(&store)).await;
     assert_eq!(report, Default::default());
     assert!(publisher.sent().is_empty());
 }
@@ -275,13 +300,24 @@ async fn an_item_of_the_first_format_with_unsent_messages_has_them_sent_by_the_n
     let Decision::Applied(applied) = decide(None, &key9, &key9.id()) else {
         panic!("new lead")
     };
-    let pending: Vec<QueueMessage> = applied.effects.iter().map(QueueMessage::from).collect();
+    // A DNC request as the first release built it (one per campaign and phone).
+    let pending = Outbox {
+        messages: vec![QueueMessage {
+            queue: Queue::Dnc,
+            id: "dnc-00000000000000000000000000000001".into(),
+            message_type: "dnc.requested".into(),
+            campaign_id: Some("camp".into()),
+            group: PHONE.into(),
+            body: r#"{"schemaVersion":1,"type":"dnc.requested"}"#.into(),
+        }],
+        dnc_signals: Vec::new(),
+    };
     let mut item =
         call_events::store::item::lead_item(&applied.state, &pending, 1, key9.event_time).unwrap();
     item.remove("outboxVersion");
     store.put_raw(item);
     let publisher = MemoryPublisher::new();
-    let relay = Relay::new(publisher.clone());
+    let relay = relay_to(&publisher);
     assert_eq!(relay.relay(&changes(&store)).await.dnc_sent, 0);
 
     // A redelivery of the same event (a duplicate) rewrites the item so they leave.
@@ -327,7 +363,10 @@ proptest! {
             let webhooks: Vec<_> = (0..instances).map(|_| instance(&store)).collect();
             let mut decided: BTreeMap<String, usize> = BTreeMap::new();
             for (i, e) in &deliveries {
-                let recorded = webhooks[*i].record(&events[*e]).await.unwrap();
+                let recorded = webhooks[*i]
+                    .record(&events[*e], &evidence_of(&events[*e]))
+                    .await
+                    .unwrap();
                 if let Recorded::Processed { effects, .. } = recorded {
                     for effect in effects {
                         *decided.entry(effect.to_owned()).or_default() += 1;
@@ -338,23 +377,25 @@ proptest! {
             let single = MemoryLeadStore::new();
             let one = instance(&single);
             for e in &events {
-                one.record(e).await.unwrap();
+                one.record(e, &evidence_of(e)).await.unwrap();
             }
             prop_assert_eq!(stored_state(&store), stored_state(&single));
 
             // The relay, handed the whole stream, sends each decided message once by id.
             let publisher = MemoryPublisher::new();
-            let report = Relay::new(publisher.clone()).relay(&changes(&store)).await;
+            let report = relay_to(&publisher).relay(&changes(&store)).await;
             prop_assert_eq!(report.retry_from, None);
             let sent = publisher.sent();
             let ids: BTreeSet<&str> = sent.iter().map(|m| m.id.as_str()).collect();
             prop_assert_eq!(ids.len(), sent.len(), "an id was sent twice");
             let dnc = sent.iter().filter(|m| m.queue == Queue::Dnc).count();
             let callbacks = sent.len() - dnc;
-            prop_assert_eq!(dnc, decided.get("dnc").copied().unwrap_or(0));
-            prop_assert_eq!(callbacks, decided.get("callback").copied().unwrap_or(0));
             let is_dnc = stored_state(&store).is_some_and(|s| s.is_dnc());
             prop_assert_eq!(dnc, usize::from(is_dnc), "one DNC request exactly when DNC");
+            prop_assert_eq!(report.dnc_signals_registered, decided.get("dnc").copied().unwrap_or(0));
+            // Relayed in one batch, a DNC phone gets no callback at all.
+            let decided_callbacks = decided.get("callback").copied().unwrap_or(0);
+            prop_assert_eq!(callbacks, if is_dnc { 0 } else { decided_callbacks });
             Ok(())
         })?;
     }

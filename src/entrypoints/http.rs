@@ -12,8 +12,9 @@ use tracing::error;
 
 use crate::domain::Timestamp;
 use crate::messages::QuarantineRecord;
-use crate::ports::{LeadStore, QuarantineStore};
-use crate::record::{CallEventRecorder, Recorded};
+use crate::ports::{Inbox, LeadStore};
+use crate::record::{CallEventRecorder, RecordError, Recorded};
+use crate::register::Evidence;
 use crate::signature::{self, Verifier};
 use crate::telemetry::{Outcome, RequestReport, error_chain};
 use crate::wire::{Inbound, parse_body};
@@ -27,7 +28,7 @@ pub struct WebhookHandler<S> {
     recorder: CallEventRecorder<S>,
 }
 
-impl<S: LeadStore + QuarantineStore> WebhookHandler<S> {
+impl<S: LeadStore + Inbox> WebhookHandler<S> {
     pub fn new(verifier: Verifier, recorder: CallEventRecorder<S>) -> Self {
         Self { verifier, recorder }
     }
@@ -111,37 +112,64 @@ impl<S: LeadStore + QuarantineStore> WebhookHandler<S> {
                 report.event_type = Some(event.event_type().as_str().to_owned());
                 report.campaign_id = Some(event.campaign_id.as_str().to_owned());
                 report.phone = Some(event.phone.masked());
-                match self.recorder.record(&event).await {
-                    Ok(Recorded::Processed {
-                        event_id,
-                        event_type,
-                        effects,
-                        callback_suppressed,
-                    }) => {
-                        report.event_id = Some(event_id.to_string());
-                        report.effects.clone_from(&effects);
-                        report.callback_suppressed = callback_suppressed;
-                        let answer = json!({
-                            "status": "processed",
-                            "eventId": event_id.as_str(),
-                            "eventType": event_type.as_str(),
-                            "effects": effects,
-                        });
-                        (StatusCode::OK, answer, report)
-                    }
-                    Ok(Recorded::Duplicate { event_id }) => {
-                        report.outcome = Outcome::Duplicate;
-                        report.event_id = Some(event_id.to_string());
-                        let answer = json!({"status": "duplicate", "eventId": event_id.as_str()});
-                        (StatusCode::OK, answer, report)
-                    }
-                    Err(e) => {
-                        report.outcome = Outcome::BackendUnavailable;
-                        report.status = 503;
-                        unavailable(report, &e)
-                    }
-                }
+                let evidence = evidence(header, body);
+                recorded(self.recorder.record(&event, &evidence).await, report)
             }
+            Ok(Inbound::LegacyDnc(event)) => {
+                let mut report = RequestReport::new(Outcome::Processed, 200);
+                report.event_type = Some(crate::wire::LEGACY_DNC_CREATED.to_owned());
+                report.phone = Some(event.phone.masked());
+                let evidence = evidence(header, body);
+                let result = self.recorder.record_legacy_dnc(&event, &evidence).await;
+                recorded(result, report)
+            }
+        }
+    }
+}
+
+/// The signed request as received: what a DNC signal keeps as its proof.
+fn evidence(header: Option<&str>, body: &[u8]) -> Evidence {
+    Evidence {
+        received_at: Timestamp::now().to_rfc3339(),
+        signature_header: header.unwrap_or_default().to_owned(),
+        // The body parsed as JSON, so it is UTF-8 and this is lossless.
+        body: String::from_utf8_lossy(body).into_owned(),
+    }
+}
+
+/// The answer to a recorded event.
+fn recorded(
+    result: Result<Recorded, RecordError>,
+    mut report: RequestReport,
+) -> (StatusCode, Value, RequestReport) {
+    match result {
+        Ok(Recorded::Processed {
+            event_id,
+            event_type,
+            effects,
+            callback_suppressed,
+        }) => {
+            report.event_id = Some(event_id.to_string());
+            report.effects.clone_from(&effects);
+            report.callback_suppressed = callback_suppressed;
+            let answer = json!({
+                "status": "processed",
+                "eventId": event_id.as_str(),
+                "eventType": event_type.as_str(),
+                "effects": effects,
+            });
+            (StatusCode::OK, answer, report)
+        }
+        Ok(Recorded::Duplicate { event_id }) => {
+            report.outcome = Outcome::Duplicate;
+            report.event_id = Some(event_id.to_string());
+            let answer = json!({"status": "duplicate", "eventId": event_id.as_str()});
+            (StatusCode::OK, answer, report)
+        }
+        Err(e) => {
+            report.outcome = Outcome::BackendUnavailable;
+            report.status = 503;
+            unavailable(report, &e)
         }
     }
 }

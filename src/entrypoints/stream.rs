@@ -7,16 +7,16 @@ use std::time::Instant;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 
-use crate::ports::MessagePublisher;
+use crate::ports::{DncRegisterStore, MessagePublisher};
 use crate::relay::{Change, Relay, RelayReport};
 use crate::store::item::committed;
 
-pub struct StreamHandler<P> {
-    relay: Relay<P>,
+pub struct StreamHandler<P, R> {
+    relay: Relay<P, R>,
 }
 
-impl<P: MessagePublisher> StreamHandler<P> {
-    pub fn new(relay: Relay<P>) -> Self {
+impl<P: MessagePublisher, R: DncRegisterStore> StreamHandler<P, R> {
+    pub fn new(relay: Relay<P, R>) -> Self {
         Self { relay }
     }
 

@@ -63,13 +63,15 @@ impl MessagePublisher for SqsPublisher {
             Queue::Callback => &self.urls.callback,
             Queue::Dnc => &self.urls.dnc,
         };
+        // SQS refuses an empty attribute: a request from a legacy signal has no campaign.
+        let mut attributes = vec![("type", message.message_type.as_str())];
+        if let Some(campaign_id) = &message.campaign_id {
+            attributes.push(("campaignId", campaign_id));
+        }
         self.send_to(
             url,
             message.body.clone(),
-            &[
-                ("type", &message.message_type),
-                ("campaignId", &message.campaign_id),
-            ],
+            &attributes,
             (&message.group, &message.id),
         )
         .await

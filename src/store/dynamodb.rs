@@ -7,11 +7,13 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
-use super::item::{PARTITION_KEY, lead_item, quarantine_item, stored_lead};
+use super::item::{PARTITION_KEY, lead_item, legacy_signal_item, quarantine_item, stored_lead};
 use crate::domain::Timestamp;
 use crate::lead::LeadState;
-use crate::messages::{QuarantineRecord, QueueMessage};
-use crate::ports::{BackendError, LeadStore, QuarantineStore, SaveError};
+use crate::messages::QuarantineRecord;
+use crate::outbox::Outbox;
+use crate::ports::{BackendError, Inbox, LeadStore, SaveError};
+use crate::register::DncSignalRecord;
 
 #[derive(Debug, Clone)]
 pub struct DynamoLeadStore {
@@ -32,7 +34,7 @@ impl LeadStore for DynamoLeadStore {
     async fn save(
         &self,
         state: &LeadState,
-        outbox: &[QueueMessage],
+        outbox: &Outbox,
         expected_version: Option<u64>,
     ) -> Result<u64, SaveError> {
         let version = expected_version.map_or(1, |v| v + 1);
@@ -68,8 +70,8 @@ impl LeadStore for DynamoLeadStore {
     }
 }
 
-impl QuarantineStore for DynamoLeadStore {
-    async fn keep(&self, record: &QuarantineRecord) -> Result<(), BackendError> {
+impl Inbox for DynamoLeadStore {
+    async fn keep_quarantined(&self, record: &QuarantineRecord) -> Result<(), BackendError> {
         let item = quarantine_item(record)
             .map_err(|e| BackendError::new("writing the quarantine item", e))?;
         self.client
@@ -80,5 +82,26 @@ impl QuarantineStore for DynamoLeadStore {
             .await
             .map(|_| ())
             .map_err(|e| BackendError::new("DynamoDB PutItem (quarantine)", e))
+    }
+
+    async fn keep_signal(&self, record: &DncSignalRecord) -> Result<bool, BackendError> {
+        let item = legacy_signal_item(record, Timestamp::now())
+            .map_err(|e| BackendError::new("writing the DNC signal item", e))?;
+        let written = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(false)
+            }
+            Err(e) => Err(BackendError::new("DynamoDB PutItem (DNC signal)", e)),
+        }
     }
 }

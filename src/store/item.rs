@@ -3,8 +3,9 @@
 //! "latest" attribute), and `outbox` with `outboxVersion`: the messages the write of that
 //! version decided, which the relay reads from the stream's new image.
 //!
-//! The same table holds quarantined bodies, under keys that are never an E.164 phone
-//! (`quarantine#...`), so that they reach the relay through the same stream.
+//! The same table holds what belongs to no lead, under keys that are never an E.164 phone,
+//! so that it reaches the relay through the same stream: quarantined bodies
+//! (`quarantine#...`) and legacy (v1) DNC signals (`dnc-signal#...`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -17,7 +18,9 @@ use crate::domain::{
 };
 use crate::lead::{Counters, DncReason, EventOrder, LeadState, Stamped, Status};
 use crate::messages::{QuarantineRecord, QueueMessage};
+use crate::outbox::Outbox;
 use crate::ports::{BackendError, StoredLead};
+use crate::register::DncSignalRecord;
 
 pub const PARTITION_KEY: &str = "phone";
 pub const SORT_KEY: &str = "campaignId";
@@ -46,7 +49,7 @@ pub fn lead_key(campaign_id: &CampaignId, phone: &Phone) -> HashMap<String, Attr
 /// version, written at `now`.
 pub fn lead_item(
     state: &LeadState,
-    outbox: &[QueueMessage],
+    outbox: &Outbox,
     version: u64,
     now: Timestamp,
 ) -> Result<HashMap<String, AttributeValue>, serde_dynamo::Error> {
@@ -104,6 +107,10 @@ struct LeadItem {
     /// messages not yet confirmed sent, which the next write carries over.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     outbox: BTreeMap<String, QueueMessage>,
+    /// The DNC signals (with their evidence) decided by the write of `outboxVersion`, by
+    /// event id, for the register.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    dnc_signals: BTreeMap<String, DncSignalRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     outbox_version: Option<u64>,
 }
@@ -129,12 +136,7 @@ fn parse_order_key(key: &str) -> Option<EventOrder> {
 }
 
 impl LeadItem {
-    fn from_state(
-        state: &LeadState,
-        outbox: &[QueueMessage],
-        version: u64,
-        now: Timestamp,
-    ) -> Self {
+    fn from_state(state: &LeadState, outbox: &Outbox, version: u64, now: Timestamp) -> Self {
         let mut event_order: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut stamp = |name: &'static str, at: &EventOrder| {
             event_order
@@ -203,7 +205,16 @@ impl LeadItem {
             version,
             event_ids: state.seen.iter().map(|id| id.as_str().to_owned()).collect(),
             event_order,
-            outbox: outbox.iter().map(|m| (m.id.clone(), m.clone())).collect(),
+            outbox: outbox
+                .messages
+                .iter()
+                .map(|m| (m.id.clone(), m.clone()))
+                .collect(),
+            dnc_signals: outbox
+                .dnc_signals
+                .iter()
+                .map(|s| (s.id().to_owned(), s.clone()))
+                .collect(),
             outbox_version: (!outbox.is_empty()).then_some(version),
         }
     }
@@ -291,8 +302,11 @@ impl LeadItem {
             return Err(CorruptItem("dncReason"));
         }
         let unsent = match self.outbox_version {
-            Some(_) => Vec::new(),
-            None => self.outbox.into_values().collect(),
+            Some(_) => Outbox::default(),
+            None => Outbox {
+                messages: self.outbox.into_values().collect(),
+                dnc_signals: Vec::new(),
+            },
         };
         Ok(StoredLead {
             state,
@@ -331,11 +345,45 @@ struct QuarantineItem {
     expires_at: i64,
 }
 
+/// A legacy (v1) DNC signal as an item of the lead table: it names no campaign, so it has
+/// no lead item to ride in. Keyed by its event id, so a redelivery finds it there.
+pub fn legacy_signal_item(
+    record: &DncSignalRecord,
+    now: Timestamp,
+) -> Result<HashMap<String, AttributeValue>, serde_dynamo::Error> {
+    serde_dynamo::to_item(LegacySignalItem {
+        phone: legacy_signal_key(record),
+        campaign_id: "dnc-signal".to_owned(),
+        dnc_signals: BTreeMap::from([(record.id().to_owned(), record.clone())]),
+        version: 1,
+        outbox_version: 1,
+        expires_at: now.to_unix_parts().0 + QUARANTINE_KEPT_SECONDS,
+    })
+}
+
+/// The partition key of a legacy signal's item.
+pub fn legacy_signal_key(record: &DncSignalRecord) -> String {
+    format!("dnc-signal#{}", record.id())
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LegacySignalItem {
+    phone: String,
+    campaign_id: String,
+    dnc_signals: BTreeMap<String, DncSignalRecord>,
+    version: u64,
+    outbox_version: u64,
+    expires_at: i64,
+}
+
 /// What the relay needs from an item as a write left it (a stream record's new image).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Committed {
     /// Messages the write decided, in id order.
     pub messages: Vec<QueueMessage>,
+    /// DNC signals the write decided, in event id order.
+    pub dnc_signals: Vec<DncSignalRecord>,
     pub quarantine: Option<QuarantineRecord>,
 }
 
@@ -347,6 +395,8 @@ struct CommittedView {
     version: Option<u64>,
     #[serde(default)]
     outbox: BTreeMap<String, QueueMessage>,
+    #[serde(default)]
+    dnc_signals: BTreeMap<String, DncSignalRecord>,
     #[serde(default)]
     outbox_version: Option<u64>,
     #[serde(default)]
@@ -361,11 +411,15 @@ pub fn committed(new_image: serde_dynamo::Item) -> Result<Committed, serde_dynam
     let view: CommittedView = serde_dynamo::from_item(new_image)?;
     let decided_by_this_write =
         view.outbox_version.is_some() && view.outbox_version == view.version;
+    if !decided_by_this_write {
+        return Ok(Committed {
+            quarantine: view.quarantine,
+            ..Committed::default()
+        });
+    }
     Ok(Committed {
-        messages: match decided_by_this_write {
-            true => view.outbox.into_values().collect(),
-            false => Vec::new(),
-        },
+        messages: view.outbox.into_values().collect(),
+        dnc_signals: view.dnc_signals.into_values().collect(),
         quarantine: view.quarantine,
     })
 }
@@ -390,7 +444,7 @@ mod tests {
     }
 
     fn round_trip(state: &LeadState) -> LeadState {
-        let item = LeadItem::from_state(state, &[], 3, Timestamp::now());
+        let item = LeadItem::from_state(state, &Outbox::default(), 3, Timestamp::now());
         let attributes: std::collections::HashMap<String, AttributeValue> =
             serde_dynamo::to_item(item).unwrap();
         let item: LeadItem = serde_dynamo::from_item(attributes).unwrap();
@@ -447,8 +501,10 @@ mod tests {
             "2024-01-28T12:05:00+01:00",
             r#""externalLeadId":"abc123","callType":"inbound","callResult":"dnc""#,
         );
-        let item: std::collections::HashMap<String, AttributeValue> =
-            serde_dynamo::to_item(LeadItem::from_state(&state, &[], 1, Timestamp::now())).unwrap();
+        let item: std::collections::HashMap<String, AttributeValue> = serde_dynamo::to_item(
+            LeadItem::from_state(&state, &Outbox::default(), 1, Timestamp::now()),
+        )
+        .unwrap();
         let s = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
         let n = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).cloned();
         assert_eq!(s("phone").as_deref(), Some("+1234567890"));
@@ -479,8 +535,10 @@ mod tests {
             "2024-01-28T12:00:00Z",
             r#""externalLeadId":null"#,
         );
-        let item: std::collections::HashMap<String, AttributeValue> =
-            serde_dynamo::to_item(LeadItem::from_state(&state, &[], 1, Timestamp::now())).unwrap();
+        let item: std::collections::HashMap<String, AttributeValue> = serde_dynamo::to_item(
+            LeadItem::from_state(&state, &Outbox::default(), 1, Timestamp::now()),
+        )
+        .unwrap();
         assert!(!item.contains_key("externalLeadId"));
         assert!(!item.contains_key("transferredTo"));
     }

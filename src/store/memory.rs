@@ -9,11 +9,18 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::item::{lead_item, lead_key, quarantine_item, stored_lead};
-use crate::domain::Timestamp;
+use super::item::{
+    lead_item, lead_key, legacy_signal_item, legacy_signal_key, quarantine_item, stored_lead,
+};
+use super::register::{register_entry, register_item};
+use crate::domain::{Phone, Timestamp};
 use crate::lead::LeadState;
-use crate::messages::{QuarantineRecord, QueueMessage};
-use crate::ports::{BackendError, LeadStore, QuarantineStore, SaveError};
+use crate::messages::QuarantineRecord;
+use crate::outbox::Outbox;
+use crate::ports::{
+    BackendError, DncRegisterStore, Inbox, LeadStore, RegisterSaveError, SaveError,
+};
+use crate::register::{DncSignalRecord, RegisterEntry};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -117,7 +124,7 @@ impl LeadStore for MemoryLeadStore {
     async fn save(
         &self,
         state: &LeadState,
-        outbox: &[QueueMessage],
+        outbox: &Outbox,
         expected_version: Option<u64>,
     ) -> Result<u64, SaveError> {
         let latency = self.table().latency;
@@ -144,13 +151,78 @@ impl LeadStore for MemoryLeadStore {
     }
 }
 
-impl QuarantineStore for MemoryLeadStore {
-    async fn keep(&self, record: &QuarantineRecord) -> Result<(), BackendError> {
+impl Inbox for MemoryLeadStore {
+    async fn keep_quarantined(&self, record: &QuarantineRecord) -> Result<(), BackendError> {
         let mut table = self.table();
         table.injected_failure()?;
         let item = quarantine_item(record)
             .map_err(|e| BackendError::new("writing the quarantine item", e))?;
         table.commit(item);
+        Ok(())
+    }
+
+    async fn keep_signal(&self, record: &DncSignalRecord) -> Result<bool, BackendError> {
+        let mut table = self.table();
+        table.injected_failure()?;
+        let key = (legacy_signal_key(record), "dnc-signal".to_owned());
+        if table.items.contains_key(&key) {
+            return Ok(false);
+        }
+        let item = legacy_signal_item(record, Timestamp::now())
+            .map_err(|e| BackendError::new("writing the DNC signal item", e))?;
+        table.commit(item);
+        Ok(true)
+    }
+}
+
+/// The DNC register in memory, through the same item codec as on DynamoDB.
+#[derive(Clone, Default)]
+pub struct MemoryDncRegister(Arc<Mutex<HashMap<String, Item>>>);
+
+impl MemoryDncRegister {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn items(&self) -> MutexGuard<'_, HashMap<String, Item>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The register item of a phone, as DynamoDB would return it.
+    pub fn item(&self, phone: &str) -> Option<Item> {
+        self.items().get(phone).cloned()
+    }
+}
+
+impl DncRegisterStore for MemoryDncRegister {
+    async fn load(&self, phone: &Phone) -> Result<Option<(RegisterEntry, u64)>, BackendError> {
+        self.item(phone.as_str())
+            .map(register_entry)
+            .transpose()
+            .map_err(|e| BackendError::new("reading the DNC register item", e))
+    }
+
+    async fn save(
+        &self,
+        phone: &Phone,
+        entry: &RegisterEntry,
+        expected_version: Option<u64>,
+    ) -> Result<(), RegisterSaveError> {
+        let mut items = self.items();
+        let current = items
+            .get(phone.as_str())
+            .and_then(|item| item.get("version"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<u64>().ok());
+        if current != expected_version {
+            return Err(RegisterSaveError::Conflict);
+        }
+        let version = expected_version.map_or(1, |v| v + 1);
+        let item = register_item(phone, entry, version)
+            .map_err(|e| BackendError::new("writing the DNC register item", e))?;
+        items.insert(phone.as_str().to_owned(), item);
         Ok(())
     }
 }

@@ -1,9 +1,11 @@
-//! The lead table: its item format ([`item`]), on DynamoDB ([`dynamodb`]) and in memory
-//! ([`memory`], for fast tests of the use cases).
+//! The tables: the lead table's item format ([`item`]) and store ([`dynamodb`]), the DNC
+//! register ([`register`]), and both in memory ([`memory`], for fast tests of the use cases).
 
 pub mod dynamodb;
 pub mod item;
 pub mod memory;
+pub mod register;
 
 pub use dynamodb::DynamoLeadStore;
-pub use memory::MemoryLeadStore;
+pub use memory::{MemoryDncRegister, MemoryLeadStore};
+pub use register::DynamoDncRegister;

@@ -22,7 +22,7 @@ use call_events::publisher::SqsPublisher;
 use call_events::record::CallEventRecorder;
 use call_events::relay::{Relay, RelayReport};
 use call_events::signature::{Secret, Verifier, sign_v2};
-use call_events::store::DynamoLeadStore;
+use call_events::store::{DynamoDncRegister, DynamoLeadStore};
 use lambda_http::Request;
 use serde_json::Value;
 
@@ -126,6 +126,7 @@ impl TestAws {
     pub fn relay(&self) -> LiveRelay {
         build_relay(
             &RelayConfig {
+                dnc_table_name: self.resources.dnc_table_name.clone(),
                 queues: self.resources.queues.clone(),
             },
             &self.sdk,
@@ -135,10 +136,13 @@ impl TestAws {
     /// The relay with SQS reached at another endpoint (to cut it off).
     pub fn relay_with_sqs_at(&self, url: &str) -> LiveRelay {
         let conf = aws_sdk_sqs::config::Builder::from(&self.sdk).endpoint_url(url);
-        StreamHandler::new(Relay::new(SqsPublisher::new(
-            aws_sdk_sqs::Client::from_conf(conf.build()),
-            self.resources.queues.clone(),
-        )))
+        StreamHandler::new(Relay::new(
+            SqsPublisher::new(
+                aws_sdk_sqs::Client::from_conf(conf.build()),
+                self.resources.queues.clone(),
+            ),
+            DynamoDncRegister::new(self.dynamodb.clone(), &self.resources.dnc_table_name),
+        ))
     }
 
     /// The stream records written since the checkpoint, in the Lambda event shape, read
@@ -297,17 +301,26 @@ impl TestAws {
         ]
     }
 
-    /// The lead items only (the table also holds quarantine records).
+    /// The lead items only (the table also holds quarantine records and legacy signals).
     pub async fn lead_items(&self) -> Vec<Item> {
         self.all_items()
             .await
             .into_iter()
-            .filter(|item| {
-                !s(item, "phone")
-                    .unwrap_or_default()
-                    .starts_with("quarantine#")
-            })
+            .filter(|item| s(item, "phone").unwrap_or_default().starts_with('+'))
             .collect()
+    }
+
+    /// The phone's entry in the DNC register.
+    pub async fn register_item(&self, phone: &str) -> Option<Item> {
+        self.dynamodb
+            .get_item()
+            .table_name(&self.resources.dnc_table_name)
+            .key("phone", AttributeValue::S(phone.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
     }
 }
 
@@ -387,14 +400,21 @@ pub fn set_signature(event: &mut Value, header: &str) {
     }
 }
 
-/// Signs the event again, now, with `secret` (v2), as the sender would at send time.
+/// Signs the event again, now, with `secret`, as the sender would at send time: `v1` if
+/// the sample was signed `v1` (a legacy webhook), else `v2`.
 pub fn resign(mut event: Value, secret: &str) -> Value {
     let body = raw_body(&event);
     let now = chrono::Utc::now().timestamp_millis();
-    set_signature(
-        &mut event,
-        &sign_v2(&Secret::new(secret).unwrap(), now, &body),
-    );
+    let secret = Secret::new(secret).unwrap();
+    let legacy = event["headers"]["aktify-signature"]
+        .as_str()
+        .is_some_and(|h| h.contains("v1="));
+    let header = if legacy {
+        call_events::signature::sign_v1(&secret, now, &body)
+    } else {
+        sign_v2(&secret, now, &body)
+    };
+    set_signature(&mut event, &header);
     event
 }
 

@@ -54,6 +54,10 @@ pub fn call_event() -> impl Strategy<Value = CallEvent> {
             "lead.call_key_pressed",
             format!(r#""callType":"inbound","keypressNumber":"{k}""#)
         )),
+        (0u32..3).prop_map(|m| (
+            "dnc.created",
+            format!(r#""dncTimestamp":"2024-01-28T11:5{m}:00Z""#)
+        )),
     ];
     (minute, lead_id, data).prop_map(|(minute, lead_id, (event_type, data))| {
         let time = format!("2024-01-28T12:0{minute}:00.000Z");

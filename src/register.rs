@@ -1,0 +1,258 @@
+//! The company-wide DNC register (CONTRACT §4a), as pure rules: one entry per phone, which
+//! keeps the earliest DNC signal with the signed request that carried it (its evidence),
+//! counts the distinct signals, and decides the one `dnc.requested` the phone ever gets.
+//!
+//! The entry is a function of the SET of signals, except `requested_by`: the signal that
+//! happened to arrive first, which is the one whose stream record sends the request. The
+//! request's content is read from the entry when it is sent (its earliest signal), so
+//! a retry sends the same id, and signals relayed together send the same message in any
+//! order.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Phone, Timestamp, short_digest};
+use crate::lead::DncSignal;
+use crate::messages::{DNC_TYPE, Queue, QueueMessage, SCHEMA_VERSION};
+
+/// The exact signed request a DNC signal arrived in, so that anyone holding the webhook
+/// secret can verify it years later ([`crate::signature::verify_evidence`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evidence {
+    /// When the webhook received it (RFC 3339, UTC).
+    pub received_at: String,
+    /// The `aktify-signature` header as received.
+    pub signature_header: String,
+    /// The raw request body (it parsed as JSON, so it is UTF-8).
+    pub body: String,
+}
+
+/// Where a message came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceRecord {
+    pub event_type: String,
+    pub event_time: String,
+    pub event_id: String,
+}
+
+/// A DNC signal with its evidence, as the webhook commits it for the relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DncSignalRecord {
+    pub phone: String,
+    #[serde(default)]
+    pub campaign_id: Option<String>,
+    #[serde(default)]
+    pub external_lead_id: Option<String>,
+    pub reason: String,
+    /// The signal's time, RFC 3339 with nanoseconds (lossless, so it orders exactly).
+    pub at: String,
+    pub source: SourceRecord,
+    pub evidence: Evidence,
+}
+
+impl DncSignalRecord {
+    pub fn new(signal: &DncSignal, evidence: Evidence) -> Self {
+        Self {
+            phone: signal.phone.as_str().to_owned(),
+            campaign_id: signal.campaign_id.as_ref().map(|c| c.as_str().to_owned()),
+            external_lead_id: signal
+                .external_lead_id
+                .as_ref()
+                .map(|e| e.as_str().to_owned()),
+            reason: signal.reason.as_str().to_owned(),
+            at: signal.at.to_rfc3339_exact(),
+            source: SourceRecord {
+                event_type: signal.source.event_type.as_str().to_owned(),
+                event_time: signal.source.event_time.to_rfc3339(),
+                event_id: signal.source.event_id.as_str().to_owned(),
+            },
+            evidence,
+        }
+    }
+
+    /// The signal's id: the id of the event that carried it.
+    pub fn id(&self) -> &str {
+        &self.source.event_id
+    }
+
+    /// Earlier signals sort first: by time, then by event id (a total order).
+    fn order(&self) -> (Option<Timestamp>, &str) {
+        (Timestamp::parse(&self.at).ok(), self.id())
+    }
+}
+
+/// One phone's entry in the register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterEntry {
+    /// The earliest signal by time, with its evidence.
+    pub first: DncSignalRecord,
+    /// Every distinct signal seen for the phone, by event id.
+    pub signal_ids: BTreeSet<String>,
+    /// The signal whose arrival decided the phone's one DNC request.
+    pub requested_by: String,
+}
+
+impl RegisterEntry {
+    pub fn signals(&self) -> usize {
+        self.signal_ids.len()
+    }
+}
+
+/// What a signal does to the register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registered {
+    /// The signal was already there: nothing to write.
+    Known(RegisterEntry),
+    /// The entry to write.
+    Changed(RegisterEntry),
+}
+
+impl Registered {
+    pub fn entry(&self) -> &RegisterEntry {
+        match self {
+            Self::Known(entry) | Self::Changed(entry) => entry,
+        }
+    }
+}
+
+/// Adds `signal` to the phone's entry, if it has one.
+pub fn register(old: Option<&RegisterEntry>, signal: &DncSignalRecord) -> Registered {
+    let Some(old) = old else {
+        return Registered::Changed(RegisterEntry {
+            first: signal.clone(),
+            signal_ids: BTreeSet::from([signal.id().to_owned()]),
+            requested_by: signal.id().to_owned(),
+        });
+    };
+    if old.signal_ids.contains(signal.id()) {
+        return Registered::Known(old.clone());
+    }
+    let mut entry = old.clone();
+    entry.signal_ids.insert(signal.id().to_owned());
+    if signal.order() < entry.first.order() {
+        entry.first = signal.clone();
+    }
+    Registered::Changed(entry)
+}
+
+/// The id of the one DNC request a phone can ever cause, company-wide:
+/// `dnc-` + the first 16 bytes, in lower-case hex, of SHA-256 over `dnc-request/v2`,
+/// U+001F, the phone.
+pub fn dnc_request_id(phone: &Phone) -> String {
+    format!("dnc-{}", short_digest(&["dnc-request/v2", phone.as_str()]))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DncRequestBody<'a> {
+    schema_version: u8,
+    #[serde(rename = "type")]
+    message_type: &'static str,
+    id: &'a str,
+    campaign_id: Option<&'a str>,
+    phone: &'a str,
+    external_lead_id: Option<&'a str>,
+    reason: &'a str,
+    requested_at: String,
+    source: &'a SourceRecord,
+    evidence: &'a Evidence,
+}
+
+/// The phone's `dnc.requested`, from its earliest signal.
+pub fn dnc_request(phone: &Phone, entry: &RegisterEntry) -> QueueMessage {
+    let id = dnc_request_id(phone);
+    let first = &entry.first;
+    let requested_at = Timestamp::parse(&first.at)
+        .map(Timestamp::to_rfc3339)
+        .unwrap_or_else(|_| first.at.clone());
+    let body = DncRequestBody {
+        schema_version: SCHEMA_VERSION,
+        message_type: DNC_TYPE,
+        id: &id,
+        campaign_id: first.campaign_id.as_deref(),
+        phone: phone.as_str(),
+        external_lead_id: first.external_lead_id.as_deref(),
+        reason: &first.reason,
+        requested_at,
+        source: &first.source,
+        evidence: &first.evidence,
+    };
+    QueueMessage {
+        queue: Queue::Dnc,
+        message_type: DNC_TYPE.to_owned(),
+        campaign_id: first.campaign_id.clone(),
+        group: phone.as_str().to_owned(),
+        // Serializing strings and numbers into JSON cannot fail.
+        body: serde_json::to_string(&body).unwrap_or_default(),
+        id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signal(id: &str, at: &str, campaign: Option<&str>) -> DncSignalRecord {
+        DncSignalRecord {
+            phone: "+12025550100".into(),
+            campaign_id: campaign.map(str::to_owned),
+            external_lead_id: None,
+            reason: "keypress_9".into(),
+            at: at.into(),
+            source: SourceRecord {
+                event_type: "lead.call_key_pressed".into(),
+                event_time: at.into(),
+                event_id: id.into(),
+            },
+            evidence: Evidence {
+                received_at: "2024-01-28T12:00:01.000Z".into(),
+                signature_header: "t=1,v2=00".into(),
+                body: "{}".into(),
+            },
+        }
+    }
+
+    fn apply(signals: &[DncSignalRecord]) -> Option<RegisterEntry> {
+        signals.iter().fold(None, |entry, s| {
+            Some(register(entry.as_ref(), s).entry().clone())
+        })
+    }
+
+    #[test]
+    fn the_first_signal_is_the_earliest_by_time_whatever_the_arrival_order() {
+        let early = signal("evt_a", "2024-01-28T12:00:00Z", Some("b"));
+        let late = signal("evt_b", "2024-01-28T13:00:00Z", Some("a"));
+        let one = apply(&[late.clone(), early.clone()]).unwrap();
+        let other = apply(&[early.clone(), late.clone()]).unwrap();
+        assert_eq!(one.first, early);
+        assert_eq!(one.first, other.first);
+        assert_eq!(one.signals(), 2);
+        assert_eq!(
+            one.requested_by, "evt_b",
+            "the request goes with the first arrival"
+        );
+    }
+
+    #[test]
+    fn a_known_signal_changes_nothing() {
+        let s = signal("evt_a", "2024-01-28T12:00:00Z", None);
+        let entry = apply(std::slice::from_ref(&s)).unwrap();
+        assert_eq!(register(Some(&entry), &s), Registered::Known(entry));
+    }
+
+    #[test]
+    fn the_request_id_is_one_per_phone_whatever_the_campaign() {
+        let phone = Phone::parse("+12025550100").unwrap();
+        let a = apply(&[signal("evt_a", "2024-01-28T12:00:00Z", Some("a"))]).unwrap();
+        let b = apply(&[signal("evt_b", "2024-01-28T12:00:00Z", Some("b"))]).unwrap();
+        assert_eq!(dnc_request(&phone, &a).id, dnc_request(&phone, &b).id);
+        assert_ne!(
+            dnc_request_id(&phone),
+            dnc_request_id(&Phone::parse("+12025550101").unwrap())
+        );
+    }
+}
