@@ -340,7 +340,9 @@ pub fn decide(old: Option<&LeadState>, event: &CallEvent, id: &EventId) -> Decis
         event_time: event.event_time,
         event_id: id.clone(),
     };
-    let external_lead_id = state.external_lead_id.as_ref().map(|s| s.value.clone());
+    // The event's own id, not the lead's latest known one: what a message says must not
+    // depend on the order in which the lead's other events arrived.
+    let external_lead_id = event.external_lead_id.clone();
     let mut effects = Vec::new();
     let mut callback_suppressed = false;
     if let CallEventKind::Scheduled { scheduled_time } = &event.kind {

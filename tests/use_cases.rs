@@ -400,3 +400,102 @@ proptest! {
         })?;
     }
 }
+
+/// A delivery for the phone `+1234567890`: a lead event in campaign `a` or `b`, or a legacy
+/// (v1) `dnc.created`, which names no campaign.
+#[derive(Debug, Clone)]
+enum PhoneEvent {
+    Lead(CallEvent),
+    Legacy(call_events::domain::LegacyDncCreated),
+}
+
+fn phone_event() -> impl Strategy<Value = PhoneEvent> {
+    let lead = (call_event(), prop::sample::select(vec!["a", "b"])).prop_map(|(mut e, c)| {
+        e.campaign_id = call_events::domain::CampaignId::parse(c).unwrap();
+        PhoneEvent::Lead(e)
+    });
+    let legacy = (0u32..3).prop_map(|m| {
+        PhoneEvent::Legacy(call_events::domain::LegacyDncCreated {
+            phone: call_events::domain::Phone::parse(PHONE).unwrap(),
+            external_lead_id: None,
+            dnc_timestamp: call_events::domain::Timestamp::parse(&format!(
+                "2024-01-28T11:5{m}:30Z"
+            ))
+            .unwrap(),
+        })
+    });
+    prop_oneof![4 => lead, 1 => legacy]
+}
+
+/// Delivers `events` to one webhook, then relays the whole stream in one batch: the
+/// phone's register entry (what of it is a function of the set) and every message sent.
+async fn register_and_messages(
+    events: &[PhoneEvent],
+) -> (
+    Option<(String, BTreeSet<String>)>,
+    BTreeSet<(String, String)>,
+) {
+    let store = MemoryLeadStore::new();
+    let webhook = instance(&store);
+    for event in events {
+        match event {
+            PhoneEvent::Lead(e) => {
+                webhook.record(e, &evidence_of(e)).await.unwrap();
+            }
+            PhoneEvent::Legacy(e) => {
+                let evidence = Evidence {
+                    body: e.id().to_string(),
+                    ..evidence_of(&initiated(0))
+                };
+                webhook.record_legacy_dnc(e, &evidence).await.unwrap();
+            }
+        }
+    }
+    let publisher = MemoryPublisher::new();
+    let register = MemoryDncRegister::new();
+    let report = Relay::new(publisher.clone(), register.clone())
+        .relay(&changes(&store))
+        .await;
+    assert_eq!(report.retry_from, None);
+    let entry = register.item(PHONE).map(|item| {
+        let (entry, _) = call_events::store::register::register_entry(item).unwrap();
+        (
+            serde_json::to_string(&entry.first).unwrap(),
+            entry.signal_ids,
+        )
+    });
+    let messages = publisher
+        .sent()
+        .into_iter()
+        .map(|m| (m.id, m.body))
+        .collect();
+    (entry, messages)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn register_entry_and_messages_of_a_phone_are_the_same_in_any_order_across_campaigns(
+        (events, delivered) in prop::collection::vec(phone_event(), 1..10).prop_flat_map(|events| {
+            let n = events.len();
+            prop::collection::vec(0..n, 0..n).prop_flat_map(move |dups| {
+                let mut again = events.clone();
+                again.extend(dups.iter().map(|&i| events[i].clone()));
+                (Just(events.clone()), Just(again).prop_shuffle())
+            })
+        })
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let (expected, actual) = runtime.block_on(async {
+            (register_and_messages(&events).await, register_and_messages(&delivered).await)
+        });
+        prop_assert_eq!(&actual.0, &expected.0, "register entry");
+        prop_assert_eq!(&actual.1, &expected.1, "messages");
+        let requests = actual.1.iter().filter(|(id, _)| id.starts_with("dnc-")).count();
+        prop_assert_eq!(requests, usize::from(actual.0.is_some()), "one request per DNC phone");
+        if actual.0.is_some() {
+            prop_assert!(actual.1.iter().all(|(id, _)| !id.starts_with("callback-")), "no callback for a DNC phone");
+        }
+    }
+}
