@@ -242,7 +242,7 @@ async fn legacy_dnc_created_is_processed_once_and_marks_no_lead() {
         s(&register, "externalLeadId").as_deref(),
         Some("lead-12345")
     );
-    assert!(register.get("campaignId").is_none());
+    assert!(!register.contains_key("campaignId"));
 }
 
 #[tokio::test]
