@@ -465,3 +465,70 @@ fn function_runs_as_the_issue_asks() {
     assert_eq!(text(&relay["Handler"]), "bootstrap");
     assert!(text(&relay["Timeout"]).parse::<u32>().unwrap() <= 60);
 }
+
+#[tokio::test]
+async fn dnc_register_in_the_template_matches_the_local_one_and_is_kept_for_audit() {
+    let aws = TestAws::new().await;
+    let template = template();
+    let declared = resource(&template, "DncRegisterTable");
+    let name = &aws.resources.dnc_table_name;
+    let local = aws
+        .dynamodb
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let local_keys: BTreeMap<String, String> = local
+        .key_schema()
+        .iter()
+        .map(|k| {
+            (
+                k.attribute_name().to_owned(),
+                k.key_type().as_str().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs(&declared["KeySchema"], "AttributeName", "KeyType"),
+        local_keys
+    );
+    assert_eq!(
+        local_keys.keys().next().map(String::as_str),
+        Some(call_events::store::register::REGISTER_KEY)
+    );
+    assert_eq!(text(&declared["BillingMode"]), "PAY_PER_REQUEST");
+    // Kept for audit: no expiry, point-in-time recovery, deletion protection, retained.
+    assert!(declared["TimeToLiveSpecification"].is_null());
+    assert!(declared["StreamSpecification"].is_null());
+    assert_eq!(
+        declared["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(declared["DeletionProtectionEnabled"].as_bool(), Some(true));
+    assert_eq!(local.deletion_protection_enabled(), Some(true));
+    let backups = aws
+        .dynamodb
+        .describe_continuous_backups()
+        .table_name(name)
+        .send()
+        .await
+        .unwrap()
+        .continuous_backups_description
+        .unwrap();
+    assert_eq!(
+        backups
+            .point_in_time_recovery_description()
+            .and_then(|p| p.point_in_time_recovery_status())
+            .map(|s| s.as_str()),
+        Some("ENABLED")
+    );
+    for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
+        assert_eq!(
+            text(&template["Resources"]["DncRegisterTable"][policy]),
+            "Retain"
+        );
+    }
+}
