@@ -397,4 +397,86 @@ mod tests {
         ));
         assert!(!r.to_string().contains("0555123456"), "{r}");
     }
+
+    #[test]
+    fn dnc_created_v2_parses_into_a_lead_event_with_its_dnc_timestamp() {
+        let event = call(&envelope(
+            "dnc.created",
+            r#"{"externalLeadId":"abc123","phone":"+1234567890","dncTimestamp":"2024-01-28T12:00:00.000Z"}"#,
+        ));
+        assert_eq!(event.event_type(), EventType::DncCreated);
+        assert_eq!(event.campaign_id.as_str(), "abc456xyz");
+        assert!(matches!(event.kind, CallEventKind::DncCreated { .. }));
+    }
+
+    #[test]
+    fn dnc_created_v2_rejections_name_the_field() {
+        let missing = rejected(&envelope("dnc.created", r#"{"phone":"+1234567890"}"#));
+        assert_eq!(missing.field, "data.dncTimestamp");
+        let naive = rejected(&envelope(
+            "dnc.created",
+            r#"{"phone":"+1234567890","dncTimestamp":"2024-01-28T12:00:00"}"#,
+        ));
+        assert_eq!(
+            naive.field, "data.dncTimestamp",
+            "v2 timestamps carry an offset"
+        );
+        let phone = rejected(&envelope(
+            "dnc.created",
+            r#"{"phone":"1234567890","dncTimestamp":"2024-01-28T12:00:00Z"}"#,
+        ));
+        assert_eq!(phone.field, "data.phone");
+    }
+
+    fn legacy(event_type: &str, data: &str) -> String {
+        format!(r#"{{"apiVersion":"2021-08-23","type":"{event_type}","data":{data}}}"#)
+    }
+
+    #[test]
+    fn the_senders_legacy_dnc_created_example_parses_with_its_timestamp_read_as_utc() {
+        let body = legacy(
+            "dnc.created",
+            r#"{"phoneNumber":"+19995550000","dncTimestamp":"2021-11-16T16:00:47.293338","externalLeadId":"lead-12345"}"#,
+        );
+        let Ok(Inbound::LegacyDnc(event)) = parse_body(body.as_bytes()) else {
+            panic!("expected a legacy dnc.created")
+        };
+        assert_eq!(event.phone.as_str(), "+19995550000");
+        assert_eq!(
+            event.dnc_timestamp.to_rfc3339_exact(),
+            "2021-11-16T16:00:47.293338000Z"
+        );
+        assert_eq!(
+            event.external_lead_id.as_ref().map(|e| e.as_str()),
+            Some("lead-12345")
+        );
+    }
+
+    #[test]
+    fn legacy_dnc_created_rejections_name_the_field() {
+        let phone = rejected(&legacy(
+            "dnc.created",
+            r#"{"dncTimestamp":"2021-11-16T16:00:47"}"#,
+        ));
+        assert_eq!(phone.field, "data.phoneNumber");
+        let time = rejected(&legacy(
+            "dnc.created",
+            r#"{"phoneNumber":"+19995550000","dncTimestamp":"yesterday"}"#,
+        ));
+        assert_eq!(time.field, "data.dncTimestamp");
+        assert!(!time.to_string().contains("yesterday"));
+        let data = rejected(r#"{"apiVersion":"2021-08-23","type":"dnc.created"}"#);
+        assert_eq!(data.field, "data");
+    }
+
+    #[test]
+    fn other_legacy_types_are_not_handled_and_a_body_with_neither_envelope_is_rejected() {
+        assert_eq!(
+            parse_body(legacy("webchat.lead.created", "{}").as_bytes()),
+            Ok(Inbound::NotHandled {
+                event_type: "webchat.lead.created".into()
+            })
+        );
+        assert_eq!(rejected(r#"{"data":{}}"#).field, "body");
+    }
 }
