@@ -71,10 +71,12 @@ pub async fn build(config: &Config, sdk: &SdkConfig) -> Result<LiveHandler, Star
         SecretSource::SecretsManager { arn } => read_secret(sdk, arn).await?,
     };
     let store = DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
-    Ok(WebhookHandler::new(
-        Verifier::new(secrets, config.tolerance_seconds),
-        CallEventRecorder::new(store),
-    ))
+    let verifier = Verifier::new(secrets, config.tolerance_seconds);
+    let verifier = match config.accept_v1 {
+        true => verifier,
+        false => verifier.refusing_v1(),
+    };
+    Ok(WebhookHandler::new(verifier, CallEventRecorder::new(store)))
 }
 
 pub async fn start_relay() -> Result<LiveRelay, StartupError> {

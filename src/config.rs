@@ -7,11 +7,12 @@ use crate::publisher::QueueUrls;
 use crate::signature::{DEFAULT_TOLERANCE_SECONDS, Secret};
 
 /// Every variable the webhook reads.
-pub const VARIABLES: [&str; 4] = [
+pub const VARIABLES: [&str; 5] = [
     "TABLE_NAME",
     "WEBHOOK_SECRET_ARN",
     "WEBHOOK_SECRET",
     "SIGNATURE_TOLERANCE_SECONDS",
+    "ACCEPT_LEGACY_V1_SIGNATURES",
 ];
 
 /// Every variable the relay reads.
@@ -28,6 +29,8 @@ pub struct Config {
     pub table_name: String,
     pub secrets: SecretSource,
     pub tolerance_seconds: u64,
+    /// Legacy webhooks sign `v1` (no timestamp under the HMAC). Default true: they are live.
+    pub accept_v1: bool,
 }
 
 /// The relay's configuration.
@@ -125,10 +128,24 @@ impl Config {
                 why: "must be a whole number of seconds".into(),
             })?,
         };
+        let accept_v1 = match lookup("ACCEPT_LEGACY_V1_SIGNATURES")
+            .as_deref()
+            .map(str::trim)
+        {
+            None | Some("") | Some("true") => true,
+            Some("false") => false,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    name: "ACCEPT_LEGACY_V1_SIGNATURES",
+                    why: "must be true or false".into(),
+                });
+            }
+        };
         Ok(Self {
             table_name,
             secrets,
             tolerance_seconds,
+            accept_v1,
         })
     }
 }
@@ -303,6 +320,16 @@ mod tests {
                 "{name} is read but not listed"
             );
         }
+    }
+
+    #[test]
+    fn legacy_v1_signatures_are_accepted_unless_switched_off() {
+        let secret = ("WEBHOOK_SECRET", "first_secret_000000");
+        assert!(with(&[secret]).unwrap().accept_v1);
+        let off = with(&[secret, ("ACCEPT_LEGACY_V1_SIGNATURES", "false")]).unwrap();
+        assert!(!off.accept_v1);
+        let bad = with(&[secret, ("ACCEPT_LEGACY_V1_SIGNATURES", "no")]).unwrap_err();
+        assert!(bad.to_string().starts_with("ACCEPT_LEGACY_V1_SIGNATURES"));
     }
 
     #[test]

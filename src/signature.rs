@@ -1,10 +1,17 @@
 //! The `aktify-signature` header: `t=<unix ms>,v2=<hex>` where v2 is HMAC-SHA256 over
 //! `<t>.<raw body>`, or, from legacy webhooks, `t=<unix ms>,v1=<hex>` over the raw body.
+//!
+//! Cost is bounded whatever the header holds: a candidate that is not 64 hex digits (a
+//! SHA-256) makes the header malformed before anything is hashed, and each configured secret
+//! costs ONE HMAC, compared in constant time with every candidate. A header with `v2`
+//! candidates is checked as `v2` only; `v1` is checked only when no `v2` is present (and
+//! can be refused altogether, `ACCEPT_LEGACY_V1_SIGNATURES=false`).
 
 use std::fmt;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -40,6 +47,8 @@ impl Secret {
     }
 
     fn mac(&self) -> HmacSha256 {
+        #[cfg(test)]
+        HMACS.with(|n| n.set(n.get() + 1));
         // HMAC takes a key of any length, so this cannot fail.
         <HmacSha256 as KeyInit>::new_from_slice(self.0.as_bytes())
             .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"))
@@ -66,11 +75,21 @@ pub enum SignatureError {
     Mismatch,
 }
 
+#[cfg(test)]
+thread_local! {
+    /// HMACs started on this thread: lets the tests count the cost of a header.
+    static HMACS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The length of a SHA-256 in bytes: every candidate must decode to exactly this.
+const SHA256_LEN: usize = 32;
+
 /// Checks signatures against every configured secret.
 #[derive(Debug, Clone)]
 pub struct Verifier {
     secrets: Vec<Secret>,
     tolerance_ms: i64,
+    accept_v1: bool,
 }
 
 impl Verifier {
@@ -80,7 +99,15 @@ impl Verifier {
         Self {
             secrets,
             tolerance_ms,
+            accept_v1: true,
         }
+    }
+
+    /// Refuses legacy `v1` signatures (HMAC over the body alone, no timestamp in it, so a
+    /// captured request can be replayed with a fresh `t`); `v2` only.
+    pub fn refusing_v1(mut self) -> Self {
+        self.accept_v1 = false;
+        self
     }
 
     /// Accepts the request when its header carries a `v2` (or legacy `v1`) signature of
@@ -95,18 +122,23 @@ impl Verifier {
         if now_ms.abs_diff(header.timestamp_ms) > self.tolerance_ms.unsigned_abs() {
             return Err(SignatureError::Stale);
         }
+        let (candidates, signed_timestamp) = match (header.v2.is_empty(), self.accept_v1) {
+            (false, _) => (&header.v2, Some(header.timestamp_text)),
+            (true, true) => (&header.v1, None),
+            (true, false) => return Err(SignatureError::Mismatch),
+        };
+        // One HMAC per secret; each candidate compared with it in constant time.
         let matches = |secret: &Secret| {
-            header.v2.iter().any(|sig| {
-                let mut mac = secret.mac();
-                mac.update(header.timestamp_text.as_bytes());
+            let mut mac = secret.mac();
+            if let Some(t) = signed_timestamp {
+                mac.update(t.as_bytes());
                 mac.update(b".");
-                mac.update(body);
-                mac.verify_slice(sig).is_ok()
-            }) || header.v1.iter().any(|sig| {
-                let mut mac = secret.mac();
-                mac.update(body);
-                mac.verify_slice(sig).is_ok()
-            })
+            }
+            mac.update(body);
+            let expected = mac.finalize().into_bytes();
+            candidates
+                .iter()
+                .fold(false, |found, sig| found | bool::from(expected.ct_eq(sig)))
         };
         if self.secrets.iter().any(matches) {
             Ok(())
@@ -121,8 +153,15 @@ impl Verifier {
 struct SignatureHeader<'a> {
     timestamp_text: &'a str,
     timestamp_ms: i64,
-    v2: Vec<Vec<u8>>,
-    v1: Vec<Vec<u8>>,
+    v2: Vec<[u8; SHA256_LEN]>,
+    v1: Vec<[u8; SHA256_LEN]>,
+}
+
+/// A candidate signature: exactly 64 hex digits, or the header is malformed.
+fn sha256_hex(value: &str) -> Result<[u8; SHA256_LEN], SignatureError> {
+    let mut bytes = [0u8; SHA256_LEN];
+    hex::decode_to_slice(value, &mut bytes).map_err(|_| SignatureError::Malformed)?;
+    Ok(bytes)
 }
 
 impl<'a> SignatureHeader<'a> {
@@ -142,8 +181,8 @@ impl<'a> SignatureHeader<'a> {
                     }
                     timestamp = ms.map(|ms| (value, ms));
                 }
-                "v2" => v2.push(hex::decode(value).map_err(|_| SignatureError::Malformed)?),
-                "v1" => v1.push(hex::decode(value).map_err(|_| SignatureError::Malformed)?),
+                "v2" => v2.push(sha256_hex(value)?),
+                "v1" => v1.push(sha256_hex(value)?),
                 _ => {}
             }
         }
@@ -215,6 +254,74 @@ mod tests {
             secrets.iter().map(|s| Secret::new(*s).unwrap()).collect(),
             DEFAULT_TOLERANCE_SECONDS,
         )
+    }
+
+    fn hmacs_for(
+        verifier: &Verifier,
+        header: &str,
+        body: &[u8],
+    ) -> (Result<(), SignatureError>, usize) {
+        HMACS.with(|n| n.set(0));
+        let result = verifier.verify(Some(header), body, T);
+        (result, HMACS.with(|n| n.get()))
+    }
+
+    #[test]
+    fn a_header_costs_one_hmac_per_secret_whatever_it_holds() {
+        let v = verifier(&[SECRET, "whsec_second_0123456789abcdef"]);
+        let body = vec![b'x'; 256 * 1024];
+        let wrong = "0".repeat(64);
+        let many = |scheme: &str| {
+            let parts: Vec<String> = (0..2400).map(|_| format!("{scheme}={wrong}")).collect();
+            parts.join(",")
+        };
+        for header in [
+            format!("t={T},{}", many("v2")),
+            format!("t={T},{}", many("v1")),
+            format!("t={T},{},{}", many("v2"), many("v1")),
+        ] {
+            assert_eq!(
+                hmacs_for(&v, &header, &body),
+                (Err(SignatureError::Mismatch), 2)
+            );
+        }
+        let honest = sign_v2(&Secret::new(SECRET).unwrap(), T, &body);
+        HMACS.with(|n| n.set(0));
+        let (result, hmacs) = hmacs_for(&v, &honest, &body);
+        assert_eq!(result, Ok(()));
+        assert!(hmacs <= 2, "{hmacs}");
+    }
+
+    #[test]
+    fn candidates_that_cannot_be_a_sha256_are_refused_before_any_hmac() {
+        let v = verifier(&[SECRET]);
+        let empties = format!("t={T},{}", vec!["v2="; 2400].join(","));
+        for header in [
+            empties,
+            format!("t={T},v2=abc"),
+            format!("t={T},v2={}", "g".repeat(64)),
+            format!("t={T},v2={V2_HEX}00"),
+            format!("t={T},v1="),
+        ] {
+            assert_eq!(
+                hmacs_for(&v, &header, BODY),
+                (Err(SignatureError::Malformed), 0),
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn legacy_v1_signatures_can_be_refused() {
+        let v1 = format!("t={T},v1={V1_HEX}");
+        assert_eq!(verifier(&[SECRET]).verify(Some(&v1), BODY, T), Ok(()));
+        let strict = verifier(&[SECRET]).refusing_v1();
+        assert_eq!(
+            strict.verify(Some(&v1), BODY, T),
+            Err(SignatureError::Mismatch)
+        );
+        let v2 = format!("t={T},v2={V2_HEX}");
+        assert_eq!(strict.verify(Some(&v2), BODY, T), Ok(()));
     }
 
     #[test]

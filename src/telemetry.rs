@@ -7,6 +7,37 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 pub const METRICS_NAMESPACE: &str = "CallEventsReceiver";
+/// The EMF dimension every metric carries, so each function's alarms see only its own.
+pub const DIMENSION: &str = "FunctionName";
+
+/// The function's name, as Lambda sets it (`local` elsewhere): the value of [`DIMENSION`].
+fn function_name() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".to_owned())
+    })
+}
+
+/// The `_aws` block of an EMF document declaring `metrics` (all counts, `extra` besides).
+fn emf_block(timestamp_ms: i64, metrics: &[(&str, usize)], extra: &[(&str, &str)]) -> Value {
+    let definitions: Vec<Value> = metrics
+        .iter()
+        .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
+        .chain(
+            extra
+                .iter()
+                .map(|(name, unit)| json!({"Name": name, "Unit": unit})),
+        )
+        .collect();
+    json!({
+        "Timestamp": timestamp_ms,
+        "CloudWatchMetrics": [{
+            "Namespace": METRICS_NAMESPACE,
+            "Dimensions": [[DIMENSION]],
+            "Metrics": definitions,
+        }],
+    })
+}
 
 /// An error and all its sources on one line, for logs.
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
@@ -107,23 +138,12 @@ impl RequestReport {
     /// The log line: request fields plus an EMF `_aws` block naming the metrics.
     pub fn to_log_line(&self, timestamp_ms: i64) -> String {
         let metrics = self.metrics();
-        let definitions: Vec<Value> = metrics
-            .iter()
-            .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
-            .chain([json!({"Name": "Duration", "Unit": "Milliseconds"})])
-            .collect();
         let mut line = Map::new();
         line.insert(
             "_aws".into(),
-            json!({
-                "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{
-                    "Namespace": METRICS_NAMESPACE,
-                    "Dimensions": [[]],
-                    "Metrics": definitions,
-                }],
-            }),
+            emf_block(timestamp_ms, &metrics, &[("Duration", "Milliseconds")]),
         );
+        line.insert(DIMENSION.into(), json!(function_name()));
         let level = if self.outcome == Outcome::BackendUnavailable {
             "ERROR"
         } else {
@@ -172,22 +192,9 @@ pub fn relay_log_line(
         ("SendFailures", report.send_failures),
         ("UnreadableRecords", report.unreadable),
     ];
-    let definitions: Vec<Value> = metrics
-        .iter()
-        .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
-        .collect();
     let mut line = Map::new();
-    line.insert(
-        "_aws".into(),
-        json!({
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": METRICS_NAMESPACE,
-                "Dimensions": [[]],
-                "Metrics": definitions,
-            }],
-        }),
-    );
+    line.insert("_aws".into(), emf_block(timestamp_ms, &metrics, &[]));
+    line.insert(DIMENSION.into(), json!(function_name()));
     let failed = report.retry_from.is_some();
     line.insert("level".into(), json!(if failed { "ERROR" } else { "INFO" }));
     line.insert("message".into(), json!("relay batch"));
@@ -236,6 +243,8 @@ mod tests {
         let directive = &v["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(v["_aws"]["Timestamp"], 42);
         assert_eq!(directive["Namespace"], METRICS_NAMESPACE);
+        assert_eq!(directive["Dimensions"], json!([["FunctionName"]]));
+        assert!(v["FunctionName"].is_string(), "the dimension has a value");
         let names: Vec<&str> = directive["Metrics"]
             .as_array()
             .unwrap()

@@ -532,3 +532,59 @@ async fn dnc_register_in_the_template_matches_the_local_one_and_is_kept_for_audi
         );
     }
 }
+
+#[test]
+fn every_method_of_the_route_reaches_the_function_which_answers_405() {
+    let template = template();
+    let event = &resource(&template, "WebhookFunction")["Events"]["CallEvents"]["Properties"];
+    assert_eq!(text(&event["Path"]), "/call-events");
+    assert_eq!(text(&event["Method"]), "ANY");
+}
+
+#[test]
+fn alarms_watch_401_and_429_bursts_silence_and_5xx_on_the_functions_own_metrics() {
+    let template = template();
+    for (alarm, metric, function) in [
+        (
+            "UnauthorizedBurstAlarm",
+            "Unauthorized",
+            Some("WebhookFunction"),
+        ),
+        (
+            "NoProcessedEventAlarm",
+            "Processed",
+            Some("WebhookFunction"),
+        ),
+        (
+            "RelaySendFailuresAlarm",
+            "SendFailures",
+            Some("RelayFunction"),
+        ),
+        ("ThrottledBurstAlarm", "Throttled", None),
+        ("Api5xxAlarm", "5xx", None),
+    ] {
+        let declared = resource(&template, alarm);
+        assert_eq!(text(&declared["MetricName"]), metric, "{alarm}");
+        if let Some(function) = function {
+            // EMF metrics carry the FunctionName dimension: an alarm without it sees nothing.
+            assert_eq!(
+                text(&declared["Namespace"]),
+                call_events::telemetry::METRICS_NAMESPACE
+            );
+            let dimensions = pairs(&declared["Dimensions"], "Name", "Value");
+            assert_eq!(
+                dimensions
+                    .get(call_events::telemetry::DIMENSION)
+                    .map(String::as_str),
+                Some(function),
+                "{alarm}"
+            );
+        }
+    }
+    assert_eq!(
+        text(&resource(&template, "NoProcessedEventAlarm")["TreatMissingData"]),
+        "breaching"
+    );
+    let filter = resource(&template, "ThrottledMetricFilter");
+    assert!(text(&filter["FilterPattern"]).contains("429"));
+}

@@ -98,6 +98,7 @@ impl TestAws {
                 secrets.iter().map(|s| Secret::new(*s).unwrap()).collect(),
             ),
             tolerance_seconds: 300,
+            accept_v1: true,
         }
     }
 
