@@ -47,14 +47,19 @@ impl Phone {
     }
 }
 
-/// The sender's campaign identifier: any non-empty string.
+/// The sender's campaign identifier: a non-empty string of at most 1024 bytes (the most
+/// DynamoDB can hold in a sort key: a longer one could never be stored).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CampaignId(String);
 
 impl CampaignId {
+    pub const MAX_BYTES: usize = 1024;
+
     pub fn parse(raw: &str) -> Result<Self, RuleBroken> {
         if raw.trim().is_empty() {
             Err(rule("a non-empty string"))
+        } else if raw.len() > Self::MAX_BYTES {
+            Err(rule("at most 1024 bytes long"))
         } else {
             Ok(Self(raw.to_owned()))
         }
@@ -66,14 +71,20 @@ impl CampaignId {
 }
 
 /// The user's own lead id, when the sender knows it. Never empty: an empty string means
-/// "unknown" (it also could not be a key of the `byExternalLeadId` index).
+/// "unknown" (it also could not be a key of the `byExternalLeadId` index). At most 2048
+/// bytes: the most DynamoDB can hold in the index's partition key.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ExternalLeadId(String);
 
 impl ExternalLeadId {
+    pub const MAX_BYTES: usize = 2048;
+
     /// `None` for an absent, null or empty id.
-    pub fn from_optional(raw: Option<String>) -> Option<Self> {
-        raw.filter(|id| !id.is_empty()).map(Self)
+    pub fn parse_optional(raw: Option<String>) -> Result<Option<Self>, RuleBroken> {
+        match raw.filter(|id| !id.is_empty()) {
+            Some(id) if id.len() > Self::MAX_BYTES => Err(rule("at most 2048 bytes long")),
+            other => Ok(other.map(Self)),
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -500,9 +511,28 @@ mod tests {
 
     #[test]
     fn empty_external_lead_id_means_unknown() {
-        assert_eq!(ExternalLeadId::from_optional(Some(String::new())), None);
-        assert_eq!(ExternalLeadId::from_optional(None), None);
-        assert!(ExternalLeadId::from_optional(Some("abc123".into())).is_some());
+        assert_eq!(
+            ExternalLeadId::parse_optional(Some(String::new())),
+            Ok(None)
+        );
+        assert_eq!(ExternalLeadId::parse_optional(None), Ok(None));
+        assert!(
+            ExternalLeadId::parse_optional(Some("abc123".into()))
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn keys_longer_than_dynamodb_can_store_break_a_field_rule() {
+        assert!(CampaignId::parse(&"c".repeat(1024)).is_ok());
+        assert!(CampaignId::parse(&"c".repeat(1025)).is_err());
+        assert!(
+            CampaignId::parse(&"é".repeat(513)).is_err(),
+            "bytes, not characters"
+        );
+        assert!(ExternalLeadId::parse_optional(Some("x".repeat(2048))).is_ok());
+        assert!(ExternalLeadId::parse_optional(Some("x".repeat(2049))).is_err());
     }
 
     #[test]

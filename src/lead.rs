@@ -277,6 +277,34 @@ pub struct DncSignal {
 }
 
 impl DncSignal {
+    /// The signal a lead event carries, if it is one (key 9, `callResult: dnc`,
+    /// `dnc.created`), as the event alone says it.
+    pub fn of_event(event: &CallEvent, id: &EventId) -> Option<Self> {
+        let (reason, at) = match &event.kind {
+            CallEventKind::KeyPressed { key, .. } if *key == DtmfKey::REMOVE_FROM_LIST => {
+                (DncReason::Keypress9, event.event_time)
+            }
+            CallEventKind::Ended {
+                call_result: CallResult::Dnc,
+                ..
+            } => (DncReason::CallResultDnc, event.event_time),
+            CallEventKind::DncCreated { dnc_timestamp } => (DncReason::DncCreated, *dnc_timestamp),
+            _ => return None,
+        };
+        Some(Self {
+            phone: event.phone.clone(),
+            campaign_id: Some(event.campaign_id.clone()),
+            external_lead_id: event.external_lead_id.clone(),
+            reason,
+            at,
+            source: Source {
+                event_type: event.event_type(),
+                event_time: event.event_time,
+                event_id: id.clone(),
+            },
+        })
+    }
+
     /// The signal of a legacy (v1) `dnc.created`, which belongs to no lead.
     pub fn legacy(event: &LegacyDncCreated) -> Self {
         Self {
@@ -361,19 +389,8 @@ pub fn decide(old: Option<&LeadState>, event: &CallEvent, id: &EventId) -> Decis
     }
     // Every distinct DNC event is a signal: the register counts them and keeps the
     // earliest, whichever campaign it came from.
-    if let Some(reason) = dnc_signal {
-        let at = match &event.kind {
-            CallEventKind::DncCreated { dnc_timestamp } => *dnc_timestamp,
-            _ => event.event_time,
-        };
-        effects.push(Effect::Dnc(DncSignal {
-            phone: state.phone.clone(),
-            campaign_id: Some(state.campaign_id.clone()),
-            external_lead_id,
-            reason,
-            at,
-            source,
-        }));
+    if dnc_signal.is_some() {
+        effects.extend(DncSignal::of_event(event, id).map(Effect::Dnc));
     }
     Decision::Applied(Box::new(Applied {
         state,

@@ -13,6 +13,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod entrypoints;
+pub mod failure;
 pub mod lead;
 pub mod local;
 pub mod messages;

@@ -13,24 +13,47 @@ use crate::outbox::Outbox;
 use crate::register::{DncSignalRecord, RegisterEntry};
 
 /// A backend call that failed after the SDK's own retries. Its text is for logs only:
-/// it never reaches a response.
+/// it never reaches a response. Whether it is worth retrying is decided where it is made,
+/// by [`crate::failure`].
 #[derive(Debug, thiserror::Error)]
 #[error("{operation} failed")]
 pub struct BackendError {
     pub operation: &'static str,
+    /// `Some(why)` when retrying can never help (`why` is safe to show the sender: it
+    /// names the problem, never AWS's own message).
+    pub permanent: Option<&'static str>,
     #[source]
     pub source: Box<dyn StdError + Send + Sync>,
 }
 
 impl BackendError {
+    /// A failure that may pass: unavailable, throttled, timed out.
     pub fn new(
         operation: &'static str,
         source: impl Into<Box<dyn StdError + Send + Sync>>,
     ) -> Self {
         Self {
             operation,
+            permanent: None,
             source: source.into(),
         }
+    }
+
+    /// A failure that every retry would repeat, and why.
+    pub fn permanent(
+        operation: &'static str,
+        why: &'static str,
+        source: impl Into<Box<dyn StdError + Send + Sync>>,
+    ) -> Self {
+        Self {
+            operation,
+            permanent: Some(why),
+            source: source.into(),
+        }
+    }
+
+    pub fn is_permanent(&self) -> bool {
+        self.permanent.is_some()
     }
 }
 

@@ -54,6 +54,16 @@ pub enum RecordError {
     DeadlineExceeded(Duration),
 }
 
+impl RecordError {
+    /// Why the event can never be recorded, if that is the case (safe to show the sender).
+    pub fn permanent(&self) -> Option<&'static str> {
+        match self {
+            Self::Backend(e) => e.permanent,
+            Self::DeadlineExceeded(_) => None,
+        }
+    }
+}
+
 type LeadKey = (CampaignId, Phone);
 
 /// The last committed state this instance knows of recently seen leads.
@@ -108,12 +118,28 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
 
     /// Records a lead event; `evidence` is the signed request it came in, kept with any
     /// DNC signal it carries.
+    ///
+    /// A permanent failure (the lead's item can never be written, or is unreadable) comes
+    /// back as such, for the caller to quarantine the body; if the event is a DNC signal,
+    /// the signal is first kept on its own, so the register still gets it.
     pub async fn record(
         &self,
         event: &CallEvent,
         evidence: &Evidence,
     ) -> Result<Recorded, RecordError> {
-        let recording = self.record_until_committed(event, evidence);
+        let recording = async {
+            let result = self.record_until_committed(event, evidence).await;
+            match result {
+                Err(RecordError::Backend(e)) if e.is_permanent() => {
+                    if let Some(signal) = DncSignal::of_event(event, &event.id()) {
+                        let record = DncSignalRecord::new(&signal, evidence.clone());
+                        self.store.keep_signal(&record).await?;
+                    }
+                    Err(RecordError::Backend(e))
+                }
+                other => other,
+            }
+        };
         match tokio::time::timeout(self.deadline, recording).await {
             Ok(result) => result,
             Err(_elapsed) => Err(RecordError::DeadlineExceeded(self.deadline)),

@@ -10,6 +10,13 @@
 //!    whose signal decided it, from the register's earliest signal), each callback unless
 //!    its phone is on the register by now (DNC is company-wide), each quarantined body.
 //!
+//! Failures: a transient one (SQS or DynamoDB unavailable, throttled) stops the batch at
+//! that record, for Lambda to retry. A permanent one (SQS will never take the message, a
+//! register item or a stream record this code cannot read) parks what could not be handled
+//! on the quarantine queue with its reason, counted (`Parked`) and alarmed, and the relay
+//! goes on: one bad record must not hold back every later message of its shard. A callback
+//! whose phone's register entry cannot be read is parked, not sent.
+//!
 //! Order: the stream gives one lead's writes in order, and so do the FIFO queues per phone.
 //! At the first record that cannot be handled the relay stops and reports that record:
 //! Lambda retries from it, so no later message of the batch overtakes it. A record handed
@@ -18,9 +25,9 @@
 
 use std::collections::HashMap;
 
-use crate::domain::Phone;
-use crate::messages::Queue;
-use crate::ports::{DncRegisterStore, MessagePublisher, RegisterSaveError};
+use crate::domain::{Phone, Timestamp};
+use crate::messages::{QuarantineRecord, Queue, QueueMessage};
+use crate::ports::{BackendError, DncRegisterStore, MessagePublisher, RegisterSaveError};
 use crate::register::{DncSignalRecord, RegisterEntry, Registered, dnc_request, register};
 use crate::store::item::Committed;
 use crate::telemetry::error_chain;
@@ -47,6 +54,8 @@ pub struct RelayReport {
     pub quarantine_forwarded: usize,
     pub send_failures: usize,
     pub unreadable: usize,
+    /// Records or messages parked on the quarantine queue after a permanent failure.
+    pub parked: usize,
     /// The sequence number of the first record not fully handled; it and every later
     /// record of the batch come again.
     pub retry_from: Option<String>,
@@ -101,15 +110,36 @@ impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
         entries: &mut Entries,
         report: &mut RelayReport,
     ) -> Result<(), String> {
-        let committed = change.committed.as_ref().map_err(|why| {
-            report.unreadable += 1;
-            format!("unreadable stream record: {why}")
-        })?;
+        let committed = match &change.committed {
+            Ok(committed) => committed,
+            Err(why) => {
+                report.unreadable += 1;
+                let reason = format!("unreadable stream record {}", change.sequence_number);
+                return self.park(&reason, why, report).await;
+            }
+        };
         for signal in &committed.dnc_signals {
-            let phone = phone_of(&signal.phone)?;
-            let entry = self.register_signal(&phone, signal).await?;
-            report.dnc_signals_registered += 1;
-            entries.insert(phone.as_str().to_owned(), Some(entry));
+            let Ok(phone) = Phone::parse(&signal.phone) else {
+                let body = serde_json::to_string(signal).unwrap_or_default();
+                self.park("a DNC signal with an invalid phone", &body, report)
+                    .await?;
+                continue;
+            };
+            match self.register_signal(&phone, signal).await {
+                Ok(entry) => {
+                    report.dnc_signals_registered += 1;
+                    entries.insert(phone.as_str().to_owned(), Some(entry));
+                }
+                Err(e) if e.is_permanent() => {
+                    let reason = format!(
+                        "DNC signal not registered: {}",
+                        e.permanent.unwrap_or_default()
+                    );
+                    let body = serde_json::to_string(signal).unwrap_or_default();
+                    self.park(&reason, &body, report).await?;
+                }
+                Err(e) => return Err(error_chain(&e)),
+            }
         }
         Ok(())
     }
@@ -119,13 +149,9 @@ impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
         &self,
         phone: &Phone,
         signal: &DncSignalRecord,
-    ) -> Result<RegisterEntry, String> {
+    ) -> Result<RegisterEntry, BackendError> {
         for _ in 0..REGISTER_ATTEMPTS {
-            let current = self
-                .register
-                .load(phone)
-                .await
-                .map_err(|e| error_chain(&e))?;
+            let current = self.register.load(phone).await?;
             let (entry, version) = match &current {
                 Some((entry, version)) => (Some(entry), Some(*version)),
                 None => (None, None),
@@ -136,12 +162,38 @@ impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
                     match self.register.save(phone, &entry, version).await {
                         Ok(()) => return Ok(entry),
                         Err(RegisterSaveError::Conflict) => continue,
-                        Err(RegisterSaveError::Backend(e)) => return Err(error_chain(&e)),
+                        Err(RegisterSaveError::Backend(e)) => return Err(e),
                     }
                 }
             }
         }
-        Err("the register entry kept changing".to_owned())
+        Err(BackendError::new(
+            "DNC register",
+            "the register entry kept changing",
+        ))
+    }
+
+    /// Puts what could not be handled, and why, on the quarantine queue.
+    async fn park(&self, reason: &str, body: &str, report: &mut RelayReport) -> Result<(), String> {
+        tracing::error!(
+            reason,
+            "parking on the quarantine queue after a permanent failure"
+        );
+        let record = QuarantineRecord::new(
+            Timestamp::now(),
+            format!("relay: {reason}"),
+            body.as_bytes(),
+        );
+        match self.publisher.quarantine(&record).await {
+            Ok(()) => {
+                report.parked += 1;
+                Ok(())
+            }
+            Err(e) => {
+                report.send_failures += 1;
+                Err(error_chain(&e))
+            }
+        }
     }
 
     async fn send(
@@ -150,22 +202,35 @@ impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
         entries: &mut Entries,
         report: &mut RelayReport,
     ) -> Result<(), String> {
-        let committed = change
-            .committed
-            .as_ref()
-            .map_err(|why| format!("unreadable stream record: {why}"))?;
+        // An unreadable record was parked in pass 1.
+        let Ok(committed) = &change.committed else {
+            return Ok(());
+        };
         for signal in &committed.dnc_signals {
-            let phone = phone_of(&signal.phone)?;
+            let Ok(phone) = Phone::parse(&signal.phone) else {
+                continue; // parked in pass 1
+            };
             let entry = entries.get(phone.as_str()).cloned().flatten();
             if let Some(entry) = entry.filter(|e| e.requested_by == signal.id()) {
                 self.publish(&dnc_request(&phone, &entry), report).await?;
             }
         }
         for message in &committed.messages {
-            if message.queue == Queue::Callback && self.on_register(&message.group, entries).await?
-            {
-                report.callbacks_suppressed += 1;
-                continue;
+            if message.queue == Queue::Callback {
+                match self.on_register(&message.group, entries).await {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        report.callbacks_suppressed += 1;
+                        continue;
+                    }
+                    Err(e) if e.is_permanent() => {
+                        let reason =
+                            "callback not sent: the phone's DNC register item is unreadable";
+                        self.park(reason, &message.body, report).await?;
+                        continue;
+                    }
+                    Err(e) => return Err(error_chain(&e)),
+                }
             }
             self.publish(message, report).await?;
         }
@@ -181,10 +246,14 @@ impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
 
     async fn publish(
         &self,
-        message: &crate::messages::QueueMessage,
+        message: &QueueMessage,
         report: &mut RelayReport,
     ) -> Result<(), String> {
         if let Err(e) = self.publisher.send(message).await {
+            if let Some(why) = e.permanent {
+                let reason = format!("{} {} not sent: {why}", message.message_type, message.id);
+                return self.park(&reason, &message.body, report).await;
+            }
             report.send_failures += 1;
             return Err(error_chain(&e));
         }
@@ -196,25 +265,18 @@ impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
     }
 
     /// Is the phone on the DNC register? Asked once per phone and batch.
-    async fn on_register(&self, phone: &str, entries: &mut Entries) -> Result<bool, String> {
+    async fn on_register(&self, phone: &str, entries: &mut Entries) -> Result<bool, BackendError> {
         if let Some(entry) = entries.get(phone) {
             return Ok(entry.is_some());
         }
-        let parsed = phone_of(phone)?;
-        let entry = self
-            .register
-            .load(&parsed)
-            .await
-            .map_err(|e| error_chain(&e))?
-            .map(|(entry, _)| entry);
+        let parsed = Phone::parse(phone).map_err(|e| {
+            BackendError::permanent("DNC register", "the message's phone is invalid", e)
+        })?;
+        let entry = self.register.load(&parsed).await?.map(|(entry, _)| entry);
         let listed = entry.is_some();
         entries.insert(phone.to_owned(), entry);
         Ok(listed)
     }
-}
-
-fn phone_of(raw: &str) -> Result<Phone, String> {
-    Phone::parse(raw).map_err(|e| format!("a committed record holds an invalid phone: {e}"))
 }
 
 fn stopped(change: &Change, why: &str) {

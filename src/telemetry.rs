@@ -92,6 +92,8 @@ pub struct RequestReport {
     pub event_id: Option<String>,
     pub effects: Vec<&'static str>,
     pub callback_suppressed: bool,
+    /// The event could never be stored (and was quarantined).
+    pub permanent_failure: bool,
     /// Why the request was refused or failed: a signature error kind, a rejected field,
     /// or a backend error chain. For operators only.
     pub detail: Option<String>,
@@ -110,6 +112,7 @@ impl RequestReport {
             event_id: None,
             effects: Vec::new(),
             callback_suppressed: false,
+            permanent_failure: false,
             detail: None,
             duration: Duration::ZERO,
         }
@@ -120,7 +123,7 @@ impl RequestReport {
     }
 
     /// The counts this request adds to each metric.
-    pub fn metrics(&self) -> [(&'static str, usize); 9] {
+    pub fn metrics(&self) -> [(&'static str, usize); 10] {
         let is = |outcome| usize::from(self.outcome == outcome);
         [
             ("Processed", is(Outcome::Processed)),
@@ -132,6 +135,7 @@ impl RequestReport {
             ("DncSignals", self.count("dnc")),
             ("CallbacksSuppressed", usize::from(self.callback_suppressed)),
             ("BackendErrors", is(Outcome::BackendUnavailable)),
+            ("PermanentFailures", usize::from(self.permanent_failure)),
         ]
     }
 
@@ -190,6 +194,7 @@ pub fn relay_log_line(
         ("DncSignalsRegistered", report.dnc_signals_registered),
         ("QuarantineForwarded", report.quarantine_forwarded),
         ("SendFailures", report.send_failures),
+        ("Parked", report.parked),
         ("UnreadableRecords", report.unreadable),
     ];
     let mut line = Map::new();

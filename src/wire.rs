@@ -119,7 +119,7 @@ fn parse_legacy(legacy_type: String, data: Option<&RawValue>) -> Result<Inbound,
     let data: LegacyDncData = from_json(data.get().as_bytes(), "data")?;
     Ok(Inbound::LegacyDnc(LegacyDncCreated {
         phone: required("data.phoneNumber", &data.phone_number, Phone::parse)?,
-        external_lead_id: ExternalLeadId::from_optional(data.external_lead_id),
+        external_lead_id: external_lead_id(data.external_lead_id)?,
         dnc_timestamp: required(
             "data.dncTimestamp",
             &data.dnc_timestamp,
@@ -167,10 +167,15 @@ fn to_call_event(
             CampaignId::parse,
         )?,
         phone: required("data.phone", &data.phone, Phone::parse)?,
-        external_lead_id: ExternalLeadId::from_optional(data.external_lead_id),
+        external_lead_id: external_lead_id(data.external_lead_id)?,
         event_time: required("metadata.eventTime", &metadata.event_time, Timestamp::parse)?,
         kind,
     })
+}
+
+fn external_lead_id(raw: Option<String>) -> Result<Option<ExternalLeadId>, Rejection> {
+    ExternalLeadId::parse_optional(raw)
+        .map_err(|broken| Rejection::new("data.externalLeadId", broken.to_string()))
 }
 
 fn required<T>(

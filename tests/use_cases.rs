@@ -266,17 +266,51 @@ async fn relay_failing_mid_batch_does_not_let_a_later_message_of_the_phone_overt
 }
 
 #[tokio::test]
-async fn relay_counts_an_unreadable_record_and_retries_from_it() {
+async fn relay_parks_an_unreadable_record_with_its_reason_and_goes_on() {
+    let store = MemoryLeadStore::new();
+    record(&instance(&store), &scheduled(0)).await;
     let publisher = MemoryPublisher::new();
     let relay = relay_to(&publisher);
-    let report = relay
-        .relay(&[Change {
-            sequence_number: "1".into(),
-            committed: Err("outbox is not a map".into()),
-        }])
-        .await;
-    assert_eq!(report.unreadable, 1);
-    assert_eq!(report.retry_from.as_deref(), Some("1"));
+    let mut batch = vec![Change {
+        sequence_number: "0".into(),
+        committed: Err("outbox is not a map".into()),
+    }];
+    batch.extend(changes(&store));
+    let report = relay.relay(&batch).await;
+    assert_eq!((report.unreadable, report.parked), (1, 1));
+    assert_eq!(report.retry_from, None, "one bad record holds back nothing");
+    assert_eq!(report.callbacks_sent, 1);
+    let parked = publisher.quarantined();
+    assert!(
+        parked[0]
+            .reason
+            .starts_with("relay: unreadable stream record 0")
+    );
+    assert_eq!(parked[0].body, "outbox is not a map");
+}
+
+#[tokio::test]
+async fn relay_parks_a_message_sqs_will_never_take_and_retries_one_it_may() {
+    let store = MemoryLeadStore::new();
+    let webhook = instance(&store);
+    record(&webhook, &scheduled(0)).await;
+    record(&webhook, &scheduled(1)).await;
+    let publisher = MemoryPublisher::new();
+    let relay = relay_to(&publisher);
+    publisher.refuse_next_sends_for_good(1);
+    let report = relay.relay(&changes(&store)).await;
+    assert_eq!((report.parked, report.callbacks_sent), (1, 1));
+    assert_eq!(report.retry_from, None);
+    assert!(
+        publisher.quarantined()[0]
+            .reason
+            .contains("SQS will never take")
+    );
+    // A failure that may pass stops the batch instead.
+    publisher.fail_next_sends(1);
+    let again = relay.relay(&changes(&store)).await;
+    assert_eq!(again.parked, 0);
+    assert!(again.retry_from.is_some());
 }
 
 #[tokio::test]

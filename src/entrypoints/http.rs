@@ -93,19 +93,10 @@ impl<S: LeadStore + Inbox> WebhookHandler<S> {
                 report.event_type = Some(event_type);
                 (StatusCode::OK, json!({"status": "ignored"}), report)
             }
+            // Safe to show and log whole: a rejection never repeats the offending value.
             Err(rejection) => {
-                let record = QuarantineRecord::new(Timestamp::now(), rejection.to_string(), body);
-                match self.recorder.quarantine(&record).await {
-                    Ok(()) => {
-                        let mut report = RequestReport::new(Outcome::Quarantined, 200);
-                        // Safe to log whole: a rejection never repeats the offending value.
-                        report.detail = Some(rejection.to_string());
-                        let answer =
-                            json!({"status": "quarantined", "reason": rejection.to_string()});
-                        (StatusCode::OK, answer, report)
-                    }
-                    Err(e) => unavailable(RequestReport::new(Outcome::BackendUnavailable, 503), &e),
-                }
+                let report = RequestReport::new(Outcome::Quarantined, 200);
+                self.quarantine(body, rejection.to_string(), report).await
             }
             Ok(Inbound::Call(event)) => {
                 let mut report = RequestReport::new(Outcome::Processed, 200);
@@ -113,7 +104,8 @@ impl<S: LeadStore + Inbox> WebhookHandler<S> {
                 report.campaign_id = Some(event.campaign_id.as_str().to_owned());
                 report.phone = Some(event.phone.masked());
                 let evidence = evidence(header, body);
-                recorded(self.recorder.record(&event, &evidence).await, report)
+                let result = self.recorder.record(&event, &evidence).await;
+                self.recorded(result, body, report).await
             }
             Ok(Inbound::LegacyDnc(event)) => {
                 let mut report = RequestReport::new(Outcome::Processed, 200);
@@ -121,8 +113,55 @@ impl<S: LeadStore + Inbox> WebhookHandler<S> {
                 report.phone = Some(event.phone.masked());
                 let evidence = evidence(header, body);
                 let result = self.recorder.record_legacy_dnc(&event, &evidence).await;
-                recorded(result, report)
+                self.recorded(result, body, report).await
             }
+        }
+    }
+
+    /// Keeps the body durably for replay, then answers 200 `quarantined` with the reason;
+    /// 503 only if keeping it failed for a reason that may pass.
+    async fn quarantine(
+        &self,
+        body: &[u8],
+        reason: String,
+        mut report: RequestReport,
+    ) -> (StatusCode, Value, RequestReport) {
+        let record = QuarantineRecord::new(Timestamp::now(), reason.clone(), body);
+        match self.recorder.quarantine(&record).await {
+            Ok(()) => {
+                report.outcome = Outcome::Quarantined;
+                report.status = 200;
+                report.detail = Some(reason.clone());
+                let answer = json!({"status": "quarantined", "reason": reason});
+                (StatusCode::OK, answer, report)
+            }
+            Err(e) => {
+                report.outcome = Outcome::BackendUnavailable;
+                report.status = 503;
+                unavailable(report, &e)
+            }
+        }
+    }
+
+    /// The answer to a recorded event: a permanent failure is quarantined, not a 503 the
+    /// sender would retry into a broken webhook.
+    async fn recorded(
+        &self,
+        result: Result<Recorded, RecordError>,
+        body: &[u8],
+        mut report: RequestReport,
+    ) -> (StatusCode, Value, RequestReport) {
+        match result {
+            Err(e) => match e.permanent() {
+                Some(why) => {
+                    error!(error = %error_chain(&e), "permanent failure: the body is quarantined");
+                    report.permanent_failure = true;
+                    self.quarantine(body, format!("cannot be stored: {why}"), report)
+                        .await
+                }
+                None => recorded(Err(e), report),
+            },
+            Ok(recorded_event) => recorded(Ok(recorded_event), report),
         }
     }
 }

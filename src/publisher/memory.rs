@@ -12,6 +12,7 @@ struct Queues {
     quarantined: Vec<QuarantineRecord>,
     down: bool,
     failures_to_inject: usize,
+    permanent_failures_to_inject: usize,
 }
 
 #[derive(Clone, Default)]
@@ -47,6 +48,12 @@ impl MemoryPublisher {
         self.queues().failures_to_inject = n;
     }
 
+    /// The next `n` message sends are refused for good, as SQS refuses a message it will
+    /// never take (quarantine sends are not affected).
+    pub fn refuse_next_sends_for_good(&self, n: usize) {
+        self.queues().permanent_failures_to_inject = n;
+    }
+
     fn accept(&self) -> Result<MutexGuard<'_, Queues>, BackendError> {
         let mut queues = self.queues();
         if queues.down {
@@ -62,7 +69,17 @@ impl MemoryPublisher {
 
 impl MessagePublisher for MemoryPublisher {
     async fn send(&self, message: &QueueMessage) -> Result<(), BackendError> {
-        self.accept()?.sent.push(message.clone());
+        let mut queues = self.accept()?;
+        if queues.permanent_failures_to_inject > 0 {
+            queues.permanent_failures_to_inject -= 1;
+            let why = "SQS will never take the message";
+            return Err(BackendError::permanent(
+                "memory SendMessage",
+                why,
+                "refused",
+            ));
+        }
+        queues.sent.push(message.clone());
         Ok(())
     }
 

@@ -6,6 +6,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::MessageAttributeValue;
 
 use crate::domain::short_digest;
+use crate::failure::classify;
 use crate::messages::{QuarantineRecord, Queue, QueueMessage};
 use crate::ports::{BackendError, MessagePublisher};
 
@@ -53,7 +54,7 @@ impl SqsPublisher {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| BackendError::new("SQS SendMessage", e))
+            .map_err(|e| classify("SQS SendMessage", "SQS will not take the message", e))
     }
 }
 

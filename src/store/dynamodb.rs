@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 
 use super::item::{PARTITION_KEY, lead_item, legacy_signal_item, quarantine_item, stored_lead};
 use crate::domain::Timestamp;
+use crate::failure::classify;
 use crate::lead::LeadState;
 use crate::messages::QuarantineRecord;
 use crate::outbox::Outbox;
@@ -38,8 +39,13 @@ impl LeadStore for DynamoLeadStore {
         expected_version: Option<u64>,
     ) -> Result<u64, SaveError> {
         let version = expected_version.map_or(1, |v| v + 1);
-        let item = lead_item(state, outbox, version, Timestamp::now())
-            .map_err(|e| BackendError::new("writing the lead item", e))?;
+        let item = lead_item(state, outbox, version, Timestamp::now()).map_err(|e| {
+            BackendError::permanent(
+                "writing the lead item",
+                "the lead's item cannot be encoded",
+                e,
+            )
+        })?;
         let request = self
             .client
             .put_item()
@@ -65,15 +71,21 @@ impl LeadStore for DynamoLeadStore {
                 let current = current.map(stored_lead).transpose()?.map(Box::new);
                 Err(SaveError::Conflict { current })
             }
-            Err(e) => Err(BackendError::new("DynamoDB PutItem", e).into()),
+            Err(e) => Err(classify(
+                "DynamoDB PutItem",
+                "DynamoDB refuses the lead's item (a key or the item too large)",
+                e,
+            )
+            .into()),
         }
     }
 }
 
 impl Inbox for DynamoLeadStore {
     async fn keep_quarantined(&self, record: &QuarantineRecord) -> Result<(), BackendError> {
-        let item = quarantine_item(record)
-            .map_err(|e| BackendError::new("writing the quarantine item", e))?;
+        let item = quarantine_item(record).map_err(|e| {
+            BackendError::permanent("writing the quarantine item", "the body cannot be kept", e)
+        })?;
         self.client
             .put_item()
             .table_name(&self.table)
@@ -81,12 +93,23 @@ impl Inbox for DynamoLeadStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| BackendError::new("DynamoDB PutItem (quarantine)", e))
+            .map_err(|e| {
+                classify(
+                    "DynamoDB PutItem (quarantine)",
+                    "the body cannot be kept",
+                    e,
+                )
+            })
     }
 
     async fn keep_signal(&self, record: &DncSignalRecord) -> Result<bool, BackendError> {
-        let item = legacy_signal_item(record, Timestamp::now())
-            .map_err(|e| BackendError::new("writing the DNC signal item", e))?;
+        let item = legacy_signal_item(record, Timestamp::now()).map_err(|e| {
+            BackendError::permanent(
+                "writing the DNC signal item",
+                "the signal cannot be encoded",
+                e,
+            )
+        })?;
         let written = self
             .client
             .put_item()
@@ -101,7 +124,11 @@ impl Inbox for DynamoLeadStore {
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                 Ok(false)
             }
-            Err(e) => Err(BackendError::new("DynamoDB PutItem (DNC signal)", e)),
+            Err(e) => Err(classify(
+                "DynamoDB PutItem (DNC signal)",
+                "DynamoDB refuses the DNC signal",
+                e,
+            )),
         }
     }
 }

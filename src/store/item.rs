@@ -58,10 +58,11 @@ pub fn lead_item(
 
 /// A lead read back from its DynamoDB item.
 pub fn stored_lead(item: HashMap<String, AttributeValue>) -> Result<StoredLead, BackendError> {
-    let item: LeadItem =
-        serde_dynamo::from_item(item).map_err(|e| BackendError::new("reading the lead item", e))?;
+    let unreadable = "the stored lead item is unreadable";
+    let item: LeadItem = serde_dynamo::from_item(item)
+        .map_err(|e| BackendError::permanent("reading the lead item", unreadable, e))?;
     item.into_stored()
-        .map_err(|e| BackendError::new("reading the lead item", e))
+        .map_err(|e| BackendError::permanent("reading the lead item", unreadable, e))
 }
 
 /// The item as stored. Attribute names are part of the contract (other services read them).
@@ -256,7 +257,9 @@ impl LeadItem {
                 .map_err(|_| CorruptItem("campaignId"))?,
             phone: Phone::parse(&self.phone).map_err(|_| CorruptItem("phone"))?,
             external_lead_id: stamped("externalLeadId", order, self.external_lead_id, |s| {
-                ExternalLeadId::from_optional(Some(s.to_owned()))
+                ExternalLeadId::parse_optional(Some(s.to_owned()))
+                    .ok()
+                    .flatten()
             })?,
             last_event: Stamped {
                 at: last_event_at,

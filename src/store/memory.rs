@@ -201,7 +201,13 @@ impl DncRegisterStore for MemoryDncRegister {
         self.item(phone.as_str())
             .map(register_entry)
             .transpose()
-            .map_err(|e| BackendError::new("reading the DNC register item", e))
+            .map_err(|e| {
+                BackendError::permanent(
+                    "reading the DNC register item",
+                    "the DNC register item is unreadable",
+                    e,
+                )
+            })
     }
 
     async fn save(

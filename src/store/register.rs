@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Phone, Timestamp};
+use crate::failure::classify;
 use crate::ports::{BackendError, DncRegisterStore, RegisterSaveError};
 use crate::register::{DncSignalRecord, Evidence, RegisterEntry, SourceRecord};
 
@@ -110,12 +111,20 @@ impl DncRegisterStore for DynamoDncRegister {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| BackendError::new("DynamoDB GetItem (DNC register)", e))?;
-        output
-            .item
-            .map(register_entry)
-            .transpose()
-            .map_err(|e| BackendError::new("reading the DNC register item", e))
+            .map_err(|e| {
+                classify(
+                    "DynamoDB GetItem (DNC register)",
+                    "the register refuses the phone",
+                    e,
+                )
+            })?;
+        output.item.map(register_entry).transpose().map_err(|e| {
+            BackendError::permanent(
+                "reading the DNC register item",
+                "the DNC register item is unreadable",
+                e,
+            )
+        })
     }
 
     async fn save(
@@ -125,8 +134,13 @@ impl DncRegisterStore for DynamoDncRegister {
         expected_version: Option<u64>,
     ) -> Result<(), RegisterSaveError> {
         let version = expected_version.map_or(1, |v| v + 1);
-        let item = register_item(phone, entry, version)
-            .map_err(|e| BackendError::new("writing the DNC register item", e))?;
+        let item = register_item(phone, entry, version).map_err(|e| {
+            BackendError::permanent(
+                "writing the DNC register item",
+                "the register entry cannot be encoded",
+                e,
+            )
+        })?;
         let request = self
             .client
             .put_item()
@@ -146,7 +160,12 @@ impl DncRegisterStore for DynamoDncRegister {
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                 Err(RegisterSaveError::Conflict)
             }
-            Err(e) => Err(BackendError::new("DynamoDB PutItem (DNC register)", e).into()),
+            Err(e) => Err(classify(
+                "DynamoDB PutItem (DNC register)",
+                "DynamoDB refuses the register entry",
+                e,
+            )
+            .into()),
         }
     }
 }
