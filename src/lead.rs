@@ -4,8 +4,20 @@
 //! with the [`EventOrder`] of the event that wrote it, and `dnc` keeps the earliest DNC
 //! event. Counters count distinct event ids. So the state is a function of the SET of
 //! events received: any delivery order, with any duplicates, gives the same state.
+//!
+//! The state is bounded whatever the history: it remembers the ids of the
+//! [`RECENT_EVENTS`] latest events (by [`EventOrder`]) and a horizon, the latest event it
+//! forgot. A delivery at or before the horizon that it does not remember is taken for a
+//! redelivery (answered `duplicate`, nothing counted), except a DNC signal, which is
+//! applied anyway: DNC is sticky and keeps the earliest event, so applying it again
+//! changes nothing, and an old opt-out is never lost. Up to [`RECENT_EVENTS`] distinct
+//! events the state is exactly a function of the set; past it, counters can miss an event
+//! that arrives after 128 later ones of the same lead.
 
 use std::collections::BTreeSet;
+
+/// How many of a lead's latest events the state remembers by id.
+pub const RECENT_EVENTS: usize = 128;
 
 use crate::domain::{
     CallEvent, CallEventKind, CallResult, CampaignId, DtmfKey, EventId, EventType, ExternalLeadId,
@@ -126,7 +138,10 @@ pub struct LeadState {
     pub counters: Counters,
     /// The earliest DNC event, if any: DNC is sticky.
     pub dnc: Option<Stamped<DncReason>>,
-    pub seen: BTreeSet<EventId>,
+    /// The latest [`RECENT_EVENTS`] distinct events, by order.
+    pub recent: BTreeSet<EventOrder>,
+    /// The latest event forgotten to keep the state bounded, if any.
+    pub horizon: Option<EventOrder>,
 }
 
 impl LeadState {
@@ -160,13 +175,23 @@ impl LeadState {
             scheduled_callback_time: None,
             counters: Counters::default(),
             dnc: None,
-            seen: BTreeSet::new(),
+            recent: BTreeSet::new(),
+            horizon: None,
         }
     }
 
     /// Folds one distinct event into the state; returns why it is a DNC signal, if it is.
     fn record(&mut self, event: &CallEvent, at: &EventOrder) -> Option<DncReason> {
-        self.seen.insert(at.id.clone());
+        self.recent.insert(at.clone());
+        while self.recent.len() > RECENT_EVENTS {
+            if let Some(oldest) = self.recent.pop_first() {
+                self.horizon = Some(
+                    self.horizon
+                        .take()
+                        .map_or(oldest.clone(), |h| h.max(oldest)),
+                );
+            }
+        }
         if at > &self.last_event.at {
             self.last_event = Stamped {
                 at: at.clone(),
@@ -353,12 +378,37 @@ pub struct Applied {
     pub callback_suppressed: bool,
 }
 
+/// An event at or before the horizon that the state does not remember: most likely a
+/// redelivery. Only a DNC signal is applied (it is idempotent); nothing else changes.
+fn beyond_the_horizon(
+    old: &LeadState,
+    event: &CallEvent,
+    id: &EventId,
+    at: &EventOrder,
+) -> Decision {
+    let Some(signal) = DncSignal::of_event(event, id) else {
+        return Decision::Duplicate;
+    };
+    let mut state = old.clone();
+    keep_earliest(&mut state.dnc, at, signal.reason);
+    state.decided_status = None;
+    Decision::Applied(Box::new(Applied {
+        state,
+        effects: vec![Effect::Dnc(signal)],
+        callback_suppressed: false,
+    }))
+}
+
 /// Applies `event` (whose id is `id`) to the lead's state, if it has one.
 pub fn decide(old: Option<&LeadState>, event: &CallEvent, id: &EventId) -> Decision {
-    if old.is_some_and(|state| state.seen.contains(id)) {
+    let at = EventOrder::of(event, id);
+    // By id: the ids an item of the first format kept carry no order.
+    if old.is_some_and(|state| state.recent.iter().any(|seen| seen.id == *id)) {
         return Decision::Duplicate;
     }
-    let at = EventOrder::of(event, id);
+    if let Some(old) = old.filter(|state| state.horizon.as_ref().is_some_and(|h| at <= *h)) {
+        return beyond_the_horizon(old, event, id, &at);
+    }
     let was_dnc = old.is_some_and(LeadState::is_dnc);
     let mut state = old.cloned().unwrap_or_else(|| LeadState::new(event, &at));
     let dnc_signal = state.record(event, &at);
@@ -698,5 +748,45 @@ mod tests {
         assert_ne!(key(T0, "1").id(), key(T0, "2").id());
         assert!(a.id().as_str().starts_with("evt_"));
         assert_eq!(a.id().as_str().len(), 4 + 32);
+    }
+
+    fn many_keypresses(n: usize) -> LeadState {
+        let mut state = None;
+        for i in 0..n {
+            let time = format!("2024-01-28T12:00:{:02}.{:03}Z", i % 60, i / 60);
+            let e = key(&time, "5");
+            if let Decision::Applied(applied) = decide(state.as_ref(), &e, &e.id()) {
+                state = Some(applied.state);
+            }
+        }
+        state.unwrap()
+    }
+
+    #[test]
+    fn the_state_remembers_at_most_the_latest_events_and_a_horizon() {
+        let state = many_keypresses(RECENT_EVENTS + 40);
+        assert_eq!(state.recent.len(), RECENT_EVENTS);
+        assert_eq!(state.counters.keypresses, (RECENT_EVENTS + 40) as u64);
+        let horizon = state.horizon.clone().unwrap();
+        assert!(state.recent.iter().all(|kept| *kept > horizon));
+    }
+
+    #[test]
+    fn a_redelivery_older_than_the_horizon_is_a_duplicate() {
+        let state = many_keypresses(RECENT_EVENTS + 40);
+        let old = key("2024-01-28T12:00:00.000Z", "5");
+        assert_eq!(decide(Some(&state), &old, &old.id()), Decision::Duplicate);
+    }
+
+    #[test]
+    fn a_dnc_signal_older_than_the_horizon_is_still_applied() {
+        let state = many_keypresses(RECENT_EVENTS + 40);
+        let old_dnc = key("2024-01-28T11:59:00.000Z", "9");
+        let Decision::Applied(applied) = decide(Some(&state), &old_dnc, &old_dnc.id()) else {
+            panic!("an opt-out is never dropped")
+        };
+        assert_eq!(applied.state.status(), Some(Status::Dnc));
+        assert_eq!(applied.state.counters, state.counters, "nothing counted");
+        assert!(matches!(applied.effects.as_slice(), [Effect::Dnc(_)]));
     }
 }

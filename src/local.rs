@@ -14,7 +14,9 @@ use aws_sdk_sqs::types::QueueAttributeName;
 
 use crate::ports::BackendError;
 use crate::publisher::QueueUrls;
-use crate::store::item::{EXPIRES_AT, EXTERNAL_LEAD_ID_INDEX, PARTITION_KEY, SORT_KEY};
+use crate::store::item::{
+    EXPIRES_AT, EXTERNAL_LEAD_ID_INDEX, INDEX_ATTRIBUTES, PARTITION_KEY, SORT_KEY,
+};
 use crate::store::register::REGISTER_KEY;
 
 /// Receives before a message moves to its dead-letter queue.
@@ -126,7 +128,10 @@ async fn create_table(
         .key_schema(key("externalLeadId", KeyType::Hash)?)
         .projection(
             Projection::builder()
-                .projection_type(ProjectionType::All)
+                .projection_type(ProjectionType::Include)
+                .set_non_key_attributes(Some(
+                    INDEX_ATTRIBUTES.iter().map(|a| a.to_string()).collect(),
+                ))
                 .build(),
         )
         .build()

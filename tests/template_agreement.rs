@@ -92,7 +92,7 @@ async fn lead_table_in_the_template_matches_the_local_table() {
         local_attributes
     );
 
-    let local_indexes: BTreeMap<String, (BTreeMap<String, String>, String)> = local
+    let local_indexes: BTreeMap<String, (BTreeMap<String, String>, String, Vec<String>)> = local
         .global_secondary_indexes()
         .iter()
         .map(|i| {
@@ -112,24 +112,38 @@ async fn lead_table_in_the_template_matches_the_local_table() {
                 .unwrap()
                 .as_str()
                 .to_owned();
-            (i.index_name().unwrap().to_owned(), (keys, projection))
+            let mut attributes: Vec<String> = i
+                .projection()
+                .map(|p| p.non_key_attributes().to_vec())
+                .unwrap_or_default();
+            attributes.sort();
+            (
+                i.index_name().unwrap().to_owned(),
+                (keys, projection, attributes),
+            )
         })
         .collect();
-    let template_indexes: BTreeMap<String, (BTreeMap<String, String>, String)> =
-        table["GlobalSecondaryIndexes"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .map(|i| {
+    let template_indexes: BTreeMap<String, (BTreeMap<String, String>, String, Vec<String>)> = table
+        ["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let mut attributes: Vec<String> = i["Projection"]["NonKeyAttributes"]
+                .as_sequence()
+                .map(|list| list.iter().map(text).collect())
+                .unwrap_or_default();
+            attributes.sort();
+            (
+                text(&i["IndexName"]),
                 (
-                    text(&i["IndexName"]),
-                    (
-                        pairs(&i["KeySchema"], "AttributeName", "KeyType"),
-                        text(&i["Projection"]["ProjectionType"]),
-                    ),
-                )
-            })
-            .collect();
+                    pairs(&i["KeySchema"], "AttributeName", "KeyType"),
+                    text(&i["Projection"]["ProjectionType"]),
+                    attributes,
+                ),
+            )
+        })
+        .collect();
     assert_eq!(template_indexes, local_indexes);
     assert_eq!(
         text(&table["StreamSpecification"]["StreamViewType"]),

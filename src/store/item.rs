@@ -1,13 +1,18 @@
 //! The lead table's items, as the contract names their attributes (CONTRACT §4), plus the
-//! function's own: `eventIds` (duplicate detection), `eventOrder` (which event set each
-//! "latest" attribute), and `outbox` with `outboxVersion`: the messages the write of that
+//! function's own: `formatVersion`, `recentEvents` and `eventHorizon` (duplicate detection,
+//! bounded: see [`crate::lead::RECENT_EVENTS`]), `eventOrder` (which event set each "latest"
+//! attribute), and `outbox`, `dncSignals` with `outboxVersion`: what the write of that
 //! version decided, which the relay reads from the stream's new image.
+//!
+//! Formats: 1 (the first release; no `formatVersion`) kept every event id in `eventIds`
+//! and unsent messages in `outbox`; 2 (this one) keeps order keys of the latest events. Both
+//! are read; only 2 is written. `tests/item_formats.rs` reads a fixture of each.
 //!
 //! The same table holds what belongs to no lead, under keys that are never an E.164 phone,
 //! so that it reaches the relay through the same stream: quarantined bodies
 //! (`quarantine#...`) and legacy (v1) DNC signals (`dnc-signal#...`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
@@ -22,9 +27,23 @@ use crate::outbox::Outbox;
 use crate::ports::{BackendError, StoredLead};
 use crate::register::DncSignalRecord;
 
+/// The item format this code writes.
+pub const FORMAT_VERSION: u64 = 2;
+
 pub const PARTITION_KEY: &str = "phone";
 pub const SORT_KEY: &str = "campaignId";
 pub const EXTERNAL_LEAD_ID_INDEX: &str = "byExternalLeadId";
+/// What the index carries besides its keys: what a CRM looking a lead up by its own id
+/// needs to act. Everything else (the function's own attributes above all) stays out, so
+/// a write does not pay for it twice.
+pub const INDEX_ATTRIBUTES: [&str; 6] = [
+    "status",
+    "dnc",
+    "dncAt",
+    "lastEventType",
+    "lastEventTime",
+    "updatedAt",
+];
 /// The attribute DynamoDB's time to live reads (quarantine records only).
 pub const EXPIRES_AT: &str = "expiresAt";
 /// How long a quarantine record stays in the table after the relay forwarded it: as long
@@ -99,7 +118,18 @@ struct LeadItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dnc_reason: Option<String>,
     version: u64,
+    /// Absent in format 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    format_version: Option<u64>,
+    /// Format 1 only: every event id ever seen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     event_ids: Vec<String>,
+    /// Order keys (see [`order_key`]) of the latest events, at most `RECENT_EVENTS`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    recent_events: Vec<String>,
+    /// Order key of the latest event forgotten, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    event_horizon: Option<String>,
     /// Order key (see [`order_key`]) of each event that set "latest" attributes -> the
     /// names of those attributes. Keyed by event, as one event usually sets several.
     event_order: BTreeMap<String, Vec<String>>,
@@ -134,6 +164,25 @@ fn parse_order_key(key: &str) -> Option<EventOrder> {
     let rank = parts.next()?.parse().ok()?;
     let id = EventId::from_stored(parts.next()?.to_owned());
     Some(EventOrder { time, rank, id })
+}
+
+/// The remembered events: format 2's order keys, and format 1's bare ids, which had no
+/// order and are put at the epoch (the first forgotten when the bound is reached).
+fn recent_events(
+    keys: &[String],
+    legacy_ids: Vec<String>,
+) -> Result<BTreeSet<EventOrder>, CorruptItem> {
+    let mut recent: BTreeSet<EventOrder> = keys
+        .iter()
+        .map(|key| parse_order_key(key).ok_or(CorruptItem("recentEvents")))
+        .collect::<Result<_, _>>()?;
+    let epoch = Timestamp::from_unix_parts(0, 0).ok_or(CorruptItem("eventIds"))?;
+    recent.extend(legacy_ids.into_iter().map(|id| EventOrder {
+        time: epoch,
+        rank: 0,
+        id: EventId::from_stored(id),
+    }));
+    Ok(recent)
 }
 
 impl LeadItem {
@@ -204,7 +253,10 @@ impl LeadItem {
             dnc_at: state.dnc.as_ref().map(|d| d.at.time.to_rfc3339()),
             dnc_reason: value(&state.dnc, |r| r.as_str().to_owned()),
             version,
-            event_ids: state.seen.iter().map(|id| id.as_str().to_owned()).collect(),
+            format_version: Some(FORMAT_VERSION),
+            event_ids: Vec::new(),
+            recent_events: state.recent.iter().map(order_key).collect(),
+            event_horizon: state.horizon.as_ref().map(order_key),
             event_order,
             outbox: outbox
                 .messages
@@ -295,11 +347,12 @@ impl LeadItem {
                 true => stamped("dnc", order, self.dnc_reason, DncReason::parse)?,
                 false => None,
             },
-            seen: self
-                .event_ids
-                .into_iter()
-                .map(EventId::from_stored)
-                .collect(),
+            recent: recent_events(&self.recent_events, self.event_ids)?,
+            horizon: self
+                .event_horizon
+                .as_deref()
+                .map(|key| parse_order_key(key).ok_or(CorruptItem("eventHorizon")))
+                .transpose()?,
         };
         if self.dnc && state.dnc.is_none() {
             return Err(CorruptItem("dncReason"));
