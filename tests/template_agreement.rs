@@ -43,6 +43,9 @@ fn pairs(list: &Value, key: &str, value: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Index name -> (key schema, projection type, projected attributes).
+type Indexes = BTreeMap<String, (BTreeMap<String, String>, String, Vec<String>)>;
+
 #[tokio::test]
 async fn lead_table_in_the_template_matches_the_local_table() {
     let aws = TestAws::new().await;
@@ -92,7 +95,7 @@ async fn lead_table_in_the_template_matches_the_local_table() {
         local_attributes
     );
 
-    let local_indexes: BTreeMap<String, (BTreeMap<String, String>, String, Vec<String>)> = local
+    let local_indexes: Indexes = local
         .global_secondary_indexes()
         .iter()
         .map(|i| {
@@ -123,8 +126,7 @@ async fn lead_table_in_the_template_matches_the_local_table() {
             )
         })
         .collect();
-    let template_indexes: BTreeMap<String, (BTreeMap<String, String>, String, Vec<String>)> = table
-        ["GlobalSecondaryIndexes"]
+    let template_indexes: Indexes = table["GlobalSecondaryIndexes"]
         .as_sequence()
         .unwrap()
         .iter()
