@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod aws;
+pub mod fault_proxy;
 
 use call_events::domain::CallEvent;
 use call_events::wire::{Inbound, parse_body};

@@ -1,0 +1,186 @@
+//! A fault-injection proxy between an SDK client and moto: an HTTP/1.1 relay on a free
+//! 127.0.0.1 port that lets each call through, or, call by call from a plan, delays it,
+//! resets the connection, or answers it itself with an HTTP 500, a throttling error or a
+//! validation error, in the AWS JSON protocol both DynamoDB and SQS speak.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Passed through after this long.
+    Latency(Duration),
+    /// The connection is closed without an answer.
+    Reset,
+    /// `500 InternalServerError`.
+    Http500,
+    /// `400 ThrottlingException`.
+    Throttle,
+    /// `400 ValidationException`: the request can never succeed.
+    Invalid,
+}
+
+#[derive(Default)]
+struct Plan {
+    /// Faults for the next calls, in order; then every call passes.
+    next: VecDeque<Fault>,
+    /// Every call while set.
+    always: Option<Fault>,
+    calls: usize,
+}
+
+/// A running proxy; dropping it does not stop it (the test process ends it).
+#[derive(Clone)]
+pub struct FaultProxy {
+    pub endpoint: String,
+    plan: Arc<Mutex<Plan>>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy to `upstream` (`http://127.0.0.1:<port>`).
+    pub async fn start(upstream: &str) -> Self {
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let plan = Arc::new(Mutex::new(Plan::default()));
+        let shared = plan.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
+                tokio::spawn(serve(client, upstream.clone(), shared.clone()));
+            }
+        });
+        Self { endpoint, plan }
+    }
+
+    /// The next calls meet these faults, one each.
+    pub fn inject(&self, faults: &[Fault]) {
+        self.plan
+            .lock()
+            .unwrap()
+            .next
+            .extend(faults.iter().copied());
+    }
+
+    /// Every call meets `fault` until [`FaultProxy::heal`].
+    pub fn break_with(&self, fault: Fault) {
+        self.plan.lock().unwrap().always = Some(fault);
+    }
+
+    pub fn heal(&self) {
+        let mut plan = self.plan.lock().unwrap();
+        plan.always = None;
+        plan.next.clear();
+    }
+
+    /// Calls seen so far.
+    pub fn calls(&self) -> usize {
+        self.plan.lock().unwrap().calls
+    }
+}
+
+async fn serve(mut client: TcpStream, upstream: String, plan: Arc<Mutex<Plan>>) {
+    loop {
+        let Some(request) = read_message(&mut client).await else {
+            return;
+        };
+        let fault = {
+            let mut plan = plan.lock().unwrap();
+            plan.calls += 1;
+            plan.next.pop_front().or(plan.always)
+        };
+        let answer = match fault {
+            Some(Fault::Reset) => return,
+            Some(Fault::Http500) => error_answer(500, "InternalServerError"),
+            Some(Fault::Throttle) => error_answer(400, "ThrottlingException"),
+            Some(Fault::Invalid) => error_answer(400, "ValidationException"),
+            Some(Fault::Latency(pause)) => {
+                tokio::time::sleep(pause).await;
+                forward(&upstream, &request).await
+            }
+            None => forward(&upstream, &request).await,
+        };
+        let Some(answer) = answer else { return };
+        if client.write_all(&answer).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// One call to moto, on its own connection.
+async fn forward(upstream: &str, request: &[u8]) -> Option<Vec<u8>> {
+    let mut moto = TcpStream::connect(upstream).await.ok()?;
+    moto.write_all(request).await.ok()?;
+    read_message(&mut moto).await
+}
+
+fn error_answer(status: u16, code: &str) -> Option<Vec<u8>> {
+    let body =
+        format!(r#"{{"__type":"com.amazonaws.injected#{code}","message":"injected fault"}}"#);
+    let reason = if status == 500 {
+        "Internal Server Error"
+    } else {
+        "Bad Request"
+    };
+    Some(
+        format!(
+            "HTTP/1.1 {status} {reason}\r\ncontent-type: application/x-amz-json-1.0\r\nx-amzn-query-error: {code};Sender\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes(),
+    )
+}
+
+/// Reads one HTTP/1.1 message (headers, then a `content-length` or chunked body).
+async fn read_message(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    let header_end = loop {
+        if let Some(i) = find(&data, b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream.read(&mut buf).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        data.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&data[..header_end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    if let Some(length) = length {
+        while data.len() < header_end + length {
+            let n = stream.read(&mut buf).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            data.extend_from_slice(&buf[..n]);
+        }
+        return Some(data);
+    }
+    if head.contains("transfer-encoding: chunked") {
+        while find(&data[header_end..], b"0\r\n\r\n").is_none() {
+            let n = stream.read(&mut buf).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            data.extend_from_slice(&buf[..n]);
+        }
+    }
+    Some(data)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
