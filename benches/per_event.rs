@@ -221,5 +221,23 @@ fn signature_cost(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench, signature_cost);
+/// The webhook's log line per request, which is also its EMF metrics document.
+fn request_log_line(c: &mut Criterion) {
+    use call_events::telemetry::{Outcome, RequestReport};
+    let report = RequestReport {
+        request_id: Some("8f5e3c1a-2b7d-4e9f-a1c3-5d7e9f1b3c5d".into()),
+        event_type: Some("lead.call_key_pressed".into()),
+        campaign_id: Some("spring-campaign".into()),
+        phone: Some("********0103".into()),
+        event_id: Some("evt_ac52c501ecf17ae47daef1da0934f123".into()),
+        effects: vec!["dnc"],
+        duration: std::time::Duration::from_micros(2500),
+        ..RequestReport::new(Outcome::Processed, 200)
+    };
+    c.bench_function("telemetry/request_log_line", |b| {
+        b.iter(|| black_box(&report).to_log_line(1_706_443_200_000))
+    });
+}
+
+criterion_group!(benches, bench, signature_cost, request_log_line);
 criterion_main!(benches);

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 
 pub const METRICS_NAMESPACE: &str = "CallEventsReceiver";
 /// The EMF dimension every metric carries, so each function's alarms see only its own.
@@ -18,25 +18,113 @@ fn function_name() -> &'static str {
     })
 }
 
-/// The `_aws` block of an EMF document declaring `metrics` (all counts, `extra` besides).
-fn emf_block(timestamp_ms: i64, metrics: &[(&str, usize)], extra: &[(&str, &str)]) -> Value {
-    let definitions: Vec<Value> = metrics
+/// The `_aws` block of an EMF document: every metric named in it is a count, but for
+/// `Duration` (milliseconds) when `with_duration`.
+#[derive(Serialize)]
+struct Emf<'a> {
+    #[serde(rename = "Timestamp")]
+    timestamp: i64,
+    #[serde(rename = "CloudWatchMetrics")]
+    directives: [Directive<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Directive<'a> {
+    #[serde(rename = "Namespace")]
+    namespace: &'static str,
+    #[serde(rename = "Dimensions")]
+    dimensions: [[&'static str; 1]; 1],
+    #[serde(rename = "Metrics")]
+    metrics: Vec<Definition<'a>>,
+}
+
+#[derive(Serialize)]
+struct Definition<'a> {
+    #[serde(rename = "Name")]
+    name: &'a str,
+    #[serde(rename = "Unit")]
+    unit: &'static str,
+}
+
+fn emf_block<'a>(timestamp_ms: i64, metrics: &[(&'a str, usize)], with_duration: bool) -> Emf<'a> {
+    let mut definitions: Vec<Definition<'a>> = metrics
         .iter()
-        .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
-        .chain(
-            extra
-                .iter()
-                .map(|(name, unit)| json!({"Name": name, "Unit": unit})),
-        )
+        .map(|(name, _)| Definition {
+            name,
+            unit: "Count",
+        })
         .collect();
-    json!({
-        "Timestamp": timestamp_ms,
-        "CloudWatchMetrics": [{
-            "Namespace": METRICS_NAMESPACE,
-            "Dimensions": [[DIMENSION]],
-            "Metrics": definitions,
+    if with_duration {
+        definitions.push(Definition {
+            name: "Duration",
+            unit: "Milliseconds",
+        });
+    }
+    Emf {
+        timestamp: timestamp_ms,
+        directives: [Directive {
+            namespace: METRICS_NAMESPACE,
+            dimensions: [[DIMENSION]],
+            metrics: definitions,
         }],
-    })
+    }
+}
+
+/// Metric values as top-level members of the line (EMF reads them there).
+struct Values<'a>(&'a [(&'a str, usize)]);
+
+impl Serialize for Values<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, count) in self.0 {
+            map.serialize_entry(name, count)?;
+        }
+        map.end()
+    }
+}
+
+/// The webhook's line: the request's fields, and the EMF document they are part of.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestLine<'a> {
+    #[serde(rename = "_aws")]
+    emf: Emf<'a>,
+    #[serde(rename = "FunctionName")]
+    function_name: &'a str,
+    level: &'static str,
+    message: &'static str,
+    request_id: Option<&'a str>,
+    outcome: &'static str,
+    status: u16,
+    event_type: Option<&'a str>,
+    campaign_id: Option<&'a str>,
+    phone: Option<&'a str>,
+    event_id: Option<&'a str>,
+    effects: &'a [&'static str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+    duration_ms: f64,
+    #[serde(flatten)]
+    values: Values<'a>,
+    #[serde(rename = "Duration")]
+    duration: f64,
+}
+
+/// The relay's line per batch.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchLine<'a> {
+    #[serde(rename = "_aws")]
+    emf: Emf<'a>,
+    #[serde(rename = "FunctionName")]
+    function_name: &'a str,
+    level: &'static str,
+    message: &'static str,
+    retry_from: Option<&'a str>,
+    duration_ms: f64,
+    #[serde(flatten)]
+    values: Values<'a>,
 }
 
 /// An error and all its sources on one line, for logs.
@@ -142,42 +230,30 @@ impl RequestReport {
     /// The log line: request fields plus an EMF `_aws` block naming the metrics.
     pub fn to_log_line(&self, timestamp_ms: i64) -> String {
         let metrics = self.metrics();
-        let mut line = Map::new();
-        line.insert(
-            "_aws".into(),
-            emf_block(timestamp_ms, &metrics, &[("Duration", "Milliseconds")]),
-        );
-        line.insert(DIMENSION.into(), json!(function_name()));
-        let level = if self.outcome == Outcome::BackendUnavailable {
-            "ERROR"
-        } else {
-            "INFO"
+        let duration_ms = self.duration.as_secs_f64() * 1000.0;
+        let line = RequestLine {
+            emf: emf_block(timestamp_ms, &metrics, true),
+            function_name: function_name(),
+            level: match self.outcome {
+                Outcome::BackendUnavailable => "ERROR",
+                _ => "INFO",
+            },
+            message: "webhook request",
+            request_id: self.request_id.as_deref(),
+            outcome: self.outcome.as_str(),
+            status: self.status,
+            event_type: self.event_type.as_deref(),
+            campaign_id: self.campaign_id.as_deref(),
+            phone: self.phone.as_deref(),
+            event_id: self.event_id.as_deref(),
+            effects: &self.effects,
+            detail: self.detail.as_deref(),
+            duration_ms,
+            values: Values(&metrics),
+            duration: duration_ms,
         };
-        line.insert("level".into(), json!(level));
-        line.insert("message".into(), json!("webhook request"));
-        line.insert("requestId".into(), json!(self.request_id));
-        line.insert("outcome".into(), json!(self.outcome.as_str()));
-        line.insert("status".into(), json!(self.status));
-        line.insert("eventType".into(), json!(self.event_type));
-        line.insert("campaignId".into(), json!(self.campaign_id));
-        line.insert("phone".into(), json!(self.phone));
-        line.insert("eventId".into(), json!(self.event_id));
-        line.insert("effects".into(), json!(self.effects));
-        if let Some(detail) = &self.detail {
-            line.insert("detail".into(), json!(detail));
-        }
-        line.insert(
-            "durationMs".into(),
-            json!(self.duration.as_secs_f64() * 1000.0),
-        );
-        for (name, count) in metrics {
-            line.insert(name.into(), json!(count));
-        }
-        line.insert(
-            "Duration".into(),
-            json!(self.duration.as_secs_f64() * 1000.0),
-        );
-        Value::Object(line).to_string()
+        // Strings, numbers and arrays of them: serializing cannot fail.
+        serde_json::to_string(&line).unwrap_or_default()
     }
 }
 
@@ -197,23 +273,25 @@ pub fn relay_log_line(
         ("Parked", report.parked),
         ("UnreadableRecords", report.unreadable),
     ];
-    let mut line = Map::new();
-    line.insert("_aws".into(), emf_block(timestamp_ms, &metrics, &[]));
-    line.insert(DIMENSION.into(), json!(function_name()));
-    let failed = report.retry_from.is_some();
-    line.insert("level".into(), json!(if failed { "ERROR" } else { "INFO" }));
-    line.insert("message".into(), json!("relay batch"));
-    line.insert("retryFrom".into(), json!(report.retry_from));
-    line.insert("durationMs".into(), json!(duration.as_secs_f64() * 1000.0));
-    for (name, count) in metrics {
-        line.insert(name.into(), json!(count));
-    }
-    Value::Object(line).to_string()
+    let line = BatchLine {
+        emf: emf_block(timestamp_ms, &metrics, false),
+        function_name: function_name(),
+        level: match report.retry_from {
+            Some(_) => "ERROR",
+            None => "INFO",
+        },
+        message: "relay batch",
+        retry_from: report.retry_from.as_deref(),
+        duration_ms: duration.as_secs_f64() * 1000.0,
+        values: Values(&metrics),
+    };
+    serde_json::to_string(&line).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
 
     fn processed_dnc() -> RequestReport {
         RequestReport {

@@ -1,11 +1,12 @@
 //! Any API Gateway event (HTTP API or REST) through the whole webhook, on in-memory
-//! adapters: lambda_http's conversion, then the contract's answers. Never a panic; every
+//! adapters: the conversion the binary does (`request_from_event`, then lambda_http's),
+//! then the contract's answers. Never a panic; every
 //! answer is JSON with one of the contract's statuses.
 #![no_main]
 
 use std::sync::OnceLock;
 
-use call_events::entrypoints::http::WebhookHandler;
+use call_events::entrypoints::http::{WebhookHandler, request_from_event};
 use call_events::record::CallEventRecorder;
 use call_events::signature::{Secret, Verifier};
 use call_events::store::MemoryLeadStore;
@@ -30,12 +31,14 @@ fn webhook() -> &'static (tokio::runtime::Runtime, WebhookHandler<MemoryLeadStor
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
+    // As the function receives it: the raw event, then `request_from_event`.
+    let Ok(event) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
-    let Ok(request) = lambda_http::request::from_str(text) else {
+    let Ok(request) = request_from_event(event) else {
         return;
     };
+    let request = lambda_http::Request::from(request);
     let (runtime, handler) = webhook();
     let (response, _report) = runtime.block_on(handler.respond(&request));
     assert!(matches!(

@@ -2,11 +2,13 @@
 
 use std::convert::Infallible;
 
-use lambda_http::{Error, service_fn};
+use call_events::entrypoints::http::request_from_event;
+use lambda_http::{Adapter, Error, LambdaEvent, Service, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    // Diagnostics go to stderr; stdout carries the one JSON line (and metrics) per request.
+    // Diagnostics go to stderr (JSON when the function's log format is JSON); stdout carries
+    // the one JSON line (and metrics) per request.
     lambda_http::tracing::init_default_subscriber_with_writer(std::io::stderr);
     let handler = match call_events::app::start().await {
         Ok(handler) => handler,
@@ -16,8 +18,20 @@ async fn main() -> Result<(), Error> {
         }
     };
     let handler = &handler;
-    lambda_http::run(service_fn(move |request| async move {
+    let adapter = Adapter::from(service_fn(move |request| async move {
         Ok::<_, Infallible>(handler.handle(request).await)
+    }));
+    // The raw event first: see `request_from_event` for why.
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        let mut adapter = adapter.clone();
+        async move {
+            let (payload, context) = event.into_parts();
+            let request = request_from_event(payload).map_err(Error::from)?;
+            adapter
+                .call(LambdaEvent::new(request, context))
+                .await
+                .map_err(Error::from)
+        }
     }))
     .await
 }

@@ -19,6 +19,47 @@ use crate::signature::{self, Verifier};
 use crate::telemetry::{Outcome, RequestReport, error_chain};
 use crate::wire::{Inbound, parse_body};
 
+/// The API Gateway event (HTTP API payload 2.0 or REST payload 1.0) as the request the
+/// handler answers.
+///
+/// The function does not route by host, path or query, and lambda_http builds a URI from
+/// them with `unwrap`s: an event whose host header, `x-forwarded-proto`, path or query
+/// string do not make a valid URI would abort the process (found by the `apigw_request`
+/// fuzz target). So those parts are neutralised before the conversion: no host (the URI is
+/// the bare path), the path `/call-events`, no query. Nothing the contract uses is touched.
+pub fn request_from_event(
+    mut event: serde_json::Value,
+) -> Result<lambda_http::request::LambdaRequest, serde_json::Error> {
+    if let Some(event) = event.as_object_mut() {
+        for name in ["rawPath", "path"] {
+            if event.contains_key(name) {
+                event.insert(name.into(), Value::from("/call-events"));
+            }
+        }
+        if event.contains_key("rawQueryString") {
+            event.insert("rawQueryString".into(), Value::from(""));
+        }
+        for name in ["queryStringParameters", "multiValueQueryStringParameters"] {
+            event.remove(name);
+        }
+        for name in ["headers", "multiValueHeaders"] {
+            if let Some(headers) = event.get_mut(name).and_then(Value::as_object_mut) {
+                headers.retain(|header, _| {
+                    !header.eq_ignore_ascii_case("host")
+                        && !header.eq_ignore_ascii_case("x-forwarded-proto")
+                });
+            }
+        }
+        if let Some(context) = event
+            .get_mut("requestContext")
+            .and_then(Value::as_object_mut)
+        {
+            context.remove("domainName");
+        }
+    }
+    serde_json::from_value(event)
+}
+
 /// The largest body accepted: a quarantined body must fit in a table item (400 KB) and
 /// in an SQS message.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;

@@ -447,8 +447,11 @@ pub fn signed(body: &str) -> Value {
     resign(event, LOCAL_SECRET)
 }
 
+/// The request the deployed binary makes of an API Gateway event.
 pub fn request(event: &Value) -> Request {
-    lambda_http::request::from_str(&event.to_string()).unwrap()
+    call_events::entrypoints::http::request_from_event(event.clone())
+        .unwrap()
+        .into()
 }
 
 /// Delivers the event to the handler: the status and the JSON body of the answer.
