@@ -1,6 +1,6 @@
 //! API Gateway events that lambda_http alone would abort on (its URI building `unwrap`s):
 //! the binary's conversion (`request_from_event`) takes them, and the webhook answers them
-//! as any other request. The first was found by the `apigw_request` fuzz target.
+//! as any other request. The fixtures were found by the `apigw_request` fuzz target.
 
 mod support;
 
@@ -11,11 +11,9 @@ use call_events::store::MemoryLeadStore;
 use serde_json::Value;
 use support::aws::{LOCAL_SECRET, resign, sample};
 
-fn crash_input() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/apigw-event-with-invalid-host.json"
-    );
+/// An input the fuzzer found lambda_http or aws_lambda_events aborting on.
+fn crash_input(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -30,7 +28,15 @@ async fn status_of(event: Value) -> u16 {
 
 #[tokio::test]
 async fn events_whose_host_path_or_query_make_no_uri_are_answered_not_aborted_on() {
-    let mut events = vec![crash_input()];
+    for name in [
+        "apigw-event-with-invalid-host.json",
+        "apigw-event-with-invalid-base64-body.json",
+    ] {
+        // As found: whatever the answer, an answer.
+        let status = status_of(crash_input(name)).await;
+        assert!(matches!(status, 401 | 405 | 413), "{name}: {status}");
+    }
+    let mut events = vec![crash_input("apigw-event-with-invalid-host.json")];
     let mut bad_proto = sample("02-call-received.json");
     bad_proto["headers"]["x-forwarded-proto"] = Value::from("ht tp");
     events.push(bad_proto);
@@ -38,6 +44,13 @@ async fn events_whose_host_path_or_query_make_no_uri_are_answered_not_aborted_on
     bad_path["rawPath"] = Value::from("/call events{}");
     bad_path["rawQueryString"] = Value::from("a=%%");
     events.push(bad_path);
+    let mut not_base64 = sample("13-base64-call-received.json");
+    not_base64["body"] = Value::from("R#not base64 at all");
+    assert_eq!(
+        status_of(not_base64.clone()).await,
+        401,
+        "signed over other bytes"
+    );
     let mut rest = sample("12-rest-v1-call-initiated.json");
     rest["headers"]["Host"] = Value::from("exa mple{.com");
     rest["path"] = Value::from("not a path");

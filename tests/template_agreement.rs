@@ -604,3 +604,12 @@ fn alarms_watch_401_and_429_bursts_silence_and_5xx_on_the_functions_own_metrics(
     let filter = resource(&template, "ThrottledMetricFilter");
     assert!(text(&filter["FilterPattern"]).contains("429"));
 }
+
+#[test]
+fn both_functions_log_json_so_tracing_diagnostics_are_json_too() {
+    let template = template();
+    for function in ["WebhookFunction", "RelayFunction"] {
+        let logging = &resource(&template, function)["LoggingConfig"];
+        assert_eq!(text(&logging["LogFormat"]), "JSON", "{function}");
+    }
+}

@@ -26,7 +26,9 @@ use crate::wire::{Inbound, parse_body};
 /// them with `unwrap`s: an event whose host header, `x-forwarded-proto`, path or query
 /// string do not make a valid URI would abort the process (found by the `apigw_request`
 /// fuzz target). So those parts are neutralised before the conversion: no host (the URI is
-/// the bare path), the path `/call-events`, no query. Nothing the contract uses is touched.
+/// the bare path), the path `/call-events`, no query. Likewise a body flagged base64 that
+/// is not valid base64 (aws_lambda_events would abort on it) is taken as the text it is: its
+/// signature then fails, and it is answered 401. Nothing the contract uses is touched.
 pub fn request_from_event(
     mut event: serde_json::Value,
 ) -> Result<lambda_http::request::LambdaRequest, serde_json::Error> {
@@ -55,6 +57,23 @@ pub fn request_from_event(
             .and_then(Value::as_object_mut)
         {
             context.remove("domainName");
+        }
+        // A body flagged base64 that is not (aws_lambda_events would abort on it) is taken
+        // as the text it is: its signature then fails, and it is answered 401.
+        let flagged_base64 = event.get("isBase64Encoded").and_then(Value::as_bool) == Some(true);
+        let decodes = |body: &str| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .is_ok()
+        };
+        if flagged_base64
+            && !event
+                .get("body")
+                .and_then(Value::as_str)
+                .is_none_or(decodes)
+        {
+            event.insert("isBase64Encoded".into(), Value::from(false));
         }
     }
     serde_json::from_value(event)
