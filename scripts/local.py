@@ -13,6 +13,7 @@ signed again with a wrong secret, so it still fails for the right reason.
 """
 import argparse
 import base64
+import os
 import hashlib
 import hmac
 import json
@@ -92,22 +93,27 @@ def signature_parts(event):
     return dict(p.split("=", 1) for p in header.split(",") if "=" in p)
 
 
-def signed_with_local_secret(event, body):
+def signed_with(secret, event, body):
     parts = signature_parts(event)
     if "v1" in parts:  # a legacy webhook: the HMAC covers the body alone
-        return parts["v1"] == hmac_hex(LOCAL_SECRET, body)
-    return parts.get("v2") == hmac_hex(LOCAL_SECRET, parts.get("t", "").encode() + b"." + body)
+        return parts["v1"] == hmac_hex(secret, body)
+    return parts.get("v2") == hmac_hex(secret, parts.get("t", "").encode() + b"." + body)
+
+
+def signed_with_local_secret(event, body):
+    return signed_with(LOCAL_SECRET, event, body)
 
 
 def resign(event):
-    """The event signed now, as it was signed (v2, or v1 for a legacy sample): with the local
-    secret if it was signed with it, else a wrong one."""
+    """The event signed now, as it was signed (v2, or v1 for a legacy sample), with the local
+    secret; only a sample deliberately signed with the wrong secret (20-bad-signature) is
+    signed with it again. An edited body gets a signature that matches it."""
     event = json.loads(json.dumps(event))
     headers = event.get("headers") or {}
     if "aktify-signature" not in headers:
         return event
     body = raw_body(event)
-    secret = LOCAL_SECRET if signed_with_local_secret(event, body) else WRONG_SECRET
+    secret = WRONG_SECRET if signed_with(WRONG_SECRET, event, body) else LOCAL_SECRET
     t = str(int(time.time() * 1000))
     if "v1" in signature_parts(event):
         header = f"t={t},v1={hmac_hex(secret, body)}"
@@ -134,12 +140,13 @@ def post_over_http(url, event):
 
 def invoke_with_cargo_lambda(port, event):
     """REST (payload 1.0) samples go through `cargo lambda invoke`, as API Gateway sends them."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(event, f)
-    out = subprocess.run(
-        ["cargo", "lambda", "invoke", "call-events-receiver", "-A", "127.0.0.1", "-P", str(port), "--data-file", f.name, "-o", "json"],
-        capture_output=True, text=True, check=True,
-    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = pathlib.Path(tmp) / "event.json"
+        path.write_text(json.dumps(event))
+        out = subprocess.run(
+            ["cargo", "lambda", "invoke", "call-events-receiver", "-A", "127.0.0.1", "-P", str(port), "--data-file", str(path), "-o", "json"],
+            capture_output=True, text=True, check=True,
+        )
     response = json.loads(out.stdout)
     return response["statusCode"], (response.get("body") or "").encode()
 
@@ -180,7 +187,18 @@ def plain(value):
     return v
 
 
-def drain(sqs, url):
+def drain(sqs, url, keep=False):
+    """Every message on the queue; deleted, unless `keep` (then left there to look at)."""
+    if keep:
+        seen = {}
+        for _ in range(10):
+            out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                      MessageAttributeNames=["All"], AttributeNames=["SentTimestamp"], WaitTimeSeconds=0)
+            new = [m for m in out.get("Messages", []) if m["MessageId"] not in seen]
+            if not new:
+                break
+            seen.update((m["MessageId"], m) for m in new)
+        return list(seen.values())
     messages = []
     while True:
         out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
@@ -237,13 +255,14 @@ def run(args):
     # The relay sends from the stream after the answers: wait for it (its first run compiles).
     received = {queue: [] for queue, _ in queues}
     deadline = time.time() + 300
+    keep = args.keep_messages
     while time.time() < deadline:
         for queue, key in queues:
-            received[queue] += drain(sqs, env[key])
+            received[queue] = drain(sqs, env[key], keep) if keep else received[queue] + drain(sqs, env[key])
         if all(len(received[q]) >= EXPECTED_MESSAGES[q] for q, _ in queues):
             time.sleep(1)  # anything more (a duplicate) would show up now
             for queue, key in queues:
-                received[queue] += drain(sqs, env[key])
+                received[queue] = drain(sqs, env[key], keep) if keep else received[queue] + drain(sqs, env[key])
             break
         time.sleep(0.2)
     for queue, _ in queues:
@@ -295,6 +314,57 @@ def run(args):
     return 0
 
 
+# Each event type through scripts/trigger.py, on fresh phones: what its output must show.
+TRIGGERS = [
+    (["lead.call_initiated"], ["=> HTTP 200", '"status":"processed"', "lead item"]),
+    (["lead.call_received"], ["=> HTTP 200", '"status":"processed"', "lead item"]),
+    (["lead.call_scheduled"], ["=> HTTP 200", '"effects":["callback"]', "callback: {", "not on it"]),
+    (["lead.call_ended", "--result", "dnc"], ["=> HTTP 200", '"effects":["dnc"]', "do not call", "dnc: {"]),
+    (["lead.call_transferred"], ["=> HTTP 200", '"status": "transferred"']),
+    (["lead.call_key_pressed", "--key", "9"], ["=> HTTP 200", '"effects":["dnc"]', "do not call", "dnc: {"]),
+    (["dnc.created"], ["=> HTTP 200", '"eventType":"dnc.created"', "do not call", "dnc: {"]),
+    (["dnc.created", "--legacy"], ["=> HTTP 200", "no lead item", "do not call", '"campaignId": null']),
+]
+
+
+def triggers():
+    """Runs every event type through the trigger command and checks what it prints."""
+    problems = []
+    print("\n== Every event type through scripts/trigger.py ==")
+    for i, (argv, expected) in enumerate(TRIGGERS):
+        phone = f"+120255507{i:02d}"
+        out = subprocess.run([sys.executable, str(ROOT / "scripts" / "trigger.py"), *argv, "--phone", phone],
+                             capture_output=True, text=True)
+        missing = [e for e in expected if e not in out.stdout]
+        verdict = "ok" if out.returncode == 0 and not missing else f"MISSING {missing}"
+        print(f"trigger.py {' '.join(argv):40} {phone}  {verdict}")
+        if verdict != "ok":
+            problems.append(f"trigger.py {' '.join(argv)}: {verdict}\n{out.stdout}{out.stderr}")
+    for p in problems:
+        print(p)
+    return 1 if problems else 0
+
+
+def dump():
+    """Every item of the two tables and every message on the queues, left where they are."""
+    import boto3
+
+    env = load_env(ROOT / ".local" / "session.env")
+    for name in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]:
+        os.environ[name] = env[name]
+    dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
+    for table in [env["TABLE_NAME"], env["DNC_TABLE_NAME"]]:
+        print(f"== {table} ==")
+        for item in dynamodb.scan(TableName=table)["Items"]:
+            print(json.dumps({k: plain(v) for k, v in item.items()}, sort_keys=True)[:600])
+    for key in ["CALLBACK_QUEUE_URL", "DNC_QUEUE_URL", "QUARANTINE_QUEUE_URL"]:
+        messages = drain(sqs, env[key], keep=True)
+        print(f"== {env[key].rsplit('/', 1)[-1]}: {len(messages)} message(s) ==")
+        for m in messages:
+            print(m["Body"][:600])
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -302,9 +372,16 @@ def main():
     r.add_argument("--url", required=True)
     r.add_argument("--port", required=True, type=int)
     r.add_argument("--env-file", required=True)
+    r.add_argument("--keep-messages", action="store_true", help="leave the queue messages readable")
+    sub.add_parser("triggers", help="every event type through scripts/trigger.py, checked")
+    sub.add_parser("dump", help="every table item and queue message of the running stack")
     s = sub.add_parser("sign", help="print a sample event signed now")
     s.add_argument("file")
     args = parser.parse_args()
+    if args.command == "triggers":
+        return triggers()
+    if args.command == "dump":
+        return dump()
     if args.command == "sign":
         print(json.dumps(resign(json.loads(pathlib.Path(args.file).read_text())), indent=2))
         return 0

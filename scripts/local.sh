@@ -18,9 +18,12 @@ export PATH="$root/.venv/bin:$PATH"
 # shellcheck source=scripts/moto.sh
 source scripts/moto.sh
 
-echo "building the functions (the first build takes a few minutes)" >&2
-cargo build --quiet --bins --example local_resources
-
+# The functions exactly as `cargo lambda watch` runs them (`cargo run --bin`), so it finds
+# them built. Building the example in the same command would unify its dev-dependency
+# features into the functions and make watch compile them again.
+echo "building the functions (the first build compiles about 300 crates: a few minutes)" >&2
+cargo build --bins
+echo "building and running the resource set-up (examples/local_resources.rs)" >&2
 env_file="$root/.local/function.env"
 cargo run --quiet --example local_resources -- local > "$env_file"
 {
@@ -56,23 +59,38 @@ for _ in $(seq 1 300); do
 done
 webhook_url="http://127.0.0.1:$port/lambda-url/call-events-receiver/call-events"
 echo "webhook listening on $webhook_url (logs: .local/function.log)" >&2
+# What scripts/trigger.py needs to reach this stack.
+{ cat "$env_file"; echo "WEBHOOK_URL=$webhook_url"; } > .local/session.env
 .venv/bin/python scripts/relay_poller.py --port "$port" --env-file "$env_file" > .local/relay-poller.log 2>&1 &
 poller_pid=$!
 echo "relay fed from the table's stream by scripts/relay_poller.py (log: .local/relay-poller.log)" >&2
 
 status=0
-.venv/bin/python scripts/local.py run --url "$webhook_url" --port "$port" --env-file "$env_file" || status=$?
+keep=()
+(( keep_running )) && keep=(--keep-messages)
+.venv/bin/python scripts/local.py run --url "$webhook_url" --port "$port" --env-file "$env_file" "${keep[@]}" || status=$?
+# Every event type once more through the trigger command, checked.
+.venv/bin/python scripts/local.py triggers || status=$?
 
 if (( keep_running )); then
   cat <<MSG
 
-Still running (Ctrl-C stops the function and moto):
+Still running (Ctrl-C stops the function and moto). The messages of the run above are
+still on the queues.
   webhook   $webhook_url      logs: .local/function.log
   relay     fed by scripts/relay_poller.py          log: .local/relay-poller.log
   AWS       $AWS_ENDPOINT_URL  (moto; AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1)
 
-  PATH=.venv/bin:\$PATH cargo lambda invoke call-events-receiver -A 127.0.0.1 -P $port --data-file events/09-call-key-pressed-9.json
-  .venv/bin/python scripts/local.py sign events/07-call-scheduled.json > /tmp/signed.json   # a sample signed now
+Trigger an event (made fresh, signed now, posted; then the answer, item, register, messages):
+  .venv/bin/python scripts/trigger.py lead.call_key_pressed --key 9 --phone +12025550199 --campaign spring-campaign
+  .venv/bin/python scripts/trigger.py lead.call_scheduled --phone +12025550199 --campaign autumn-campaign
+  .venv/bin/python scripts/trigger.py dnc.created --legacy
+  .venv/bin/python scripts/trigger.py --body my-edited-body.json     # any body, signed correctly
+Look at the state:
+  .venv/bin/python scripts/trigger.py --show +12025550103            # lead items, register entry, messages
+  .venv/bin/python scripts/local.py dump                             # every table item and queue message
+Invoke with an API Gateway event:
+  PATH="$root/.venv/bin:\$PATH" cargo lambda invoke call-events-receiver -A 127.0.0.1 -P $port --data-file events/09-call-key-pressed-9.json
 MSG
   wait "$watch_pid" || true
 fi

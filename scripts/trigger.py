@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Triggers one event against the function running locally (`bash scripts/local.sh
+--keep-running`), the way `stripe trigger` does: makes the event with fresh values, signs it
+now with the local secret, posts it, and shows what happened: the answer, the lead item, the
+DNC register entry and the messages the relay sent for the phone.
+
+  trigger.py lead.call_key_pressed --key 9 --phone +12025550199 --campaign spring
+  trigger.py lead.call_ended --result dnc
+  trigger.py lead.call_scheduled --scheduled-time 2026-12-01T10:00:00Z
+  trigger.py dnc.created                 # the v2 envelope
+  trigger.py dnc.created --legacy        # the legacy v1 envelope, signed v1
+  trigger.py --body my-edited-body.json  # any body, signed correctly as it is
+  trigger.py --show +12025550199         # the lead items, register entry and messages of a phone
+
+Events: lead.call_initiated, lead.call_received, lead.call_scheduled, lead.call_ended,
+lead.call_transferred, lead.call_key_pressed, dnc.created. Defaults: a fresh phone, campaign
+`local-campaign`, eventTime now. The function's address, secret and the local AWS endpoint
+come from .local/session.env, which scripts/local.sh writes.
+"""
+import argparse
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import pathlib
+import random
+import sys
+import time
+import urllib.error
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SESSION = ROOT / ".local" / "session.env"
+EVENTS = [
+    "lead.call_initiated",
+    "lead.call_received",
+    "lead.call_scheduled",
+    "lead.call_ended",
+    "lead.call_transferred",
+    "lead.call_key_pressed",
+    "dnc.created",
+]
+
+
+def load_session():
+    if not SESSION.exists():
+        sys.exit("no local stack: start one with `bash scripts/local.sh --keep-running` (it writes .local/session.env)")
+    env = dict(line.split("=", 1) for line in SESSION.read_text().splitlines() if "=" in line)
+    for name in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]:
+        os.environ[name] = env[name]
+    os.environ["AWS_DEFAULT_REGION"] = env["AWS_REGION"]
+    return env
+
+
+def now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def make_body(args):
+    """The sender's JSON for the event, with the given or fresh values."""
+    time_ = args.time or now_iso()
+    if args.event == "dnc.created" and args.legacy:
+        data = {"phoneNumber": args.phone, "dncTimestamp": time_.rstrip("Z")}
+        if args.external_lead_id:
+            data["externalLeadId"] = args.external_lead_id
+        return {"apiVersion": "2021-08-23", "type": "dnc.created", "data": data}
+    data = {"phone": args.phone}
+    if args.external_lead_id:
+        data["externalLeadId"] = args.external_lead_id
+    if args.event == "lead.call_initiated":
+        data["isScheduled"] = False
+    elif args.event == "lead.call_scheduled":
+        data["scheduledTime"] = args.scheduled_time or (
+            datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+        ).strftime("%Y-%m-%dT10:00:00.000Z")
+    elif args.event == "lead.call_ended":
+        data.update(callType=args.call_type or "inbound", callResult=args.result, isScheduled=False)
+    elif args.event == "lead.call_transferred":
+        data.update(transferredTo=args.transferred_to, callType=args.call_type or "outbound", isScheduled=False)
+    elif args.event == "lead.call_key_pressed":
+        data.update(callType=args.call_type or "inbound", keypressNumber=args.key, isScheduled=False)
+    elif args.event == "dnc.created":
+        data["dncTimestamp"] = time_
+    metadata = {"apiVersion": "2026-02-09", "eventType": args.event, "campaignId": args.campaign, "eventTime": time_}
+    return {"metadata": metadata, "data": data}
+
+
+def sign(secret, body, legacy):
+    t = str(int(time.time() * 1000))
+    if legacy:
+        return f"t={t},v1={hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}"
+    return f"t={t},v2={hmac.new(secret.encode(), t.encode() + b'.' + body, hashlib.sha256).hexdigest()}"
+
+
+def post(url, body, signature):
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "content-type": "application/json", "aktify-signature": signature})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def plain(value):
+    (kind, v), = value.items()
+    if kind == "N":
+        return int(v) if v.lstrip("-").isdigit() else float(v)
+    if kind == "M":
+        return {k: plain(x) for k, x in v.items()}
+    if kind == "L":
+        return [plain(x) for x in v]
+    return v
+
+
+HIDDEN = {"recentEvents", "eventOrder", "outbox", "dncSignals", "evidence"}
+
+
+def show_phone(env, phone, wait_for_messages=0.0):
+    import boto3
+
+    dynamodb = boto3.client("dynamodb")
+    leads = dynamodb.query(TableName=env["TABLE_NAME"], KeyConditionExpression="phone = :p",
+                           ExpressionAttributeValues={":p": {"S": phone}})["Items"]
+    for item in leads:
+        item = {k: plain(v) for k, v in item.items()}
+        print(f"\nlead item {phone} / {item['campaignId']}:")
+        print("  " + json.dumps({k: v for k, v in item.items() if k not in HIDDEN}, sort_keys=True))
+        if item.get("outbox") or item.get("dncSignals"):
+            print(f"  its last write decided: {sorted(item.get('outbox', {}))} {sorted(item.get('dncSignals', {}))}")
+    if not leads:
+        print(f"\nno lead item for {phone}")
+    entry = dynamodb.get_item(TableName=env["DNC_TABLE_NAME"], Key={"phone": {"S": phone}}).get("Item")
+    if entry:
+        entry = {k: plain(v) for k, v in entry.items()}
+        print(f"\nDNC register {phone}: do not call")
+        print("  " + json.dumps({k: entry.get(k) for k in ["dncAt", "reason", "campaignId", "externalLeadId", "signals", "source"]}, sort_keys=True))
+        print(f"  evidence: received {entry['evidence']['receivedAt']}, header {entry['evidence']['signatureHeader'][:40]}...")
+    else:
+        print(f"\nDNC register {phone}: not on it (may be called)")
+    sqs = boto3.client("sqs")
+    deadline = time.time() + wait_for_messages
+    while True:
+        found = []
+        for queue, key in [("callback", "CALLBACK_QUEUE_URL"), ("dnc", "DNC_QUEUE_URL")]:
+            for message in peek(sqs, env[key]):
+                body = json.loads(message["Body"])
+                if body.get("phone") == phone:
+                    found.append((queue, body))
+        if found or time.time() >= deadline:
+            break
+        time.sleep(0.2)
+    print(f"\nmessages for {phone} on the queues: {len(found)}")
+    for queue, body in found:
+        shown = {k: v for k, v in body.items() if k != "evidence"}
+        print(f"  {queue}: {json.dumps(shown)}")
+    sent = {body.get("id") for _, body in found}
+    for item in leads:
+        for message_id in plain(item.get("outbox", {"M": {}})):
+            if message_id.startswith("callback-") and message_id not in sent and entry:
+                print(f"  {message_id}: decided, not sent: the phone is on the DNC register")
+
+
+def peek(sqs, url):
+    """The queue's messages, left on it (received with no visibility timeout)."""
+    seen = {}
+    for _ in range(5):
+        out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+                                  MessageAttributeNames=["All"], WaitTimeSeconds=0)
+        batch = out.get("Messages", [])
+        new = [m for m in batch if m["MessageId"] not in seen]
+        if not new:
+            break
+        seen.update((m["MessageId"], m) for m in new)
+    return list(seen.values())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("event", nargs="?", choices=EVENTS, help="the event to make")
+    parser.add_argument("--phone", default=f"+1202555{random.randint(0, 9999):04d}")
+    parser.add_argument("--campaign", default="local-campaign")
+    parser.add_argument("--external-lead-id")
+    parser.add_argument("--time", help="eventTime (default: now)")
+    parser.add_argument("--key", default="9", help="lead.call_key_pressed: the key (default 9)")
+    parser.add_argument("--result", default="no_response", help="lead.call_ended: callResult")
+    parser.add_argument("--call-type")
+    parser.add_argument("--scheduled-time", help="lead.call_scheduled: scheduledTime (default tomorrow 10:00Z)")
+    parser.add_argument("--transferred-to", default="+12025550100")
+    parser.add_argument("--legacy", action="store_true", help="dnc.created in the legacy v1 envelope, signed v1")
+    parser.add_argument("--body", help="send this file's bytes as the body, signed now")
+    parser.add_argument("--show", metavar="PHONE", help="only show the phone's items, register entry and messages")
+    args = parser.parse_args()
+    env = load_session()
+    if args.show:
+        show_phone(env, args.show)
+        return 0
+    secret = env["WEBHOOK_SECRET"].split(",")[0].strip()
+    if args.body:
+        body = pathlib.Path(args.body).read_bytes()
+        try:
+            parsed = json.loads(body)
+            legacy = "metadata" not in parsed and "type" in parsed
+            data = parsed.get("data", {})
+            phone = data.get("phone") or data.get("phoneNumber")
+        except (ValueError, AttributeError):
+            legacy, phone = False, None
+    elif args.event:
+        body = json.dumps(make_body(args), separators=(",", ":")).encode()
+        legacy, phone = args.legacy, args.phone
+    else:
+        parser.error("name an event, or give --body FILE or --show PHONE")
+    signature = sign(secret, body, legacy)
+    print(f"POST {env['WEBHOOK_URL']}\naktify-signature: {signature}\n{body.decode(errors='replace')}")
+    status, answer = post(env["WEBHOOK_URL"], body, signature)
+    print(f"\n=> HTTP {status} {answer.decode(errors='replace')}")
+    if phone:
+        effects = json.loads(answer).get("effects", []) if status == 200 else []
+        show_phone(env, phone, wait_for_messages=5.0 if effects else 0.0)
+    return 0 if status < 500 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
