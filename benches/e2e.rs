@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::operation::get_item::GetItemInput;
 use aws_sdk_dynamodb::operation::put_item::PutItemInput;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemInput;
-use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::operation::send_message::SendMessageInput;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -39,7 +38,7 @@ mod support;
 
 use call_events::store::MemoryLeadStore;
 use call_events::wire::{Inbound, parse_body};
-use support::aws::TestAws;
+use support::aws::{TestAws, item_size};
 
 const CAMPAIGN: &str = "bench-campaign";
 
@@ -586,24 +585,4 @@ async fn cache_hit_rates(bodies: &[String]) {
             total_writes as f64 / events.len() as f64
         );
     }
-}
-
-/// DynamoDB's item size: attribute names plus values (numbers approximated by their digits).
-fn item_size(item: &std::collections::HashMap<String, AttributeValue>) -> usize {
-    fn value_size(v: &AttributeValue) -> usize {
-        match v {
-            AttributeValue::S(s) | AttributeValue::N(s) => s.len(),
-            AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
-            AttributeValue::L(list) => 3 + list.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
-            AttributeValue::M(map) => {
-                3 + map
-                    .iter()
-                    .map(|(k, v)| 1 + k.len() + value_size(v))
-                    .sum::<usize>()
-            }
-            AttributeValue::Ss(set) => set.iter().map(String::len).sum(),
-            _ => 0,
-        }
-    }
-    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
 }

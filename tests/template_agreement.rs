@@ -43,25 +43,24 @@ fn pairs(list: &Value, key: &str, value: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Index name -> (key schema, projection type, projected attributes).
-type Indexes = BTreeMap<String, (BTreeMap<String, String>, String, Vec<String>)>;
-
-#[tokio::test]
-async fn lead_table_in_the_template_matches_the_local_table() {
-    let aws = TestAws::new().await;
-    let template = template();
-    let table = resource(&template, "LeadTable");
-    let local = aws
+/// The table as created on moto, and its key schema (attribute -> HASH/RANGE).
+async fn local_table(
+    aws: &TestAws,
+    name: &str,
+) -> (
+    aws_sdk_dynamodb::types::TableDescription,
+    BTreeMap<String, String>,
+) {
+    let table = aws
         .dynamodb
         .describe_table()
-        .table_name(&aws.resources.table_name)
+        .table_name(name)
         .send()
         .await
         .unwrap()
         .table
         .unwrap();
-
-    let local_keys: BTreeMap<String, String> = local
+    let keys = table
         .key_schema()
         .iter()
         .map(|k| {
@@ -71,6 +70,18 @@ async fn lead_table_in_the_template_matches_the_local_table() {
             )
         })
         .collect();
+    (table, keys)
+}
+
+/// Index name -> (key schema, projection type, projected attributes).
+type Indexes = BTreeMap<String, (BTreeMap<String, String>, String, Vec<String>)>;
+
+#[tokio::test]
+async fn lead_table_in_the_template_matches_the_local_table() {
+    let aws = TestAws::new().await;
+    let template = template();
+    let table = resource(&template, "LeadTable");
+    let (local, local_keys) = local_table(&aws, &aws.resources.table_name).await;
     assert_eq!(
         pairs(&table["KeySchema"], "AttributeName", "KeyType"),
         local_keys
@@ -488,25 +499,7 @@ async fn dnc_register_in_the_template_matches_the_local_one_and_is_kept_for_audi
     let template = template();
     let declared = resource(&template, "DncRegisterTable");
     let name = &aws.resources.dnc_table_name;
-    let local = aws
-        .dynamodb
-        .describe_table()
-        .table_name(name)
-        .send()
-        .await
-        .unwrap()
-        .table
-        .unwrap();
-    let local_keys: BTreeMap<String, String> = local
-        .key_schema()
-        .iter()
-        .map(|k| {
-            (
-                k.attribute_name().to_owned(),
-                k.key_type().as_str().to_owned(),
-            )
-        })
-        .collect();
+    let (local, local_keys) = local_table(&aws, name).await;
     assert_eq!(
         pairs(&declared["KeySchema"], "AttributeName", "KeyType"),
         local_keys
