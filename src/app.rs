@@ -10,12 +10,13 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-use crate::config::{Config, ConfigError, RelayConfig, SecretSource, parse_secrets};
+use crate::config::{Config, ConfigError, RelayConfig, ReplayConfig, SecretSource, parse_secrets};
 use crate::entrypoints::http::WebhookHandler;
 use crate::entrypoints::stream::StreamHandler;
-use crate::publisher::SqsPublisher;
+use crate::publisher::{SqsPublisher, SqsQuarantineQueue};
 use crate::record::CallEventRecorder;
 use crate::relay::Relay;
+use crate::replay::Replay;
 use crate::signature::{Secret, Verifier};
 use crate::store::{DynamoDncRegister, DynamoLeadStore};
 use crate::telemetry::error_chain;
@@ -77,6 +78,16 @@ pub async fn build(config: &Config, sdk: &SdkConfig) -> Result<LiveHandler, Star
         false => verifier.refusing_v1(),
     };
     Ok(WebhookHandler::new(verifier, CallEventRecorder::new(store)))
+}
+
+pub type LiveReplay = Replay<SqsQuarantineQueue, DynamoLeadStore>;
+
+/// The replay command on the deployed table and quarantine queue.
+pub fn build_replay(config: &ReplayConfig, sdk: &SdkConfig) -> LiveReplay {
+    let store = DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
+    let queue =
+        SqsQuarantineQueue::new(aws_sdk_sqs::Client::new(sdk), &config.quarantine_queue_url);
+    Replay::new(queue, CallEventRecorder::new(store))
 }
 
 pub async fn start_relay() -> Result<LiveRelay, StartupError> {

@@ -33,6 +33,29 @@ pub struct Config {
     pub accept_v1: bool,
 }
 
+/// The replay command's configuration: the same variables as the functions.
+#[derive(Debug, Clone)]
+pub struct ReplayConfig {
+    pub table_name: String,
+    pub quarantine_queue_url: String,
+}
+
+impl ReplayConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            std::env::var(name)
+                .ok()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            quarantine_queue_url: required("QUARANTINE_QUEUE_URL")?,
+        })
+    }
+}
+
 /// The relay's configuration.
 #[derive(Debug, Clone)]
 pub struct RelayConfig {

@@ -23,6 +23,7 @@ pub mod publisher;
 pub mod record;
 pub mod register;
 pub mod relay;
+pub mod replay;
 pub mod signature;
 pub mod store;
 pub mod telemetry;

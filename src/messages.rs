@@ -130,6 +130,10 @@ pub struct QuarantineRecord {
     pub reason: String,
     /// The raw body as text (bytes that are not UTF-8 are replaced by U+FFFD).
     pub body: String,
+    /// The `aktify-signature` header it came with, when it was a webhook request: a replayed
+    /// DNC signal keeps it as its evidence. Absent in records of the first release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_header: Option<String>,
 }
 
 impl QuarantineRecord {
@@ -138,7 +142,14 @@ impl QuarantineRecord {
             received_at: received_at.to_rfc3339(),
             reason,
             body: String::from_utf8_lossy(body).into_owned(),
+            signature_header: None,
         }
+    }
+
+    /// The record of a webhook request, with the header it was signed with.
+    pub fn signed(mut self, signature_header: Option<&str>) -> Self {
+        self.signature_header = signature_header.map(str::to_owned);
+        self
     }
 
     pub fn to_json(&self) -> String {

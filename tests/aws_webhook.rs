@@ -365,6 +365,11 @@ async fn malformed_json_is_quarantined_with_its_raw_body() {
     );
     assert_eq!(record["reason"], "body: is not valid JSON");
     assert!(record["receivedAt"].as_str().unwrap().ends_with('Z'));
+    // Kept with the header, so a replayed DNC signal still carries its signed proof.
+    assert_eq!(
+        record["signatureHeader"],
+        event["headers"]["aktify-signature"]
+    );
     assert!(aws.lead_items().await.is_empty());
 }
 

@@ -156,7 +156,8 @@ impl<S: LeadStore + Inbox> WebhookHandler<S> {
             // Safe to show and log whole: a rejection never repeats the offending value.
             Err(rejection) => {
                 let report = RequestReport::new(Outcome::Quarantined, 200);
-                self.quarantine(body, rejection.to_string(), report).await
+                self.quarantine(body, header, rejection.to_string(), report)
+                    .await
             }
             Ok(Inbound::Call(event)) => {
                 let mut report = RequestReport::new(Outcome::Processed, 200);
@@ -165,7 +166,7 @@ impl<S: LeadStore + Inbox> WebhookHandler<S> {
                 report.phone = Some(event.phone.masked());
                 let evidence = evidence(header, body);
                 let result = self.recorder.record(&event, &evidence).await;
-                self.recorded(result, body, report).await
+                self.recorded(result, body, header, report).await
             }
             Ok(Inbound::LegacyDnc(event)) => {
                 let mut report = RequestReport::new(Outcome::Processed, 200);
@@ -173,7 +174,7 @@ impl<S: LeadStore + Inbox> WebhookHandler<S> {
                 report.phone = Some(event.phone.masked());
                 let evidence = evidence(header, body);
                 let result = self.recorder.record_legacy_dnc(&event, &evidence).await;
-                self.recorded(result, body, report).await
+                self.recorded(result, body, header, report).await
             }
         }
     }
@@ -183,10 +184,11 @@ impl<S: LeadStore + Inbox> WebhookHandler<S> {
     async fn quarantine(
         &self,
         body: &[u8],
+        header: Option<&str>,
         reason: String,
         mut report: RequestReport,
     ) -> (StatusCode, Value, RequestReport) {
-        let record = QuarantineRecord::new(Timestamp::now(), reason.clone(), body);
+        let record = QuarantineRecord::new(Timestamp::now(), reason.clone(), body).signed(header);
         match self.recorder.quarantine(&record).await {
             Ok(()) => {
                 report.outcome = Outcome::Quarantined;
@@ -209,6 +211,7 @@ impl<S: LeadStore + Inbox> WebhookHandler<S> {
         &self,
         result: Result<Recorded, RecordError>,
         body: &[u8],
+        header: Option<&str>,
         mut report: RequestReport,
     ) -> (StatusCode, Value, RequestReport) {
         match result {
@@ -216,8 +219,8 @@ impl<S: LeadStore + Inbox> WebhookHandler<S> {
                 Some(why) => {
                     error!(error = %error_chain(&e), "permanent failure: the body is quarantined");
                     report.permanent_failure = true;
-                    self.quarantine(body, format!("cannot be stored: {why}"), report)
-                        .await
+                    let reason = format!("cannot be stored: {why}");
+                    self.quarantine(body, header, reason, report).await
                 }
                 None => recorded(Err(e), report),
             },

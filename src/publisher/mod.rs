@@ -4,4 +4,4 @@ pub mod memory;
 pub mod sqs;
 
 pub use memory::MemoryPublisher;
-pub use sqs::{QueueUrls, SqsPublisher};
+pub use sqs::{QueueUrls, SqsPublisher, SqsQuarantineQueue};

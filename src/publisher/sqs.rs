@@ -5,6 +5,8 @@
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::MessageAttributeValue;
 
+use crate::replay::{QuarantineQueue, Quarantined};
+
 use crate::domain::short_digest;
 use crate::failure::classify;
 use crate::messages::{QuarantineRecord, Queue, QueueMessage};
@@ -90,5 +92,71 @@ impl MessagePublisher for SqsPublisher {
             ("quarantine", &dedup),
         )
         .await
+    }
+}
+
+/// The quarantine queue, read by the replay command.
+#[derive(Debug, Clone)]
+pub struct SqsQuarantineQueue {
+    client: Client,
+    url: String,
+}
+
+impl SqsQuarantineQueue {
+    pub fn new(client: Client, url: impl Into<String>) -> Self {
+        Self {
+            client,
+            url: url.into(),
+        }
+    }
+}
+
+impl QuarantineQueue for SqsQuarantineQueue {
+    async fn receive(&self) -> Result<Vec<Quarantined>, BackendError> {
+        let output = self
+            .client
+            .receive_message()
+            .queue_url(&self.url)
+            .max_number_of_messages(10)
+            // Long enough to record a batch; what is left is released at the end.
+            .visibility_timeout(120)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .map_err(|e| BackendError::new("SQS ReceiveMessage", e))?;
+        Ok(output
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| Quarantined {
+                message_id: m.message_id.unwrap_or_default(),
+                receipt: m.receipt_handle.unwrap_or_default(),
+                record: serde_json::from_str(m.body.as_deref().unwrap_or_default())
+                    .map_err(|e| e.to_string()),
+            })
+            .collect())
+    }
+
+    async fn remove(&self, receipt: &str) -> Result<(), BackendError> {
+        self.client
+            .delete_message()
+            .queue_url(&self.url)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| BackendError::new("SQS DeleteMessage", e))
+    }
+
+    async fn release(&self, receipt: &str) -> Result<(), BackendError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| BackendError::new("SQS ChangeMessageVisibility", e))
     }
 }

@@ -1,0 +1,126 @@
+//! Replaying the quarantine queue (the operator's `call-events-replay`), on moto.
+
+mod support;
+
+use std::process::Command;
+
+use call_events::app::build_replay;
+use call_events::config::ReplayConfig;
+use call_events::domain::Timestamp;
+use call_events::messages::QuarantineRecord;
+use call_events::replay::{Summary, Verdict};
+use support::aws::{TestAws, body_json, s};
+
+/// A legacy (v1) `dnc.created`: the first release quarantined it ("missing metadata").
+const LEGACY_DNC: &str = r#"{"apiVersion":"2021-08-23","type":"dnc.created","data":{"phoneNumber":"+12025550800","dncTimestamp":"2024-01-28T12:00:00","externalLeadId":"lead-800"}}"#;
+const STILL_BROKEN: &str = r#"{"metadata":{"eventType":"lead.call_received","campaignId":"c","eventTime":"2024-01-28T12:00:00Z"},"data":{"phone":"12025550801"}}"#;
+
+async fn quarantine(aws: &TestAws, body: &str, reason: &str) {
+    let record = QuarantineRecord::new(
+        Timestamp::parse("2024-01-28T12:00:01Z").unwrap(),
+        reason.into(),
+        body.as_bytes(),
+    );
+    aws.sqs
+        .send_message()
+        .queue_url(&aws.resources.queues.quarantine)
+        .message_body(record.to_json())
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn replay(aws: &TestAws, dry_run: bool) -> (Summary, Vec<Verdict>) {
+    let replay = build_replay(
+        &ReplayConfig {
+            table_name: aws.resources.table_name.clone(),
+            quarantine_queue_url: aws.resources.queues.quarantine.clone(),
+        },
+        &aws.sdk,
+    );
+    let mut verdicts = Vec::new();
+    let summary = replay
+        .run(dry_run, usize::MAX, |_, verdict| {
+            verdicts.push(verdict.clone())
+        })
+        .await
+        .unwrap();
+    (summary, verdicts)
+}
+
+#[tokio::test]
+async fn a_record_the_current_code_accepts_is_recorded_on_replay_and_leaves_the_queue() {
+    let aws = TestAws::new().await;
+    quarantine(
+        &aws,
+        LEGACY_DNC,
+        "body: is missing the required field `metadata`",
+    )
+    .await;
+    quarantine(&aws, STILL_BROKEN, "data.phone: must be an E.164 number").await;
+
+    let (summary, _) = replay(&aws, false).await;
+    assert_eq!((summary.seen, summary.recorded, summary.left), (2, 1, 1));
+    // The signal went through the same use case as a delivery: the register gets it.
+    let [_, dnc, left] = aws.drain_all_queues().await;
+    assert_eq!(dnc.len(), 1);
+    assert_eq!(body_json(&dnc[0])["phone"], "+12025550800");
+    let register = aws.register_item("+12025550800").await.unwrap();
+    assert_eq!(s(&register, "reason").as_deref(), Some("dnc_created"));
+    // The still-broken one stays, with its reason.
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        body_json(&left[0])["reason"],
+        "data.phone: must be an E.164 number"
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_changes_nothing() {
+    let aws = TestAws::new().await;
+    quarantine(
+        &aws,
+        LEGACY_DNC,
+        "body: is missing the required field `metadata`",
+    )
+    .await;
+    quarantine(&aws, STILL_BROKEN, "data.phone: must be an E.164 number").await;
+    let (summary, verdicts) = replay(&aws, true).await;
+    assert_eq!((summary.recorded, summary.left), (1, 1), "{verdicts:?}");
+    assert!(aws.all_items().await.is_empty(), "nothing recorded");
+    let left = aws.drain_only(&aws.resources.queues.quarantine).await;
+    assert_eq!(left.len(), 2, "nothing deleted, and released at once");
+}
+
+#[tokio::test]
+async fn what_the_relay_parked_is_left_for_a_person() {
+    let aws = TestAws::new().await;
+    let parked = r#"{"schemaVersion":1,"type":"callback.scheduled","id":"callback-1"}"#;
+    quarantine(
+        &aws,
+        parked,
+        "relay: callback.scheduled callback-1 not sent: SQS will never take the message",
+    )
+    .await;
+    let (summary, verdicts) = replay(&aws, false).await;
+    assert_eq!(summary.left, 1);
+    assert!(
+        matches!(&verdicts[0], Verdict::Left(reason) if reason.starts_with("parked by the relay"))
+    );
+    assert_eq!(
+        aws.drain_only(&aws.resources.queues.quarantine).await.len(),
+        1
+    );
+}
+
+#[test]
+fn the_command_explains_itself_and_names_a_missing_variable() {
+    let binary = env!("CARGO_BIN_EXE_call-events-replay");
+    let help = Command::new(binary).arg("--help").output().unwrap();
+    assert!(help.status.success());
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("--dry-run") && text.contains("QUARANTINE_QUEUE_URL"));
+    let bare = Command::new(binary).env_clear().output().unwrap();
+    assert!(!bare.status.success());
+    assert!(String::from_utf8_lossy(&bare.stderr).contains("TABLE_NAME is not set"));
+}
