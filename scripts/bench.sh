@@ -16,7 +16,7 @@ source scripts/moto.sh
 
 echo "== 1. per-event CPU (criterion, median of the estimate) =="
 cargo bench --locked --bench per_event -- --noplot 2>&1 \
-  | awk '/^(per_event|part)\// { name = $1 } /time:/ { if ($1 != "time:") name = $1; print name, $(NF-3), $(NF-2) }'
+  | awk '/^[A-Za-z_0-9]+\/[A-Za-z_0-9]+$/ { name = $1 } /time:/ { if ($1 != "time:") name = $1; print name, $(NF-3), $(NF-2) }'
 
 echo
 echo "== 2. end to end against moto =="
