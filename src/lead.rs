@@ -180,17 +180,13 @@ impl LeadState {
         }
     }
 
-    /// Folds one distinct event into the state; returns why it is a DNC signal, if it is.
-    fn record(&mut self, event: &CallEvent, at: &EventOrder) -> Option<DncReason> {
+    /// Folds one distinct event into the state.
+    fn record(&mut self, event: &CallEvent, at: &EventOrder) {
         self.recent.insert(at.clone());
+        // Every remembered event is later than the horizon (an earlier one is never added),
+        // so the one forgotten is the new horizon.
         while self.recent.len() > RECENT_EVENTS {
-            if let Some(oldest) = self.recent.pop_first() {
-                self.horizon = Some(
-                    self.horizon
-                        .take()
-                        .map_or(oldest.clone(), |h| h.max(oldest)),
-                );
-            }
+            self.horizon = self.recent.pop_first();
         }
         if at > &self.last_event.at {
             self.last_event = Stamped {
@@ -202,18 +198,18 @@ impl LeadState {
             keep_latest(&mut self.external_lead_id, at, id.clone());
         }
         let counters = &mut self.counters;
-        let (status, dnc) = match &event.kind {
+        let status = match &event.kind {
             CallEventKind::Initiated { .. } => {
                 counters.calls_initiated += 1;
-                (Some(Status::Calling), None)
+                Some(Status::Calling)
             }
             CallEventKind::Received => {
                 counters.calls_received += 1;
-                (Some(Status::InCall), None)
+                Some(Status::InCall)
             }
             CallEventKind::Scheduled { scheduled_time } => {
                 keep_latest(&mut self.scheduled_callback_time, at, *scheduled_time);
-                (Some(Status::CallbackScheduled), None)
+                Some(Status::CallbackScheduled)
             }
             CallEventKind::Ended {
                 call_type,
@@ -223,12 +219,12 @@ impl LeadState {
                 counters.calls_ended += 1;
                 keep_latest(&mut self.last_call_type, at, call_type.as_str().to_owned());
                 keep_latest(&mut self.last_call_result, at, *call_result);
-                match call_result {
-                    CallResult::Transfer => (Some(Status::Transferred), None),
-                    CallResult::Dnc => (Some(Status::Dnc), Some(DncReason::CallResultDnc)),
-                    CallResult::Reschedule => (Some(Status::RescheduleRequested), None),
-                    CallResult::NoResponse => (Some(Status::NoResponse), None),
-                }
+                Some(match call_result {
+                    CallResult::Transfer => Status::Transferred,
+                    CallResult::Dnc => Status::Dnc,
+                    CallResult::Reschedule => Status::RescheduleRequested,
+                    CallResult::NoResponse => Status::NoResponse,
+                })
             }
             CallEventKind::Transferred {
                 transferred_to,
@@ -238,22 +234,22 @@ impl LeadState {
                 counters.calls_transferred += 1;
                 keep_latest(&mut self.last_call_type, at, call_type.as_str().to_owned());
                 keep_latest(&mut self.transferred_to, at, transferred_to.clone());
-                (Some(Status::Transferred), None)
+                Some(Status::Transferred)
             }
             CallEventKind::KeyPressed { call_type, key, .. } => {
                 counters.keypresses += 1;
                 keep_latest(&mut self.last_call_type, at, call_type.as_str().to_owned());
                 keep_latest(&mut self.last_keypress, at, *key);
                 match *key {
-                    DtmfKey::TRANSFER => (Some(Status::TransferRequested), None),
-                    DtmfKey::RESCHEDULE => (Some(Status::RescheduleRequested), None),
-                    DtmfKey::REMOVE_FROM_LIST => (Some(Status::Dnc), Some(DncReason::Keypress9)),
-                    _ => (None, None),
+                    DtmfKey::TRANSFER => Some(Status::TransferRequested),
+                    DtmfKey::RESCHEDULE => Some(Status::RescheduleRequested),
+                    DtmfKey::REMOVE_FROM_LIST => Some(Status::Dnc),
+                    _ => None,
                 }
             }
-            CallEventKind::DncCreated { .. } => (Some(Status::Dnc), Some(DncReason::DncCreated)),
+            CallEventKind::DncCreated { .. } => Some(Status::Dnc),
         };
-        if let Some(reason) = dnc {
+        if let Some(reason) = dnc_reason(&event.kind) {
             keep_earliest(&mut self.dnc, at, reason);
         }
         // DNC is sticky: once the lead is DNC no other status can ever show again.
@@ -262,7 +258,6 @@ impl LeadState {
         } else if let Some(status) = status {
             keep_latest(&mut self.decided_status, at, status);
         }
-        dnc
     }
 }
 
@@ -286,6 +281,21 @@ pub struct CallbackRequest {
     pub source: Source,
 }
 
+/// Why an event is a DNC signal, if it is one: key 9, `callResult: dnc`, `dnc.created`.
+pub fn dnc_reason(kind: &CallEventKind) -> Option<DncReason> {
+    match kind {
+        CallEventKind::KeyPressed { key, .. } if *key == DtmfKey::REMOVE_FROM_LIST => {
+            Some(DncReason::Keypress9)
+        }
+        CallEventKind::Ended {
+            call_result: CallResult::Dnc,
+            ..
+        } => Some(DncReason::CallResultDnc),
+        CallEventKind::DncCreated { .. } => Some(DncReason::DncCreated),
+        _ => None,
+    }
+}
+
 /// A signal that a phone must not be called again, for the company-wide DNC register,
 /// which keeps the earliest one and decides the one `dnc.requested` per phone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,16 +315,10 @@ impl DncSignal {
     /// The signal a lead event carries, if it is one (key 9, `callResult: dnc`,
     /// `dnc.created`), as the event alone says it.
     pub fn of_event(event: &CallEvent, id: &EventId) -> Option<Self> {
-        let (reason, at) = match &event.kind {
-            CallEventKind::KeyPressed { key, .. } if *key == DtmfKey::REMOVE_FROM_LIST => {
-                (DncReason::Keypress9, event.event_time)
-            }
-            CallEventKind::Ended {
-                call_result: CallResult::Dnc,
-                ..
-            } => (DncReason::CallResultDnc, event.event_time),
-            CallEventKind::DncCreated { dnc_timestamp } => (DncReason::DncCreated, *dnc_timestamp),
-            _ => return None,
+        let reason = dnc_reason(&event.kind)?;
+        let at = match &event.kind {
+            CallEventKind::DncCreated { dnc_timestamp } => *dnc_timestamp,
+            _ => event.event_time,
         };
         Some(Self {
             phone: event.phone.clone(),
@@ -411,7 +415,7 @@ pub fn decide(old: Option<&LeadState>, event: &CallEvent, id: &EventId) -> Decis
     }
     let was_dnc = old.is_some_and(LeadState::is_dnc);
     let mut state = old.cloned().unwrap_or_else(|| LeadState::new(event, &at));
-    let dnc_signal = state.record(event, &at);
+    state.record(event, &at);
 
     let source = Source {
         event_type: event.event_type(),
@@ -439,9 +443,7 @@ pub fn decide(old: Option<&LeadState>, event: &CallEvent, id: &EventId) -> Decis
     }
     // Every distinct DNC event is a signal: the register counts them and keeps the
     // earliest, whichever campaign it came from.
-    if dnc_signal.is_some() {
-        effects.extend(DncSignal::of_event(event, id).map(Effect::Dnc));
-    }
+    effects.extend(DncSignal::of_event(event, id).map(Effect::Dnc));
     Decision::Applied(Box::new(Applied {
         state,
         effects,

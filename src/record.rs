@@ -112,10 +112,6 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
         }
     }
 
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
     /// Records a lead event; `evidence` is the signed request it came in, kept with any
     /// DNC signal it carries.
     ///

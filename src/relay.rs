@@ -130,11 +130,11 @@ impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
                     report.dnc_signals_registered += 1;
                     entries.insert(phone.as_str().to_owned(), Some(entry));
                 }
-                Err(e) if e.is_permanent() => {
-                    let reason = format!(
-                        "DNC signal not registered: {}",
-                        e.permanent.unwrap_or_default()
-                    );
+                Err(BackendError {
+                    permanent: Some(why),
+                    ..
+                }) => {
+                    let reason = format!("DNC signal not registered: {why}");
                     let body = serde_json::to_string(signal).unwrap_or_default();
                     self.park(&reason, &body, report).await?;
                 }

@@ -365,4 +365,43 @@ mod tests {
         };
         assert!(suppressed.metrics().contains(&("CallbacksSuppressed", 1)));
     }
+
+    #[test]
+    fn relay_line_is_an_emf_document_counting_what_sqs_took_and_what_failed() {
+        let report = crate::relay::RelayReport {
+            callbacks_sent: 2,
+            callbacks_suppressed: 1,
+            dnc_sent: 1,
+            send_failures: 1,
+            retry_from: Some("42".into()),
+            ..Default::default()
+        };
+        let line = relay_log_line(&report, Duration::from_millis(3), 7);
+        let v: Value = serde_json::from_str(&line).unwrap();
+        let directive = &v["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Dimensions"], json!([["FunctionName"]]));
+        assert!(v["FunctionName"].is_string());
+        for (name, count) in [
+            ("CallbacksSent", 2),
+            ("CallbacksSuppressed", 1),
+            ("DncRequestsSent", 1),
+            ("SendFailures", 1),
+            ("Parked", 0),
+        ] {
+            assert!(
+                directive["Metrics"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|m| m["Name"] == name),
+                "{name} is not declared"
+            );
+            assert_eq!(v[name], count, "{name}");
+        }
+        assert_eq!(
+            (v["level"].as_str(), v["retryFrom"].as_str()),
+            (Some("ERROR"), Some("42"))
+        );
+        assert!(!line.contains('\n'));
+    }
 }

@@ -58,8 +58,6 @@ pub fn request_from_event(
         {
             context.remove("domainName");
         }
-        // A body flagged base64 that is not (aws_lambda_events would abort on it) is taken
-        // as the text it is: its signature then fails, and it is answered 401.
         let flagged_base64 = event.get("isBase64Encoded").and_then(Value::as_bool) == Some(true);
         let decodes = |body: &str| {
             use base64::Engine;
@@ -91,10 +89,6 @@ pub struct WebhookHandler<S> {
 impl<S: LeadStore + Inbox> WebhookHandler<S> {
     pub fn new(verifier: Verifier, recorder: CallEventRecorder<S>) -> Self {
         Self { verifier, recorder }
-    }
-
-    pub fn recorder(&self) -> &CallEventRecorder<S> {
-        &self.recorder
     }
 
     /// Answers the request and writes its log line.
@@ -214,18 +208,15 @@ impl<S: LeadStore + Inbox> WebhookHandler<S> {
         header: Option<&str>,
         mut report: RequestReport,
     ) -> (StatusCode, Value, RequestReport) {
-        match result {
-            Err(e) => match e.permanent() {
-                Some(why) => {
-                    error!(error = %error_chain(&e), "permanent failure: the body is quarantined");
-                    report.permanent_failure = true;
-                    let reason = format!("cannot be stored: {why}");
-                    self.quarantine(body, header, reason, report).await
-                }
-                None => recorded(Err(e), report),
-            },
-            Ok(recorded_event) => recorded(Ok(recorded_event), report),
+        if let Err(e) = &result
+            && let Some(why) = e.permanent()
+        {
+            error!(error = %error_chain(e), "permanent failure: the body is quarantined");
+            report.permanent_failure = true;
+            let reason = format!("cannot be stored: {why}");
+            return self.quarantine(body, header, reason, report).await;
         }
+        answer_for(result, report)
     }
 }
 
@@ -239,8 +230,8 @@ fn evidence(header: Option<&str>, body: &[u8]) -> Evidence {
     }
 }
 
-/// The answer to a recorded event.
-fn recorded(
+/// The answer to a recorded event, or to a failure that may pass.
+fn answer_for(
     result: Result<Recorded, RecordError>,
     mut report: RequestReport,
 ) -> (StatusCode, Value, RequestReport) {
