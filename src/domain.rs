@@ -4,7 +4,6 @@
 use std::fmt;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sha2::{Digest, Sha256};
 
 /// A field rule that a value broke. `expected` says what the rule wants; the offending
 /// value itself is never repeated (it may be a phone number).
@@ -455,17 +454,9 @@ impl fmt::Display for EventId {
     }
 }
 
-/// Lower-case hex of the first 16 bytes of SHA-256 over `fields` joined by U+001F.
-pub(crate) fn short_digest(fields: &[&str]) -> String {
-    let mut hasher = Sha256::new();
-    for (i, field) in fields.iter().enumerate() {
-        if i > 0 {
-            hasher.update([0x1f]);
-        }
-        hasher.update(field.as_bytes());
-    }
-    hex::encode(&hasher.finalize()[..16])
-}
+/// Lower-case hex of the first 16 bytes of SHA-256 over `fields` joined by U+001F: the
+/// digest every id recipe uses, shared with the message crate's ids.
+pub(crate) use call_events_messages::ids::short_digest;
 
 #[cfg(test)]
 mod tests {

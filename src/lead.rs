@@ -432,7 +432,7 @@ pub fn decide(old: Option<&LeadState>, event: &CallEvent, id: &EventId) -> Decis
             callback_suppressed = true;
         } else {
             effects.push(Effect::Callback(CallbackRequest {
-                id: format!("callback-{}", id.as_str().trim_start_matches("evt_")),
+                id: call_events_messages::ids::callback_id(id.as_str()),
                 campaign_id: state.campaign_id.clone(),
                 phone: state.phone.clone(),
                 external_lead_id: external_lead_id.clone(),

@@ -12,31 +12,13 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Phone, Timestamp, short_digest};
-use crate::lead::DncSignal;
-use crate::messages::{DNC_TYPE, Queue, QueueMessage, SCHEMA_VERSION};
+use call_events_messages::{DncRequested, DncType, SchemaVersion, ids};
 
-/// The exact signed request a DNC signal arrived in, so that anyone holding the webhook
-/// secret can verify it years later ([`crate::signature::verify_evidence`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Evidence {
-    /// When the webhook received it (RFC 3339, UTC).
-    pub received_at: String,
-    /// The `aktify-signature` header as received.
-    pub signature_header: String,
-    /// The raw request body (it parsed as JSON, so it is UTF-8).
-    pub body: String,
-}
+use crate::domain::{Phone, Timestamp};
+use crate::lead::{self, DncSignal};
+use crate::messages::{DNC_TYPE, Queue, QueueMessage};
 
-/// Where a message came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SourceRecord {
-    pub event_type: String,
-    pub event_time: String,
-    pub event_id: String,
-}
+pub use call_events_messages::{DncReason, DncSource, Evidence};
 
 /// A DNC signal with its evidence, as the webhook commits it for the relay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,10 +29,10 @@ pub struct DncSignalRecord {
     pub campaign_id: Option<String>,
     #[serde(default)]
     pub external_lead_id: Option<String>,
-    pub reason: String,
+    pub reason: DncReason,
     /// The signal's time, RFC 3339 with nanoseconds (lossless, so it orders exactly).
     pub at: String,
-    pub source: SourceRecord,
+    pub source: DncSource,
     pub evidence: Evidence,
 }
 
@@ -63,10 +45,10 @@ impl DncSignalRecord {
                 .external_lead_id
                 .as_ref()
                 .map(|e| e.as_str().to_owned()),
-            reason: signal.reason.as_str().to_owned(),
+            reason: reason(signal.reason),
             at: signal.at.to_rfc3339_exact(),
-            source: SourceRecord {
-                event_type: signal.source.event_type.as_str().to_owned(),
+            source: DncSource {
+                event_type: reason(signal.reason).event_type(),
                 event_time: signal.source.event_time.to_rfc3339(),
                 event_id: signal.source.event_id.as_str().to_owned(),
             },
@@ -82,6 +64,15 @@ impl DncSignalRecord {
     /// Earlier signals sort first: by time, then by event id (a total order).
     fn order(&self) -> (Option<Timestamp>, &str) {
         (Timestamp::parse(&self.at).ok(), self.id())
+    }
+}
+
+/// The function's reasons are the messages' reasons.
+fn reason(reason: lead::DncReason) -> DncReason {
+    match reason {
+        lead::DncReason::Keypress9 => DncReason::Keypress9,
+        lead::DncReason::CallResultDnc => DncReason::CallResultDnc,
+        lead::DncReason::DncCreated => DncReason::DncCreated,
     }
 }
 
@@ -139,56 +130,36 @@ pub fn register(old: Option<&RegisterEntry>, signal: &DncSignalRecord) -> Regist
     Registered::Changed(entry)
 }
 
-/// The id of the one DNC request a phone can ever cause, company-wide:
-/// `dnc-` + the first 16 bytes, in lower-case hex, of SHA-256 over `dnc-request/v2`,
-/// U+001F, the phone.
+/// The id of the one DNC request a phone can ever cause, company-wide
+/// ([`call_events_messages::ids::dnc_request_id`]).
 pub fn dnc_request_id(phone: &Phone) -> String {
-    format!("dnc-{}", short_digest(&["dnc-request/v2", phone.as_str()]))
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DncRequestBody<'a> {
-    schema_version: u8,
-    #[serde(rename = "type")]
-    message_type: &'static str,
-    id: &'a str,
-    campaign_id: Option<&'a str>,
-    phone: &'a str,
-    external_lead_id: Option<&'a str>,
-    reason: &'a str,
-    requested_at: String,
-    source: &'a SourceRecord,
-    evidence: &'a Evidence,
+    ids::dnc_request_id(phone.as_str())
 }
 
 /// The phone's `dnc.requested`, from its earliest signal.
 pub fn dnc_request(phone: &Phone, entry: &RegisterEntry) -> QueueMessage {
-    let id = dnc_request_id(phone);
     let first = &entry.first;
-    let requested_at = Timestamp::parse(&first.at)
-        .map(Timestamp::to_rfc3339)
-        .unwrap_or_else(|_| first.at.clone());
-    let body = DncRequestBody {
-        schema_version: SCHEMA_VERSION,
-        message_type: DNC_TYPE,
-        id: &id,
-        campaign_id: first.campaign_id.as_deref(),
-        phone: phone.as_str(),
-        external_lead_id: first.external_lead_id.as_deref(),
-        reason: &first.reason,
-        requested_at,
-        source: &first.source,
-        evidence: &first.evidence,
+    let message = DncRequested {
+        schema_version: SchemaVersion,
+        message_type: DncType::DncRequested,
+        id: dnc_request_id(phone),
+        campaign_id: first.campaign_id.clone(),
+        phone: phone.as_str().to_owned(),
+        external_lead_id: first.external_lead_id.clone(),
+        reason: first.reason,
+        requested_at: Timestamp::parse(&first.at)
+            .map(Timestamp::to_rfc3339)
+            .unwrap_or_else(|_| first.at.clone()),
+        source: first.source.clone(),
+        evidence: first.evidence.clone(),
     };
     QueueMessage {
         queue: Queue::Dnc,
         message_type: DNC_TYPE.to_owned(),
-        campaign_id: first.campaign_id.clone(),
-        group: phone.as_str().to_owned(),
-        // Serializing strings and numbers into JSON cannot fail.
-        body: serde_json::to_string(&body).unwrap_or_default(),
-        id,
+        campaign_id: message.campaign_id.clone(),
+        group: message.phone.clone(),
+        body: call_events_messages::to_json(&message),
+        id: message.id,
     }
 }
 
@@ -201,10 +172,10 @@ mod tests {
             phone: "+12025550100".into(),
             campaign_id: campaign.map(str::to_owned),
             external_lead_id: None,
-            reason: "keypress_9".into(),
+            reason: DncReason::Keypress9,
             at: at.into(),
-            source: SourceRecord {
-                event_type: "lead.call_key_pressed".into(),
+            source: DncSource {
+                event_type: DncReason::Keypress9.event_type(),
                 event_time: at.into(),
                 event_id: id.into(),
             },

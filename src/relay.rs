@@ -180,7 +180,7 @@ impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
             "parking on the quarantine queue after a permanent failure"
         );
         let record = QuarantineRecord::new(
-            Timestamp::now(),
+            Timestamp::now().to_rfc3339(),
             format!("relay: {reason}"),
             body.as_bytes(),
         );

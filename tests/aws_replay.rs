@@ -17,14 +17,16 @@ const STILL_BROKEN: &str = r#"{"metadata":{"eventType":"lead.call_received","cam
 
 async fn quarantine(aws: &TestAws, body: &str, reason: &str) {
     let record = QuarantineRecord::new(
-        Timestamp::parse("2024-01-28T12:00:01Z").unwrap(),
-        reason.into(),
+        Timestamp::parse("2024-01-28T12:00:01Z")
+            .unwrap()
+            .to_rfc3339(),
+        reason,
         body.as_bytes(),
     );
     aws.sqs
         .send_message()
         .queue_url(&aws.resources.queues.quarantine)
-        .message_body(record.to_json())
+        .message_body(call_events_messages::to_json(&record))
         .send()
         .await
         .unwrap();

@@ -182,7 +182,8 @@ impl<S: LeadStore + Inbox> WebhookHandler<S> {
         reason: String,
         mut report: RequestReport,
     ) -> (StatusCode, Value, RequestReport) {
-        let record = QuarantineRecord::new(Timestamp::now(), reason.clone(), body).signed(header);
+        let record = QuarantineRecord::new(Timestamp::now().to_rfc3339(), reason.clone(), body)
+            .signed(header);
         match self.recorder.quarantine(&record).await {
             Ok(()) => {
                 report.outcome = Outcome::Quarantined;

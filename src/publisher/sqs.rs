@@ -86,7 +86,7 @@ impl MessagePublisher for SqsPublisher {
         let dedup = short_digest(&[&record.received_at, &record.body]);
         self.send_to(
             &self.urls.quarantine,
-            record.to_json(),
+            call_events_messages::to_json(record),
             // SQS refuses empty attribute values, and an unparsable body has no campaign.
             &[("type", "quarantine")],
             ("quarantine", &dedup),

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Phone, Timestamp};
 use crate::failure::classify;
 use crate::ports::{BackendError, DncRegisterStore, RegisterSaveError};
-use crate::register::{DncSignalRecord, Evidence, RegisterEntry, SourceRecord};
+use crate::register::{DncReason, DncSignalRecord, DncSource, Evidence, RegisterEntry};
 
 pub const REGISTER_KEY: &str = "phone";
 
@@ -24,12 +24,12 @@ struct RegisterItem {
     phone: String,
     /// The earliest signal's time (RFC 3339 UTC, milliseconds).
     dnc_at: String,
-    reason: String,
+    reason: DncReason,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     campaign_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     external_lead_id: Option<String>,
-    source: SourceRecord,
+    source: DncSource,
     evidence: Evidence,
     signals: u64,
     /// The earliest signal's time, lossless (nanoseconds), for ordering.
@@ -52,7 +52,7 @@ pub fn register_item(
     serde_dynamo::to_item(RegisterItem {
         phone: phone.as_str().to_owned(),
         dnc_at,
-        reason: first.reason.clone(),
+        reason: first.reason,
         campaign_id: first.campaign_id.clone(),
         external_lead_id: first.external_lead_id.clone(),
         source: first.source.clone(),
