@@ -1,4 +1,4 @@
-//! Creates the function's table and queues on the local emulator at `AWS_ENDPOINT_URL`
+//! Creates the functions' tables and queues (and the example consumer's table) on the local emulator at `AWS_ENDPOINT_URL`
 //! and prints the function's environment as `KEY=VALUE` lines, for
 //! `cargo lambda watch --env-file`. Used by `scripts/local.sh`.
 //!
@@ -23,6 +23,19 @@ async fn main() -> ExitCode {
             println!("DNC_DLQ_URL={}", resources.dnc_dlq);
             println!("RELAY_FAILURES_QUEUE_URL={}", resources.relay_failures);
             println!("LEAD_TABLE_STREAM_ARN={}", resources.stream_arn);
+            // The example consumer's own table (crates/example-consumer).
+            let table = format!("{prefix}-consumer-idempotency");
+            let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+            if let Err(e) =
+                example_consumer::dynamodb::create_idempotency_table(&dynamodb, &table).await
+            {
+                eprintln!(
+                    "cannot create the example consumer's table: {}",
+                    call_events::telemetry::error_chain(&e)
+                );
+                return ExitCode::FAILURE;
+            }
+            println!("IDEMPOTENCY_TABLE_NAME={table}");
             ExitCode::SUCCESS
         }
         Err(e) => {

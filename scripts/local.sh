@@ -23,6 +23,8 @@ source scripts/moto.sh
 # features into the functions and make watch compile them again.
 echo "building the functions (the first build compiles about 300 crates: a few minutes)" >&2
 cargo build --bins
+# The example consumer on its own, as watch builds it (its crate's features only).
+cargo build -p call-events-example-consumer --bin call-events-example-consumer
 echo "building and running the resource set-up (examples/local_resources.rs)" >&2
 env_file="$root/.local/function.env"
 cargo run --quiet --example local_resources -- local > "$env_file"
@@ -71,6 +73,15 @@ keep=()
 .venv/bin/python scripts/local.py run --url "$webhook_url" --port "$port" --env-file "$env_file" "${keep[@]}" || status=$?
 # Every event type once more through the trigger command, checked.
 .venv/bin/python scripts/local.py triggers || status=$?
+# The example consumer under `cargo lambda invoke`, on its sample SQS batches: each acted on
+# (see its log lines in .local/function.log), then again, skipped by message id.
+for batch in callback-batch dnc-batch callback-batch; do
+  answer="$(cargo lambda invoke call-events-example-consumer -A 127.0.0.1 -P "$port" \
+    --data-file "crates/example-consumer/events/$batch.json" 2>&1)" || { echo "$answer" >&2; status=1; continue; }
+  echo "example consumer, $batch.json: $answer"
+  [[ "$answer" == '{"batchItemFailures":[]}' ]] || { echo "  expected no failed message" >&2; status=1; }
+done
+grep -h 'message handled' .local/function.log | sed -E 's/Lambda runtime invoke\{[^}]*\}: //; s/^ */  /' | tail -3 || true
 
 if (( keep_running )); then
   cat <<MSG
@@ -91,6 +102,8 @@ Look at the state:
   .venv/bin/python scripts/local.py dump                             # every table item and queue message
 Invoke with an API Gateway event:
   PATH="$root/.venv/bin:\$PATH" cargo lambda invoke call-events-receiver -A 127.0.0.1 -P $port --data-file events/09-call-key-pressed-9.json
+Invoke the example consumer with an SQS batch (its log lines go to .local/function.log):
+  cargo lambda invoke call-events-example-consumer -A 127.0.0.1 -P $port --data-file crates/example-consumer/events/callback-batch.json
 MSG
   wait "$watch_pid" || true
 fi
