@@ -103,7 +103,7 @@ Look at the state:
 Invoke with an API Gateway event:
   PATH="$root/.venv/bin:\$PATH" cargo lambda invoke call-events-receiver -A 127.0.0.1 -P $port --data-file events/09-call-key-pressed-9.json
 Invoke the example consumer with an SQS batch (its log lines go to .local/function.log):
-  cargo lambda invoke call-events-example-consumer -A 127.0.0.1 -P $port --data-file crates/example-consumer/events/callback-batch.json
+  PATH="$root/.venv/bin:\$PATH" cargo lambda invoke call-events-example-consumer -A 127.0.0.1 -P $port --data-file crates/example-consumer/events/callback-batch.json
 MSG
   wait "$watch_pid" || true
 fi
