@@ -606,3 +606,106 @@ fn both_functions_log_json_so_tracing_diagnostics_are_json_too() {
         assert_eq!(text(&logging["LogFormat"]), "JSON", "{function}");
     }
 }
+
+/// The example consumer's own template (not part of the production one) agrees with its
+/// code and with what the receiver's template exports.
+#[test]
+fn example_consumer_template_agrees_with_its_code_and_the_receivers_exports() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crates/example-consumer/template.yaml"
+    );
+    let example: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let function = &example["Resources"]["ConsumerFunction"];
+    assert_eq!(
+        text(&function["Metadata"]["BuildProperties"]["Binary"]),
+        "call-events-example-consumer"
+    );
+    let properties = &function["Properties"];
+
+    let variables: BTreeSet<String> = properties["Environment"]["Variables"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(text)
+        .collect();
+    let read: BTreeSet<String> = example_consumer::config::VARIABLES
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    assert_eq!(variables, read, "the environment the consumer reads");
+
+    // Every import names an export of the receiver's stack.
+    let exports: BTreeSet<String> = template()["Outputs"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|o| !o["Export"]["Name"].is_null())
+        .map(|o| text(&o["Export"]["Name"]))
+        .filter_map(|name| name.strip_prefix("${AWS::StackName}-").map(str::to_owned))
+        .collect();
+    let yaml = std::fs::read_to_string(path).unwrap();
+    let imports: Vec<&str> = yaml
+        .split("${ReceiverStackName}-")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert_eq!(imports.len(), 4, "{imports:?}");
+    for import in imports {
+        assert!(
+            exports.contains(import),
+            "the receiver exports no {import}: {exports:?}"
+        );
+    }
+
+    // Both queues, with partial batch failures, which the consumer's answer relies on.
+    let events = properties["Events"].as_mapping().unwrap();
+    assert_eq!(events.len(), 2);
+    for (_, event) in events {
+        assert_eq!(text(&event["Type"]), "SQS");
+        let types: Vec<String> = event["Properties"]["FunctionResponseTypes"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(text)
+            .collect();
+        assert_eq!(types, ["ReportBatchItemFailures"]);
+    }
+    // Lambda refuses a function timeout above the queues' visibility timeout (30 s: the
+    // receiver's queues keep SQS's default).
+    let queue = &template()["Resources"]["CallbackQueue"]["Properties"];
+    assert!(queue["VisibilityTimeout"].is_null());
+    assert!(properties["Timeout"].as_u64().unwrap() <= 30);
+
+    // Its table is the one the adapter uses; its policy allows exactly the calls it makes.
+    let table = &example["Resources"]["IdempotencyTable"]["Properties"];
+    assert_eq!(
+        pairs(&table["KeySchema"], "AttributeName", "KeyType"),
+        BTreeMap::from([(
+            example_consumer::dynamodb::KEY.to_owned(),
+            "HASH".to_owned()
+        )])
+    );
+    assert_eq!(
+        text(&table["TimeToLiveSpecification"]["AttributeName"]),
+        example_consumer::dynamodb::TTL_ATTRIBUTE
+    );
+    let statements = properties["Policies"][0]["Statement"]
+        .as_sequence()
+        .unwrap();
+    let actions: BTreeSet<String> = statements
+        .iter()
+        .flat_map(|s| match &s["Action"] {
+            Value::Sequence(list) => list.iter().map(text).collect(),
+            single => vec![text(single)],
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        BTreeSet::from([
+            "dynamodb:DeleteItem".to_owned(),
+            "dynamodb:GetItem".to_owned(),
+            "dynamodb:PutItem".to_owned()
+        ])
+    );
+}

@@ -5,6 +5,11 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 
 use crate::ports::{Claim, DncRegister, IdempotencyStore, StoreError};
 
+/// The idempotency table's partition key.
+pub const KEY: &str = "id";
+/// The idempotency table's TTL attribute (epoch seconds).
+pub const TTL_ATTRIBUTE: &str = "expiration";
+
 const IN_PROGRESS: &str = "INPROGRESS";
 const COMPLETED: &str = "COMPLETED";
 
@@ -152,14 +157,14 @@ pub async fn create_idempotency_table(client: &Client, name: &str) -> Result<(),
         .table_name(name)
         .attribute_definitions(
             AttributeDefinition::builder()
-                .attribute_name("id")
+                .attribute_name(KEY)
                 .attribute_type(ScalarAttributeType::S)
                 .build()
                 .map_err(fail)?,
         )
         .key_schema(
             KeySchemaElement::builder()
-                .attribute_name("id")
+                .attribute_name(KEY)
                 .key_type(KeyType::Hash)
                 .build()
                 .map_err(fail)?,
@@ -173,7 +178,7 @@ pub async fn create_idempotency_table(client: &Client, name: &str) -> Result<(),
         .table_name(name)
         .time_to_live_specification(
             TimeToLiveSpecification::builder()
-                .attribute_name("expiration")
+                .attribute_name(TTL_ATTRIBUTE)
                 .enabled(true)
                 .build()
                 .map_err(fail)?,

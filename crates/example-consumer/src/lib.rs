@@ -17,6 +17,7 @@
 //! [`Message`]: call_events_messages::Message
 //! [`SqsBatchResponse`]: aws_lambda_events::event::sqs::SqsBatchResponse
 
+pub mod config;
 mod consumer;
 pub mod dynamodb;
 pub mod memory;

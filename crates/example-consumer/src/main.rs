@@ -1,38 +1,16 @@
 //! The example consumer as a Lambda function on the callback and DNC queues.
 //!
-//! Environment: `IDEMPOTENCY_TABLE_NAME` (partition key `id`, TTL on `expiration`),
-//! `DNC_TABLE_NAME` (the receiver's DNC register), `IDEMPOTENCY_TTL_SECONDS` (default 14
-//! days: the longest an SQS message lives).
+//! Environment: see [`example_consumer::config`].
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_config::BehaviorVersion;
 use aws_lambda_events::event::sqs::SqsEvent;
 use aws_smithy_http_client::tls;
+use example_consumer::config::Settings;
 use example_consumer::dynamodb::{DynamoDncRegister, DynamoIdempotency};
 use example_consumer::{Consumer, LoggingActions};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-
-const DEFAULT_TTL_SECONDS: u64 = 14 * 24 * 3600;
-
-fn setting(name: &str) -> Result<String, String> {
-    match std::env::var(name) {
-        Ok(value) if !value.trim().is_empty() => Ok(value),
-        _ => Err(format!("{name} is not set")),
-    }
-}
-
-fn ttl_seconds() -> Result<u64, String> {
-    match std::env::var("IDEMPOTENCY_TTL_SECONDS") {
-        Err(_) => Ok(DEFAULT_TTL_SECONDS),
-        Ok(raw) => match raw.trim().parse::<u64>() {
-            Ok(seconds) if seconds > 0 => Ok(seconds),
-            _ => Err(format!(
-                "IDEMPOTENCY_TTL_SECONDS must be a positive number of seconds, not {raw:?}"
-            )),
-        },
-    }
-}
 
 fn now_ms() -> u64 {
     SystemTime::now()
@@ -43,14 +21,7 @@ fn now_ms() -> u64 {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let settings = (|| {
-        Ok::<_, String>((
-            setting("IDEMPOTENCY_TABLE_NAME")?,
-            setting("DNC_TABLE_NAME")?,
-            ttl_seconds()?,
-        ))
-    })();
-    let (idempotency_table, register_table, ttl) = match settings {
+    let settings = match Settings::read(|name| std::env::var(name).ok()) {
         Ok(settings) => settings,
         Err(why) => {
             eprintln!("call-events-example-consumer cannot start: {why}");
@@ -69,8 +40,12 @@ async fn main() -> Result<(), Error> {
     let client = aws_sdk_dynamodb::Client::new(&config);
     let consumer = Consumer::new(
         LoggingActions,
-        DynamoIdempotency::new(client.clone(), idempotency_table, ttl),
-        DynamoDncRegister::new(client, register_table),
+        DynamoIdempotency::new(
+            client.clone(),
+            settings.idempotency_table,
+            settings.ttl_seconds,
+        ),
+        DynamoDncRegister::new(client, settings.dnc_table),
     );
     let consumer = &consumer;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
