@@ -24,7 +24,7 @@ cargo bench --locked --bench e2e
 
 echo
 echo "== 3. release binaries (cargo lambda build --release, x86_64, stripped) =="
-cargo lambda build --release --quiet 2>/dev/null || cargo lambda build --release
+cargo lambda build --release -p call-events-receiver --quiet 2>/dev/null || cargo lambda build --release -p call-events-receiver
 binary="target/lambda/call-events-receiver/bootstrap"
 ls -l "$binary" target/lambda/call-events-relay/bootstrap | awk '{ printf "%s: %d bytes (%.2f MiB)\n", $NF, $5, $5 / 1048576 }'
 
