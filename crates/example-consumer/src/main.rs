@@ -2,9 +2,11 @@
 //!
 //! Environment: see [`example_consumer::config`].
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_lambda_events::event::sqs::SqsEvent;
 use aws_smithy_http_client::tls;
 use example_consumer::config::Settings;
@@ -33,8 +35,18 @@ async fn main() -> Result<(), Error> {
             tls::rustls_provider::CryptoMode::Ring,
         ))
         .build_https();
+    // A few quick attempts, each well inside the function's 20 s timeout: a stuck call
+    // fails its message (retried) instead of timing the whole batch out.
     let config = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http)
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(5))
+                .build(),
+        )
         .load()
         .await;
     let client = aws_sdk_dynamodb::Client::new(&config);
