@@ -2,7 +2,8 @@
 //! callback id and the DNC request id. Consumers deduplicate by these ids and the table
 //! stores them, so a change of recipe must never slip through. The expected strings were
 //! computed independently of this code, in Python, from the recipes as documented
-//! (`CallEvent::id`, `LegacyDncCreated::id`, `register::dnc_request_id`):
+//! (`CallEvent::id`, `LegacyDncCreated::id`, `register::dnc_request_id`, and the message
+//! crate's `ids`):
 //!
 //! ```python
 //! hashlib.sha256("\x1f".join(fields).encode()).digest()[:16].hex()
@@ -105,5 +106,18 @@ fn dnc_request_id_is_one_per_phone_the_documented_digest() {
     assert_eq!(
         dnc_request_id(&Phone::parse(PHONE).unwrap()),
         "dnc-05d74a072509af1346ee1b09f13c7752"
+    );
+}
+
+#[test]
+fn the_message_crate_gives_consumers_the_same_ids() {
+    // What a consumer computes with `call-events-messages` alone.
+    assert_eq!(
+        call_events_messages::ids::dnc_request_id(PHONE),
+        "dnc-05d74a072509af1346ee1b09f13c7752"
+    );
+    assert_eq!(
+        call_events_messages::ids::callback_id("evt_e103ed4a1f5eabd204549f12d5e79425"),
+        "callback-e103ed4a1f5eabd204549f12d5e79425"
     );
 }
