@@ -35,8 +35,7 @@ pub struct QueueMessage {
     pub body: String,
 }
 
-pub const CALLBACK_TYPE: &str = "callback.scheduled";
-pub const DNC_TYPE: &str = "dnc.requested";
+pub use call_events_messages::{CALLBACK_TYPE, DNC_TYPE};
 
 impl From<&CallbackRequest> for QueueMessage {
     fn from(request: &CallbackRequest) -> Self {

@@ -26,6 +26,11 @@ mod schema;
 
 pub use schema::{SCHEMA_FILES, schemas};
 
+/// The `type` of a [`CallbackScheduled`].
+pub const CALLBACK_TYPE: &str = "callback.scheduled";
+/// The `type` of a [`DncRequested`].
+pub const DNC_TYPE: &str = "dnc.requested";
+
 /// E.164: `+`, a non-zero digit, then up to 14 digits.
 pub const PHONE_PATTERN: &str = r"^\+[1-9][0-9]{1,14}$";
 /// An event id: `evt_` and 32 lower-case hex digits.
@@ -308,10 +313,10 @@ impl Message {
         }
         let tag: Tag = serde_json::from_str(body).map_err(ParseError::Invalid)?;
         match &*tag.message_type {
-            "callback.scheduled" => serde_json::from_str(body)
+            CALLBACK_TYPE => serde_json::from_str(body)
                 .map(Self::Callback)
                 .map_err(ParseError::Invalid),
-            "dnc.requested" => serde_json::from_str(body)
+            DNC_TYPE => serde_json::from_str(body)
                 .map(Self::Dnc)
                 .map_err(ParseError::Invalid),
             other => Err(ParseError::UnknownType(other.to_owned())),
@@ -334,8 +339,8 @@ impl Message {
 
     pub fn type_name(&self) -> &'static str {
         match self {
-            Self::Callback(_) => "callback.scheduled",
-            Self::Dnc(_) => "dnc.requested",
+            Self::Callback(_) => CALLBACK_TYPE,
+            Self::Dnc(_) => DNC_TYPE,
         }
     }
 }
@@ -395,6 +400,15 @@ mod tests {
                 "{broken}"
             );
         }
+    }
+
+    #[test]
+    fn the_type_constants_are_what_the_types_write() {
+        assert_eq!(
+            to_json(&CallbackType::CallbackScheduled),
+            format!("\"{CALLBACK_TYPE}\"")
+        );
+        assert_eq!(to_json(&DncType::DncRequested), format!("\"{DNC_TYPE}\""));
     }
 
     #[test]
