@@ -21,7 +21,7 @@ source scripts/moto.sh
 # The functions exactly as `cargo lambda watch` runs them (`cargo run --bin`), so it finds
 # them built. Building the example in the same command would unify its dev-dependency
 # features into the functions and make watch compile them again.
-echo "building the functions (the first build compiles about 300 crates: a few minutes)" >&2
+echo "building the functions (the first build compiles about 350 crates: a few minutes)" >&2
 cargo build --bins
 # The example consumer on its own, as watch builds it (its crate's features only).
 cargo build -p call-events-example-consumer --bin call-events-example-consumer
