@@ -330,13 +330,6 @@ impl Message {
         }
     }
 
-    pub fn phone(&self) -> &str {
-        match self {
-            Self::Callback(m) => &m.phone,
-            Self::Dnc(m) => &m.phone,
-        }
-    }
-
     pub fn type_name(&self) -> &'static str {
         match self {
             Self::Callback(_) => CALLBACK_TYPE,

@@ -90,9 +90,10 @@ impl<A: Actions, I: IdempotencyStore, R: DncRegister> Consumer<A, I, R> {
                 continue;
             }
             match self.consume(record, now_ms, deadline_ms).await {
-                Ok((id, outcome)) => {
+                Ok((message_type, id, outcome)) => {
                     tracing::info!(
                         message_id,
+                        message_type,
                         id,
                         outcome = outcome.as_str(),
                         "message handled"
@@ -115,12 +116,12 @@ impl<A: Actions, I: IdempotencyStore, R: DncRegister> Consumer<A, I, R> {
         record: &SqsMessage,
         now_ms: u64,
         deadline_ms: u64,
-    ) -> Result<(String, Outcome), Failure> {
+    ) -> Result<(&'static str, String, Outcome), Failure> {
         let body = record.body.as_deref().ok_or(Failure::NoBody)?;
         let message = Message::from_json(body)?;
         let id = message.id().to_owned();
         match self.idempotency.claim(&id, now_ms, deadline_ms).await? {
-            Claim::Completed => return Ok((id, Outcome::Duplicate)),
+            Claim::Completed => return Ok((message.type_name(), id, Outcome::Duplicate)),
             Claim::InProgress => return Err(Failure::InProgress),
             Claim::Acquired => {}
         }
@@ -135,7 +136,7 @@ impl<A: Actions, I: IdempotencyStore, R: DncRegister> Consumer<A, I, R> {
                 {
                     tracing::error!(id, error = %error_chain(&e), "acted, but not recorded as done");
                 }
-                Ok((id, outcome))
+                Ok((message.type_name(), id, outcome))
             }
             Err(failure) => {
                 if let Err(e) = self.idempotency.release(&id).await {

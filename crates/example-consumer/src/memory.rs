@@ -24,13 +24,6 @@ impl MemoryIdempotency {
     pub fn claimed_elsewhere(&self, id: &str, until_ms: u64) {
         lock(&self.records).insert(id.to_owned(), Record::InProgress { until_ms });
     }
-
-    pub fn completed(&self) -> usize {
-        lock(&self.records)
-            .values()
-            .filter(|r| **r == Record::Completed)
-            .count()
-    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
