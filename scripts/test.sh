@@ -11,6 +11,6 @@ source scripts/moto.sh
 log="$root/.local/test.log"
 # Tests only: the library's, the binaries', and tests/ (benchmarks have their own command,
 # scripts/bench.sh; CI's clippy still compiles them).
-cargo test --locked --workspace --lib --bins --tests "$@" 2>&1 | tee "$log"
+cargo test --locked --workspace --no-fail-fast --lib --bins --tests "$@" 2>&1 | tee "$log"
 # One closing line over every test binary.
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"

@@ -16,13 +16,14 @@ use crate::entrypoints::stream::StreamHandler;
 use crate::publisher::{SqsPublisher, SqsQuarantineQueue};
 use crate::record::CallEventRecorder;
 use crate::relay::Relay;
-use crate::replay::Replay;
+use crate::replay::{Replay, Trust};
 use crate::signature::{Secret, Verifier};
-use crate::store::{DynamoDncRegister, DynamoLeadStore};
+use crate::store::{DynamoDncRegister, DynamoLeadStore, DynamoStreamReader};
 use crate::telemetry::error_chain;
 
 pub type LiveHandler = WebhookHandler<DynamoLeadStore>;
-pub type LiveRelay = StreamHandler<SqsPublisher, DynamoDncRegister>;
+pub type LiveRelay =
+    StreamHandler<SqsPublisher, DynamoDncRegister, DynamoLeadStore, DynamoStreamReader>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -82,12 +83,29 @@ pub async fn build(config: &Config, sdk: &SdkConfig) -> Result<LiveHandler, Star
 
 pub type LiveReplay = Replay<SqsQuarantineQueue, DynamoLeadStore>;
 
-/// The replay command on the deployed table and quarantine queue.
-pub fn build_replay(config: &ReplayConfig, sdk: &SdkConfig) -> LiveReplay {
-    let store = DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
+/// The replay command on the deployed table and quarantine queue, verifying with the
+/// webhook's secrets.
+pub async fn build_replay(
+    config: &ReplayConfig,
+    sdk: &SdkConfig,
+    trust: Trust,
+) -> Result<LiveReplay, StartupError> {
+    let webhook = &config.webhook;
+    let secrets = match &webhook.secrets {
+        SecretSource::Inline(secrets) => secrets.clone(),
+        SecretSource::SecretsManager { arn } => read_secret(sdk, arn).await?,
+    };
+    let store = DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(sdk), &webhook.table_name);
     let queue =
         SqsQuarantineQueue::new(aws_sdk_sqs::Client::new(sdk), &config.quarantine_queue_url);
-    Replay::new(queue, CallEventRecorder::new(store))
+    let recorder = CallEventRecorder::new(store);
+    Ok(Replay::new(
+        queue,
+        recorder,
+        secrets,
+        webhook.accept_v1,
+        trust,
+    ))
 }
 
 pub async fn start_relay() -> Result<LiveRelay, StartupError> {
@@ -98,9 +116,11 @@ pub async fn start_relay() -> Result<LiveRelay, StartupError> {
 
 pub fn build_relay(config: &RelayConfig, sdk: &SdkConfig) -> LiveRelay {
     let publisher = SqsPublisher::new(aws_sdk_sqs::Client::new(sdk), config.queues.clone());
-    let register =
-        DynamoDncRegister::new(aws_sdk_dynamodb::Client::new(sdk), &config.dnc_table_name);
-    StreamHandler::new(Relay::new(publisher, register))
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let register = DynamoDncRegister::new(dynamodb.clone(), &config.dnc_table_name);
+    let lot = DynamoLeadStore::new(dynamodb, &config.table_name);
+    let reader = DynamoStreamReader::new(aws_sdk_dynamodbstreams::Client::new(sdk));
+    StreamHandler::new(Relay::new(publisher, register, lot), reader)
 }
 
 /// The secret's value is the list of client secrets, comma- or newline-separated.

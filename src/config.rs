@@ -15,8 +15,9 @@ pub const VARIABLES: [&str; 5] = [
     "ACCEPT_LEGACY_V1_SIGNATURES",
 ];
 
-/// Every variable the relay reads.
-pub const RELAY_VARIABLES: [&str; 4] = [
+/// Every variable the relay reads (its stream, schedule and redrive triggers alike).
+pub const RELAY_VARIABLES: [&str; 5] = [
+    "TABLE_NAME",
     "DNC_TABLE_NAME",
     "CALLBACK_QUEUE_URL",
     "DNC_QUEUE_URL",
@@ -33,25 +34,25 @@ pub struct Config {
     pub accept_v1: bool,
 }
 
-/// The replay command's configuration: the same variables as the functions.
+/// The replay command's configuration: the webhook's variables (its table, and the
+/// secrets that each record's kept signature is verified with) and the quarantine queue.
 #[derive(Debug, Clone)]
 pub struct ReplayConfig {
-    pub table_name: String,
+    pub webhook: Config,
     pub quarantine_queue_url: String,
 }
 
 impl ReplayConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let required = |name: &'static str| {
-            std::env::var(name)
-                .ok()
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-                .ok_or(ConfigError::Missing(name))
-        };
+        let webhook = Config::from_env()?;
+        let quarantine_queue_url = std::env::var("QUARANTINE_QUEUE_URL")
+            .ok()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .ok_or(ConfigError::Missing("QUARANTINE_QUEUE_URL"))?;
         Ok(Self {
-            table_name: required("TABLE_NAME")?,
-            quarantine_queue_url: required("QUARANTINE_QUEUE_URL")?,
+            webhook,
+            quarantine_queue_url,
         })
     }
 }
@@ -59,6 +60,8 @@ impl ReplayConfig {
 /// The relay's configuration.
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
+    /// The lead table: where the relay parks what no queue takes.
+    pub table_name: String,
     /// The DNC register.
     pub dnc_table_name: String,
     pub queues: QueueUrls,
@@ -84,12 +87,15 @@ impl RelayConfig {
                 })
             }
         };
-        let dnc_table_name = lookup("DNC_TABLE_NAME")
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-            .ok_or(ConfigError::Missing("DNC_TABLE_NAME"))?;
+        let required = |name: &'static str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
         Ok(Self {
-            dnc_table_name,
+            table_name: required("TABLE_NAME")?,
+            dnc_table_name: required("DNC_TABLE_NAME")?,
             queues: QueueUrls {
                 callback: queue_url("CALLBACK_QUEUE_URL")?,
                 dnc: queue_url("DNC_QUEUE_URL")?,
@@ -203,7 +209,8 @@ mod tests {
 
     const BASE: [(&str, &str); 1] = [("TABLE_NAME", "leads")];
 
-    const QUEUES: [(&str, &str); 4] = [
+    const QUEUES: [(&str, &str); 5] = [
+        ("TABLE_NAME", "leads"),
         ("DNC_TABLE_NAME", "dnc-register"),
         (
             "CALLBACK_QUEUE_URL",

@@ -47,18 +47,24 @@ impl Phone {
 }
 
 /// The sender's campaign identifier: a non-empty string of at most 1024 bytes (the most
-/// DynamoDB can hold in a sort key: a longer one could never be stored).
+/// DynamoDB can hold in a sort key: a longer one could never be stored), not starting with
+/// `#`: that prefix is reserved for the lead table's items that are not leads (a DNC signal
+/// kept without a lead is keyed under its phone, with a `#` sort key).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CampaignId(String);
 
 impl CampaignId {
     pub const MAX_BYTES: usize = 1024;
+    /// The sort-key prefix no campaign can take.
+    pub const RESERVED_PREFIX: char = '#';
 
     pub fn parse(raw: &str) -> Result<Self, RuleBroken> {
         if raw.trim().is_empty() {
             Err(rule("a non-empty string"))
         } else if raw.len() > Self::MAX_BYTES {
             Err(rule("at most 1024 bytes long"))
+        } else if raw.starts_with(Self::RESERVED_PREFIX) {
+            Err(rule("a string that does not start with `#` (reserved)"))
         } else {
             Ok(Self(raw.to_owned()))
         }
@@ -134,6 +140,14 @@ impl Timestamp {
 
     pub fn from_unix_parts(seconds: i64, nanos: u32) -> Option<Self> {
         DateTime::from_timestamp(seconds, nanos).map(Self)
+    }
+
+    /// The instant `by` earlier (the same one if that is out of range).
+    pub fn minus(self, by: std::time::Duration) -> Self {
+        chrono::Duration::from_std(by)
+            .ok()
+            .and_then(|by| self.0.checked_sub_signed(by))
+            .map_or(self, Self)
     }
 }
 
@@ -436,6 +450,15 @@ pub struct EventId(String);
 impl EventId {
     fn digest(fields: &[&str]) -> Self {
         Self(format!("evt_{}", short_digest(fields)))
+    }
+
+    /// The id of a DNC signal read leniently from a body that breaks a rule elsewhere
+    /// (CONTRACT §3): `evt_` + the digest of `dnc-signal/body/v1` and the raw body, so a
+    /// redelivery of the same body gives the same id. (Once the body parses, say after a
+    /// replay, its event gets its [`CallEvent::id`]: the register then counts the signal
+    /// twice, and keeps the earlier of the two, which is the same moment.)
+    pub fn of_unparsed_body(body: &str) -> Self {
+        Self::digest(&["dnc-signal/body/v1", body])
     }
 
     /// An id read back from the table, where only ids made by [`CallEvent::id`] are stored.

@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod ports;
 pub mod publisher;
 pub mod record;
+pub mod redrive;
 pub mod register;
 pub mod relay;
 pub mod replay;

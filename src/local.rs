@@ -17,10 +17,14 @@ use crate::publisher::QueueUrls;
 use crate::store::item::{
     EXPIRES_AT, EXTERNAL_LEAD_ID_INDEX, INDEX_ATTRIBUTES, PARTITION_KEY, SORT_KEY,
 };
-use crate::store::register::REGISTER_KEY;
+use crate::store::register::{PENDING_INDEX, PENDING_KEY, PENDING_SINCE, REGISTER_KEY};
 
 /// Receives before a message moves to its dead-letter queue.
 pub const MAX_RECEIVE_COUNT: u32 = 5;
+/// The relay failure queue's: a given-up batch is tried every 5 minutes for 25 hours.
+pub const REDRIVE_MAX_RECEIVE_COUNT: u32 = 300;
+/// Every queue states its size limit (1 MiB, SQS's largest), as `template.yaml` does.
+pub const MAXIMUM_MESSAGE_SIZE: u32 = 1_048_576;
 /// 14 days, SQS's longest: a DNC request must outlive any consumer outage.
 pub const RETENTION_SECONDS: u32 = 1_209_600;
 
@@ -34,13 +38,15 @@ pub struct Resources {
     pub queues: QueueUrls,
     pub callback_dlq: String,
     pub dnc_dlq: String,
-    /// Where Lambda parks a stream batch the relay could not send in time.
+    /// Where Lambda parks a stream batch the relay could not send in time (the redrive
+    /// reads it).
     pub relay_failures: String,
+    pub relay_failures_dlq: String,
 }
 
 impl Resources {
     /// The names of the resources for `prefix`: `<prefix>-leads`, `<prefix>-callbacks.fifo`, ...
-    pub fn names(prefix: &str) -> [String; 8] {
+    pub fn names(prefix: &str) -> [String; 9] {
         [
             format!("{prefix}-leads"),
             format!("{prefix}-dnc-register"),
@@ -50,6 +56,7 @@ impl Resources {
             format!("{prefix}-dnc-dlq.fifo"),
             format!("{prefix}-quarantine"),
             format!("{prefix}-relay-failures"),
+            format!("{prefix}-relay-failures-dlq"),
         ]
     }
 
@@ -76,17 +83,20 @@ pub async fn create(sdk: &SdkConfig, prefix: &str) -> Result<Resources, BackendE
         dnc_dlq,
         quarantine,
         relay_failures,
+        relay_failures_dlq,
     ] = Resources::names(prefix);
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let stream_arn = create_table(&dynamodb, &table).await?;
     create_register_table(&dynamodb, &dnc_register).await?;
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let callback_dlq = create_queue(&sqs, &callbacks_dlq, None).await?;
-    let callback = create_queue(&sqs, &callbacks, Some(&callback_dlq)).await?;
+    let callback = create_queue(&sqs, &callbacks, Some((&callback_dlq, MAX_RECEIVE_COUNT))).await?;
     let dnc_dlq = create_queue(&sqs, &dnc_dlq, None).await?;
-    let dnc = create_queue(&sqs, &dnc, Some(&dnc_dlq)).await?;
+    let dnc = create_queue(&sqs, &dnc, Some((&dnc_dlq, MAX_RECEIVE_COUNT))).await?;
     let quarantine = create_queue(&sqs, &quarantine, None).await?;
-    let relay_failures = create_queue(&sqs, &relay_failures, None).await?;
+    let relay_failures_dlq = create_queue(&sqs, &relay_failures_dlq, None).await?;
+    let redrive = Some((relay_failures_dlq.as_str(), REDRIVE_MAX_RECEIVE_COUNT));
+    let relay_failures = create_queue(&sqs, &relay_failures, redrive).await?;
     Ok(Resources {
         table_name: table,
         dnc_table_name: dnc_register,
@@ -99,6 +109,7 @@ pub async fn create(sdk: &SdkConfig, prefix: &str) -> Result<Resources, BackendE
         callback_dlq,
         dnc_dlq,
         relay_failures,
+        relay_failures_dlq,
     })
 }
 
@@ -188,24 +199,41 @@ async fn create_register_table(
     name: &str,
 ) -> Result<(), BackendError> {
     let fail = |e| BackendError::new("DynamoDB CreateTable", e);
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(fail)
+    };
+    let key = |name: &str, key_type| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build()
+            .map_err(fail)
+    };
+    // The sweep's sparse index of pending requests, keys only (as in template.yaml).
+    let pending = GlobalSecondaryIndex::builder()
+        .index_name(PENDING_INDEX)
+        .key_schema(key(PENDING_KEY, KeyType::Hash)?)
+        .key_schema(key(PENDING_SINCE, KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::KeysOnly)
+                .build(),
+        )
+        .build()
+        .map_err(fail)?;
     client
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(REGISTER_KEY)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(fail)?,
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(REGISTER_KEY)
-                .key_type(KeyType::Hash)
-                .build()
-                .map_err(fail)?,
-        )
+        .attribute_definitions(attribute(REGISTER_KEY)?)
+        .attribute_definitions(attribute(PENDING_KEY)?)
+        .attribute_definitions(attribute(PENDING_SINCE)?)
+        .key_schema(key(REGISTER_KEY, KeyType::Hash)?)
+        .global_secondary_indexes(pending)
         .deletion_protection_enabled(true)
         .send()
         .await
@@ -229,12 +257,18 @@ async fn create_register_table(
 async fn create_queue(
     client: &aws_sdk_sqs::Client,
     name: &str,
-    dead_letter_queue_url: Option<&str>,
+    dead_letter_queue: Option<(&str, u32)>,
 ) -> Result<String, BackendError> {
-    let mut attributes = HashMap::from([(
-        QueueAttributeName::MessageRetentionPeriod,
-        RETENTION_SECONDS.to_string(),
-    )]);
+    let mut attributes = HashMap::from([
+        (
+            QueueAttributeName::MessageRetentionPeriod,
+            RETENTION_SECONDS.to_string(),
+        ),
+        (
+            QueueAttributeName::MaximumMessageSize,
+            MAXIMUM_MESSAGE_SIZE.to_string(),
+        ),
+    ]);
     if name.ends_with(".fifo") {
         attributes.insert(QueueAttributeName::FifoQueue, "true".into());
         attributes.insert(
@@ -242,11 +276,11 @@ async fn create_queue(
             "false".into(),
         );
     }
-    if let Some(dlq) = dead_letter_queue_url {
+    if let Some((dlq, max_receive_count)) = dead_letter_queue {
         let arn = queue_arn(client, dlq).await?;
         attributes.insert(
             QueueAttributeName::RedrivePolicy,
-            format!(r#"{{"deadLetterTargetArn":"{arn}","maxReceiveCount":{MAX_RECEIVE_COUNT}}}"#),
+            format!(r#"{{"deadLetterTargetArn":"{arn}","maxReceiveCount":{max_receive_count}}}"#),
         );
     }
     let output = client

@@ -1,12 +1,13 @@
 //! What the use cases need from the outside world, one small trait per need:
 //! [`LeadStore`] and [`Inbox`] for the webhook (DynamoDB only: its answer depends on nothing
-//! else), [`MessagePublisher`] and [`DncRegisterStore`] for the relay. Each has a DynamoDB or
+//! else), [`MessagePublisher`], [`DncRegisterStore`] and [`ParkingLot`] for the relay and
+//! the sweep, [`StreamReader`] for the redrive of given-up stream batches. Each has a DynamoDB or
 //! SQS adapter and an in-memory one ([`crate::store`], [`crate::publisher`]).
 
 use std::error::Error as StdError;
 use std::future::Future;
 
-use crate::domain::Phone;
+use crate::domain::{Phone, Timestamp};
 use crate::lead::LeadState;
 use crate::messages::{QuarantineRecord, QueueMessage};
 use crate::outbox::Outbox;
@@ -98,7 +99,10 @@ pub trait Inbox: Send + Sync {
         record: &QuarantineRecord,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
-    /// Keeps the signal unless it was kept before; says whether it is new.
+    /// Keeps a DNC signal that has no lead item to ride in (a legacy v1 `dnc.created`, a
+    /// signal read leniently from a quarantined body, the signal of an event whose lead
+    /// cannot be written), under its phone, unless it was kept before; says whether it is
+    /// new.
     fn keep_signal(
         &self,
         record: &DncSignalRecord,
@@ -128,6 +132,46 @@ pub trait DncRegisterStore: Send + Sync {
         entry: &RegisterEntry,
         expected_version: Option<u64>,
     ) -> impl Future<Output = Result<(), RegisterSaveError>> + Send;
+
+    /// Marks the phone's request taken by SQS at `at` (a request sent already keeps its
+    /// first time); bumps the version, so a concurrent `save` decides again.
+    fn mark_sent(
+        &self,
+        phone: &Phone,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// Marks the phone's request refused by SQS for good, and takes it out of the sweep.
+    fn mark_refused(
+        &self,
+        phone: &Phone,
+        why: &str,
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// Up to `limit` phones whose request is pending since `before` or earlier, from the
+    /// sparse index of pending requests (never a scan of the register).
+    fn pending(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Phone>, BackendError>> + Send;
+}
+
+/// What the relay could not send anywhere, kept durably with its reason for a person: the
+/// last resort when the quarantine queue itself refuses (README, "Operating").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parked {
+    /// What kind of thing this is: `parked` (a message or record), `stream-gap` (a given-up
+    /// batch the stream no longer holds).
+    pub kind: &'static str,
+    pub at: String,
+    pub reason: String,
+    /// What could not be sent (a message body, a record), or what is known of a gap.
+    pub body: String,
+}
+
+pub trait ParkingLot: Send + Sync {
+    fn park(&self, parked: &Parked) -> impl Future<Output = Result<(), BackendError>> + Send;
 }
 
 /// Sends what a committed write decided to its queue.

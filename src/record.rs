@@ -16,12 +16,15 @@ use std::time::Duration;
 
 use lru::LruCache;
 
-use crate::domain::{CallEvent, CampaignId, EventId, EventType, LegacyDncCreated, Phone};
+use crate::domain::{
+    CallEvent, CampaignId, EventId, EventType, LegacyDncCreated, Phone, Timestamp,
+};
 use crate::lead::{Decision, DncSignal, Effect, decide};
 use crate::messages::{QuarantineRecord, QueueMessage};
 use crate::outbox::Outbox;
 use crate::ports::{BackendError, Inbox, LeadStore, SaveError, StoredLead};
-use crate::register::{DncSignalRecord, Evidence};
+use crate::register::{DncSignalRecord, Evidence, evidence_of_request};
+use crate::wire::readable_dnc_signal;
 
 /// Leads whose last state an instance keeps: a few thousand, a few MB at most.
 pub const CACHE_CAPACITY: usize = 4096;
@@ -116,26 +119,14 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
     /// DNC signal it carries.
     ///
     /// A permanent failure (the lead's item can never be written, or is unreadable) comes
-    /// back as such, for the caller to quarantine the body; if the event is a DNC signal,
-    /// the signal is first kept on its own, so the register still gets it.
+    /// back as such, for the caller to [`quarantine`](Self::quarantine) the body with the
+    /// event's DNC signal, if it carries one, so the register still gets it.
     pub async fn record(
         &self,
         event: &CallEvent,
         evidence: &Evidence,
     ) -> Result<Recorded, RecordError> {
-        let recording = async {
-            let result = self.record_until_committed(event, evidence).await;
-            match result {
-                Err(RecordError::Backend(e)) if e.is_permanent() => {
-                    if let Some(signal) = DncSignal::of_event(event, &event.id()) {
-                        let record = DncSignalRecord::new(&signal, evidence.clone());
-                        self.store.keep_signal(&record).await?;
-                    }
-                    Err(RecordError::Backend(e))
-                }
-                other => other,
-            }
-        };
+        let recording = self.record_until_committed(event, evidence);
         match tokio::time::timeout(self.deadline, recording).await {
             Ok(result) => result,
             Err(_elapsed) => Err(RecordError::DeadlineExceeded(self.deadline)),
@@ -235,10 +226,50 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
         }
     }
 
-    /// Keeps an authentic body that cannot be recorded, before the answer.
-    pub async fn quarantine(&self, record: &QuarantineRecord) -> Result<(), BackendError> {
-        self.store.keep_quarantined(record).await
+    /// Keeps an authentic body that cannot be recorded, before the answer, and commits the
+    /// DNC signal it carries for the register: `signal` when the caller read one (an event
+    /// whose lead cannot be written), else whatever [`readable_dnc_signal`] can read from
+    /// the body. An opt-out never waits for a person to fix the rest of its body.
+    ///
+    /// The signal first: if keeping it fails for a reason that may pass, the sender's retry
+    /// brings it again (its id is stable, so the retry is not a second signal). A signal
+    /// DynamoDB refuses for good is logged and the body is still kept: the quarantine queue
+    /// then holds the only copy, and the answer does not claim the signal.
+    pub async fn quarantine(
+        &self,
+        body: &[u8],
+        signature_header: Option<&str>,
+        reason: String,
+        signal: Option<DncSignal>,
+    ) -> Result<Quarantined, BackendError> {
+        let evidence = evidence_of_request(signature_header, body);
+        let received_at =
+            Timestamp::parse(&evidence.received_at).unwrap_or_else(|_| Timestamp::now());
+        let signal = signal.or_else(|| readable_dnc_signal(body, received_at));
+        let mut dnc_kept = false;
+        if let Some(signal) = &signal {
+            let record = DncSignalRecord::new(signal, evidence.clone());
+            match self.store.keep_signal(&record).await {
+                Ok(_new_or_known) => dnc_kept = true,
+                Err(e) if e.is_permanent() => tracing::error!(
+                    error = %crate::telemetry::error_chain(&e),
+                    "the quarantined body's DNC signal cannot be kept: it is on the quarantine queue only"
+                ),
+                Err(e) => return Err(e),
+            }
+        }
+        let record = QuarantineRecord::new(evidence.received_at, reason.clone(), body)
+            .signed(signature_header);
+        self.store.keep_quarantined(&record).await?;
+        Ok(Quarantined { reason, dnc_kept })
     }
+}
+
+/// A body kept for replay, and whether its DNC signal was committed for the register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    pub reason: String,
+    pub dnc_kept: bool,
 }
 
 fn known_state(known: &Option<StoredLead>) -> Option<&crate::lead::LeadState> {

@@ -1,14 +1,21 @@
 //! The company-wide DNC register (CONTRACT §4a), as pure rules: one entry per phone, which
 //! keeps the earliest DNC signal with the signed request that carried it (its evidence),
-//! counts the distinct signals, and decides the one `dnc.requested` the phone ever gets.
+//! counts the distinct signals, and tracks the phone's one `dnc.requested` to completion.
 //!
-//! The entry is a function of the SET of signals, except `requested_by`: the signal that
-//! happened to arrive first, which is the one whose stream record sends the request. The
-//! request's content is read from the entry when it is sent (its earliest signal), so
-//! a retry sends the same id, and signals relayed together send the same message in any
-//! order.
+//! The entry's signal content (`first`, `signals`) is a function of the SET of signals.
+//! Its request starts `Pending` when the phone joins the register and becomes `Sent` once
+//! SQS took it: any relay pass that touches the phone, and the scheduled sweep, send a
+//! pending request. The request's content is read from the entry when it is sent (its
+//! earliest signal) under the phone's one id, so every retry and every sender of it sends
+//! the same message: the promise rests on no single stream record.
+//!
+//! Bounded: the entry keeps the first signal's evidence (a body of at most 256 KiB), a
+//! count, and the ids of the latest [`RECENT_SIGNAL_IDS`] signals, which is what makes a
+//! signal handed over again (a stream retry, a redrive, a redelivery) change nothing. A
+//! signal older than those, handed over again, is counted a second time; `first` cannot
+//! change by it (it keeps the earliest by time, whatever the arrivals).
 
-use std::collections::BTreeSet;
+use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +26,16 @@ use crate::lead::{self, DncSignal};
 use crate::messages::{DNC_TYPE, Queue, QueueMessage};
 
 pub use call_events_messages::{DncReason, DncSource, Evidence};
+
+/// The signed request as received now: what a DNC signal keeps as its proof.
+pub fn evidence_of_request(signature_header: Option<&str>, body: &[u8]) -> Evidence {
+    Evidence {
+        received_at: Timestamp::now().to_rfc3339(),
+        signature_header: signature_header.unwrap_or_default().to_owned(),
+        // A body that carries a signal is JSON, so UTF-8, and this is lossless.
+        body: String::from_utf8_lossy(body).into_owned(),
+    }
+}
 
 /// A DNC signal with its evidence, as the webhook commits it for the relay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,21 +93,39 @@ fn reason(reason: lead::DncReason) -> DncReason {
     }
 }
 
+/// How many signal ids an entry remembers: far more than a phone's distinct signals
+/// within the stream's 24 h (one or two in practice), so a record handed over again within
+/// that time is always recognised.
+pub const RECENT_SIGNAL_IDS: usize = 32;
+
+/// Where the phone's one `dnc.requested` is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestState {
+    /// Decided, not yet taken by SQS, since this time (RFC 3339).
+    Pending { since: String },
+    /// SQS took it at this time (RFC 3339).
+    Sent { at: String },
+    /// SQS refused it for good (parked with the reason, alarmed): not sent, and out of the
+    /// sweep's reach until a person puts it back (README, "Operating").
+    Refused { why: String },
+}
+
+impl RequestState {
+    pub fn is_pending(&self) -> bool {
+        matches!(self, Self::Pending { .. })
+    }
+}
+
 /// One phone's entry in the register.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisterEntry {
     /// The earliest signal by time, with its evidence.
     pub first: DncSignalRecord,
-    /// Every distinct signal seen for the phone, by event id.
-    pub signal_ids: BTreeSet<String>,
-    /// The signal whose arrival decided the phone's one DNC request.
-    pub requested_by: String,
-}
-
-impl RegisterEntry {
-    pub fn signals(&self) -> usize {
-        self.signal_ids.len()
-    }
+    /// Distinct signals seen for the phone.
+    pub signals: u64,
+    /// The latest signals' ids, oldest first, at most [`RECENT_SIGNAL_IDS`].
+    pub recent_signal_ids: VecDeque<String>,
+    pub request: RequestState,
 }
 
 /// What a signal does to the register.
@@ -110,20 +145,32 @@ impl Registered {
     }
 }
 
-/// Adds `signal` to the phone's entry, if it has one.
-pub fn register(old: Option<&RegisterEntry>, signal: &DncSignalRecord) -> Registered {
+/// Adds `signal` to the phone's entry, if it has one; a new entry's request is pending
+/// since `now`.
+pub fn register(
+    old: Option<&RegisterEntry>,
+    signal: &DncSignalRecord,
+    now: Timestamp,
+) -> Registered {
     let Some(old) = old else {
         return Registered::Changed(RegisterEntry {
             first: signal.clone(),
-            signal_ids: BTreeSet::from([signal.id().to_owned()]),
-            requested_by: signal.id().to_owned(),
+            signals: 1,
+            recent_signal_ids: VecDeque::from([signal.id().to_owned()]),
+            request: RequestState::Pending {
+                since: now.to_rfc3339(),
+            },
         });
     };
-    if old.signal_ids.contains(signal.id()) {
+    if old.recent_signal_ids.iter().any(|id| id == signal.id()) {
         return Registered::Known(old.clone());
     }
     let mut entry = old.clone();
-    entry.signal_ids.insert(signal.id().to_owned());
+    entry.signals += 1;
+    entry.recent_signal_ids.push_back(signal.id().to_owned());
+    while entry.recent_signal_ids.len() > RECENT_SIGNAL_IDS {
+        entry.recent_signal_ids.pop_front();
+    }
     if signal.order() < entry.first.order() {
         entry.first = signal.clone();
     }
@@ -189,7 +236,11 @@ mod tests {
 
     fn apply(signals: &[DncSignalRecord]) -> Option<RegisterEntry> {
         signals.iter().fold(None, |entry, s| {
-            Some(register(entry.as_ref(), s).entry().clone())
+            Some(
+                register(entry.as_ref(), s, Timestamp::now())
+                    .entry()
+                    .clone(),
+            )
         })
     }
 
@@ -201,18 +252,51 @@ mod tests {
         let other = apply(&[early.clone(), late.clone()]).unwrap();
         assert_eq!(one.first, early);
         assert_eq!(one.first, other.first);
-        assert_eq!(one.signals(), 2);
+        assert_eq!(one.signals, 2);
+        assert!(one.request.is_pending(), "a new entry's request is pending");
+    }
+
+    #[test]
+    fn the_entry_stays_bounded_and_counts_every_distinct_signal() {
+        let signals: Vec<_> = (0..RECENT_SIGNAL_IDS * 3)
+            .map(|i| signal(&format!("evt_{i:03}"), "2024-01-28T12:00:00Z", None))
+            .collect();
+        let entry = apply(&signals).unwrap();
+        assert_eq!(entry.signals, signals.len() as u64);
+        assert_eq!(entry.recent_signal_ids.len(), RECENT_SIGNAL_IDS);
+        // The latest are remembered: handed over again, they change nothing.
+        let last = signals.last().unwrap();
+        assert!(matches!(
+            register(Some(&entry), last, Timestamp::now()),
+            Registered::Known(_)
+        ));
         assert_eq!(
-            one.requested_by, "evt_b",
-            "the request goes with the first arrival"
+            entry.first.id(),
+            "evt_000",
+            "the earliest (tie: smallest id)"
         );
+    }
+
+    #[test]
+    fn a_new_signal_leaves_the_request_as_it_was() {
+        let mut entry = apply(&[signal("evt_a", "2024-01-28T12:00:00Z", None)]).unwrap();
+        entry.request = RequestState::Sent {
+            at: "2024-01-28T12:00:05.000Z".into(),
+        };
+        let later = signal("evt_b", "2024-01-28T11:00:00Z", None);
+        let changed = register(Some(&entry), &later, Timestamp::now());
+        assert_eq!(changed.entry().request, entry.request);
+        assert_eq!(changed.entry().first, later);
     }
 
     #[test]
     fn a_known_signal_changes_nothing() {
         let s = signal("evt_a", "2024-01-28T12:00:00Z", None);
         let entry = apply(std::slice::from_ref(&s)).unwrap();
-        assert_eq!(register(Some(&entry), &s), Registered::Known(entry));
+        assert_eq!(
+            register(Some(&entry), &s, Timestamp::now()),
+            Registered::Known(entry)
+        );
     }
 
     #[test]

@@ -1,21 +1,29 @@
-//! The relay's use case: act on what each committed write of the lead table decided, in
-//! stream order. A record's new image says what its write decided (see
-//! [`crate::store::item::committed`]), so nothing is written back to the lead table.
+//! The relay's use cases: act on what each committed write of the lead table decided, in
+//! stream order ([`Relay::relay`]), and send every DNC request still pending, whatever
+//! happened to the stream ([`Relay::sweep`], on a schedule). A record's new image says
+//! what its write decided (see [`crate::store::item::committed`]), so nothing is written
+//! back to the lead table.
 //!
 //! A batch goes in two passes:
 //! 1. every DNC signal of the batch goes into the company-wide register
 //!    ([`crate::register`]), which keeps the earliest signal per phone; this is idempotent,
 //!    so a batch handed over again changes nothing;
-//! 2. the records' sends, in stream order: the phone's one `dnc.requested` (by the record
-//!    whose signal decided it, from the register's earliest signal), each callback unless
-//!    its phone is on the register by now (DNC is company-wide), each quarantined body.
+//! 2. the records' sends, in stream order: the phone's `dnc.requested` while its register
+//!    entry says it is pending (then marked sent), each callback unless its phone is on the
+//!    register by now (DNC is company-wide), each quarantined body.
+//!
+//! The DNC promise rests on no single record: a request is pending in the register until
+//! SQS took it, and any pass that touches the phone, or the sweep, sends it under the
+//! phone's one id. A record Lambda gives up on is redriven ([`crate::redrive`]).
 //!
 //! Failures: a transient one (SQS or DynamoDB unavailable, throttled) stops the batch at
 //! that record, for Lambda to retry. A permanent one (SQS will never take the message, a
 //! register item or a stream record this code cannot read) parks what could not be handled
-//! on the quarantine queue with its reason, counted (`Parked`) and alarmed, and the relay
-//! goes on: one bad record must not hold back every later message of its shard. A callback
-//! whose phone's register entry cannot be read is parked, not sent.
+//! with its reason, counted (`Parked`) and alarmed, and the relay goes on: one bad record
+//! must not hold back every later message of its shard. Parking goes to the quarantine
+//! queue; what that queue refuses for good goes to the [`ParkingLot`] (an item in the lead
+//! table), cut to fit if need be. A callback whose phone's register entry cannot be read is
+//! parked, not sent.
 //!
 //! Order: the stream gives one lead's writes in order, and so do the FIFO queues per phone.
 //! At the first record that cannot be handled the relay stops and reports that record:
@@ -24,16 +32,29 @@
 //! absorb it). Records that decided nothing (every other change of the table) pass.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
-use crate::domain::{Phone, Timestamp};
+use crate::domain::{Phone, Timestamp, short_digest};
 use crate::messages::{QuarantineRecord, Queue, QueueMessage};
-use crate::ports::{BackendError, DncRegisterStore, MessagePublisher, RegisterSaveError};
-use crate::register::{DncSignalRecord, RegisterEntry, Registered, dnc_request, register};
+use crate::ports::{
+    BackendError, DncRegisterStore, MessagePublisher, Parked, ParkingLot, RegisterSaveError,
+};
+use crate::register::{
+    DncSignalRecord, RegisterEntry, Registered, RequestState, dnc_request, register,
+};
 use crate::store::item::Committed;
 use crate::telemetry::error_chain;
 
 /// Attempts at a register write that keeps losing a race with another relay batch.
 const REGISTER_ATTEMPTS: usize = 16;
+/// The sweep leaves a request pending for less than this to the stream's own relay pass,
+/// which is about to send it: the sweep is for what the stream could not do.
+pub const SWEEP_GRACE: Duration = Duration::from_secs(60);
+/// Pending requests one sweep sends at most (each costs a read, a send and a write); more
+/// wait for the next sweep, a minute later.
+pub const SWEEP_LIMIT: usize = 500;
+/// A parked item's body is cut to this many bytes (a DynamoDB item holds 400 KB).
+const PARKED_BODY_BYTES: usize = 300 * 1024;
 
 /// One stream record, as the relay needs it.
 #[derive(Debug, Clone)]
@@ -44,7 +65,7 @@ pub struct Change {
     pub committed: Result<Committed, String>,
 }
 
-/// What a batch did: counts of what SQS took, and the record to retry from, if any.
+/// What a batch or a sweep did: counts of what SQS took, and the record to retry from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RelayReport {
     pub callbacks_sent: usize,
@@ -54,27 +75,44 @@ pub struct RelayReport {
     pub quarantine_forwarded: usize,
     pub send_failures: usize,
     pub unreadable: usize,
-    /// Records or messages parked on the quarantine queue after a permanent failure.
+    /// Records or messages parked after a permanent failure (queue or table).
     pub parked: usize,
+    /// Of `parked`, those the quarantine queue refused too: kept in the lead table.
+    pub parked_in_table: usize,
+    /// DNC requests SQS refused for good: parked, out of the sweep, for a person.
+    pub dnc_refused: usize,
+    /// Pending requests the sweep found.
+    pub pending_found: usize,
+    /// Given-up stream batches relayed again whole.
+    pub redriven: usize,
+    /// Given-up stream batches the stream no longer held: written down for a person.
+    pub gaps: usize,
     /// The sequence number of the first record not fully handled; it and every later
     /// record of the batch come again.
     pub retry_from: Option<String>,
 }
 
-pub struct Relay<P, R> {
+pub struct Relay<P, R, K> {
     publisher: P,
     register: R,
+    lot: K,
 }
 
 /// Register entries of the batch's phones, as pass 1 left them (`None`: not on it).
 type Entries = HashMap<String, Option<RegisterEntry>>;
 
-impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
-    pub fn new(publisher: P, register: R) -> Self {
+impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
+    pub fn new(publisher: P, register: R, lot: K) -> Self {
         Self {
             publisher,
             register,
+            lot,
         }
+    }
+
+    /// Where the relay keeps what no queue takes.
+    pub fn lot(&self) -> &K {
+        &self.lot
     }
 
     pub async fn relay(&self, changes: &[Change]) -> RelayReport {
@@ -102,6 +140,36 @@ impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
         }
         report.retry_from = changes.get(registered).map(|c| c.sequence_number.clone());
         report
+    }
+
+    /// Sends every DNC request pending since `now - SWEEP_GRACE` or earlier (up to
+    /// [`SWEEP_LIMIT`]), then marks it sent. Reads only the register's index of pending
+    /// requests, and each pending entry. A transient failure stops the sweep (the next one
+    /// goes on); a permanent one is parked and the sweep goes on.
+    pub async fn sweep(&self, now: Timestamp) -> Result<RelayReport, String> {
+        let mut report = RelayReport::default();
+        let before = now.minus(SWEEP_GRACE);
+        let phones = self
+            .register
+            .pending(before, SWEEP_LIMIT)
+            .await
+            .map_err(|e| error_chain(&e))?;
+        report.pending_found = phones.len();
+        for phone in phones {
+            let entry = match self.register.load(&phone).await {
+                Ok(entry) => entry.map(|(entry, _)| entry),
+                Err(e) if e.is_permanent() => {
+                    let reason = "DNC request not sent: the register item is unreadable";
+                    self.park(reason, phone.as_str(), &mut report).await?;
+                    continue;
+                }
+                Err(e) => return Err(error_chain(&e)),
+            };
+            if let Some(entry) = entry {
+                self.send_request(&phone, &entry, &mut report).await?;
+            }
+        }
+        Ok(report)
     }
 
     async fn register_signals(
@@ -156,7 +224,7 @@ impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
                 Some((entry, version)) => (Some(entry), Some(*version)),
                 None => (None, None),
             };
-            match register(entry, signal) {
+            match register(entry, signal, Timestamp::now()) {
                 Registered::Known(entry) => return Ok(entry),
                 Registered::Changed(entry) => {
                     match self.register.save(phone, &entry, version).await {
@@ -173,12 +241,32 @@ impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
         ))
     }
 
-    /// Puts what could not be handled, and why, on the quarantine queue.
+    /// Sends the phone's `dnc.requested` if its entry says it is pending, then marks it
+    /// sent; a request SQS refuses for good is parked and marked refused.
+    async fn send_request(
+        &self,
+        phone: &Phone,
+        entry: &RegisterEntry,
+        report: &mut RelayReport,
+    ) -> Result<(), String> {
+        if !entry.request.is_pending() {
+            return Ok(());
+        }
+        let message = dnc_request(phone, entry);
+        let marked = match self.publish(&message, report).await? {
+            Published::Taken => self.register.mark_sent(phone, Timestamp::now()).await,
+            Published::Parked(why) => {
+                report.dnc_refused += 1;
+                self.register.mark_refused(phone, why).await
+            }
+        };
+        marked.map_err(|e| error_chain(&e))
+    }
+
+    /// Puts what could not be handled, and why, on the quarantine queue; what that queue
+    /// refuses for good goes to the parking lot.
     async fn park(&self, reason: &str, body: &str, report: &mut RelayReport) -> Result<(), String> {
-        tracing::error!(
-            reason,
-            "parking on the quarantine queue after a permanent failure"
-        );
+        tracing::error!(reason, "parking after a permanent failure");
         let record = QuarantineRecord::new(
             Timestamp::now().to_rfc3339(),
             format!("relay: {reason}"),
@@ -187,6 +275,31 @@ impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
         match self.publisher.quarantine(&record).await {
             Ok(()) => {
                 report.parked += 1;
+                Ok(())
+            }
+            Err(e) if e.is_permanent() => {
+                let reason = format!("{reason}; the quarantine queue refused it too");
+                self.park_in_table(&reason, body, report).await
+            }
+            Err(e) => {
+                report.send_failures += 1;
+                Err(error_chain(&e))
+            }
+        }
+    }
+
+    /// The last resort: an item in the lead table, with the body cut to fit if need be.
+    async fn park_in_table(
+        &self,
+        reason: &str,
+        body: &str,
+        report: &mut RelayReport,
+    ) -> Result<(), String> {
+        let parked = parked(reason, body);
+        match self.lot.park(&parked).await {
+            Ok(()) => {
+                report.parked += 1;
+                report.parked_in_table += 1;
                 Ok(())
             }
             Err(e) => {
@@ -210,10 +323,7 @@ impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
             let Ok(phone) = Phone::parse(&signal.phone) else {
                 continue; // parked in pass 1
             };
-            let entry = entries.get(phone.as_str()).cloned().flatten();
-            if let Some(entry) = entry.filter(|e| e.requested_by == signal.id()) {
-                self.publish(&dnc_request(&phone, &entry), report).await?;
-            }
+            self.send_pending(&phone, entries, report).await?;
         }
         for message in &committed.messages {
             if message.queue == Queue::Callback {
@@ -221,6 +331,9 @@ impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
                     Ok(false) => {}
                     Ok(true) => {
                         report.callbacks_suppressed += 1;
+                        if let Ok(phone) = Phone::parse(&message.group) {
+                            self.send_pending(&phone, entries, report).await?;
+                        }
                         continue;
                     }
                     Err(e) if e.is_permanent() => {
@@ -235,11 +348,40 @@ impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
             self.publish(message, report).await?;
         }
         if let Some(record) = &committed.quarantine {
-            if let Err(e) = self.publisher.quarantine(record).await {
-                report.send_failures += 1;
-                return Err(error_chain(&e));
+            match self.publisher.quarantine(record).await {
+                Ok(()) => report.quarantine_forwarded += 1,
+                Err(e) if e.is_permanent() => {
+                    let reason = format!(
+                        "quarantined body not forwarded: {}",
+                        e.permanent.unwrap_or_default()
+                    );
+                    let body = call_events_messages::to_json(record);
+                    self.park_in_table(&reason, &body, report).await?;
+                }
+                Err(e) => {
+                    report.send_failures += 1;
+                    return Err(error_chain(&e));
+                }
             }
-            report.quarantine_forwarded += 1;
+        }
+        Ok(())
+    }
+
+    /// Sends the phone's request if the batch knows its entry and it is pending; then the
+    /// batch holds it as sent, so it leaves once per batch.
+    async fn send_pending(
+        &self,
+        phone: &Phone,
+        entries: &mut Entries,
+        report: &mut RelayReport,
+    ) -> Result<(), String> {
+        if let Some(Some(entry)) = entries.get_mut(phone.as_str())
+            && entry.request.is_pending()
+        {
+            self.send_request(phone, entry, report).await?;
+            entry.request = RequestState::Sent {
+                at: Timestamp::now().to_rfc3339(),
+            };
         }
         Ok(())
     }
@@ -248,11 +390,12 @@ impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
         &self,
         message: &QueueMessage,
         report: &mut RelayReport,
-    ) -> Result<(), String> {
+    ) -> Result<Published, String> {
         if let Err(e) = self.publisher.send(message).await {
             if let Some(why) = e.permanent {
                 let reason = format!("{} {} not sent: {why}", message.message_type, message.id);
-                return self.park(&reason, &message.body, report).await;
+                self.park(&reason, &message.body, report).await?;
+                return Ok(Published::Parked(why));
             }
             report.send_failures += 1;
             return Err(error_chain(&e));
@@ -261,7 +404,7 @@ impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
             Queue::Callback => report.callbacks_sent += 1,
             Queue::Dnc => report.dnc_sent += 1,
         }
-        Ok(())
+        Ok(Published::Taken)
     }
 
     /// Is the phone on the DNC register? Asked once per phone and batch.
@@ -276,6 +419,38 @@ impl<P: MessagePublisher, R: DncRegisterStore> Relay<P, R> {
         let listed = entry.is_some();
         entries.insert(phone.to_owned(), entry);
         Ok(listed)
+    }
+}
+
+/// What became of a message.
+enum Published {
+    Taken,
+    /// Refused for good, and parked: why.
+    Parked(&'static str),
+}
+
+/// A parked item for the parking lot: the body cut to fit a DynamoDB item, with its full
+/// length and digest, so nothing about it is lost but bytes no item can hold.
+pub fn parked(reason: &str, body: &str) -> Parked {
+    let mut kept = body;
+    let mut reason = reason.to_owned();
+    if body.len() > PARKED_BODY_BYTES {
+        let mut end = PARKED_BODY_BYTES;
+        while !body.is_char_boundary(end) {
+            end -= 1;
+        }
+        kept = &body[..end];
+        reason = format!(
+            "{reason}; body cut to {end} of {} bytes (sha-256 prefix {})",
+            body.len(),
+            short_digest(&[body])
+        );
+    }
+    Parked {
+        kind: "parked",
+        at: Timestamp::now().to_rfc3339(),
+        reason,
+        body: kept.to_owned(),
     }
 }
 

@@ -1,8 +1,14 @@
-//! The operator's replay of the quarantine queue: each record's body is parsed again with
-//! the current code. What now parses is recorded through the same use case as a delivery
-//! (it was authenticated when it arrived) and leaves the queue; what is now ignored by design
-//! leaves it too; what still breaks a rule stays, with its reason. `--dry-run` only says what
-//! would happen.
+//! The operator's replay of the quarantine queue (CONTRACT §8): each record's body is
+//! parsed again with the current code. What now parses is recorded through the same use
+//! case as a delivery and leaves the queue; what is now ignored by design leaves it too;
+//! what still breaks a rule stays, with its reason. `--dry-run` only says what would happen.
+//!
+//! The queue is not trusted: anyone allowed to send to it could write a record. So a
+//! record is recorded only when its kept `signatureHeader` verifies its body with a
+//! configured secret (the signature's age is not held against it: it was checked when the
+//! body arrived; a secret rotated out since is). A record with no header (the first
+//! release kept none) is recorded only when the operator says so ([`Trust`]); one that no
+//! configured secret signed is never recorded. Both stay on the queue with their reason.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -11,6 +17,7 @@ use crate::messages::QuarantineRecord;
 use crate::ports::{BackendError, Inbox, LeadStore};
 use crate::record::{CallEventRecorder, Recorded};
 use crate::register::Evidence;
+use crate::signature::{Secret, Verifier};
 use crate::telemetry::error_chain;
 use crate::wire::{Inbound, parse_body};
 
@@ -73,14 +80,67 @@ impl Summary {
     }
 }
 
+/// Which records the replay may record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// Only records whose kept signature verifies (the default).
+    SignedOnly,
+    /// Also records with no signature header at all, as the first release kept them: the
+    /// operator vouches that nobody else could send to the queue
+    /// (`--trust-unsigned-first-release`). A header that does not verify is never trusted.
+    UnsignedFirstRelease,
+}
+
 pub struct Replay<Q, S> {
     queue: Q,
     recorder: CallEventRecorder<S>,
+    verifier: Verifier,
+    trust: Trust,
 }
 
 impl<Q: QuarantineQueue, S: LeadStore + Inbox> Replay<Q, S> {
-    pub fn new(queue: Q, recorder: CallEventRecorder<S>) -> Self {
-        Self { queue, recorder }
+    /// `secrets` and `accept_v1` as the webhook is configured.
+    pub fn new(
+        queue: Q,
+        recorder: CallEventRecorder<S>,
+        secrets: Vec<Secret>,
+        accept_v1: bool,
+        trust: Trust,
+    ) -> Self {
+        // The age of the signature is not held against a record: any tolerance will do.
+        let verifier = Verifier::new(secrets, u64::MAX);
+        let verifier = match accept_v1 {
+            true => verifier,
+            false => verifier.refusing_v1(),
+        };
+        Self {
+            queue,
+            recorder,
+            verifier,
+            trust,
+        }
+    }
+
+    /// Why the record may not be recorded, if that is so.
+    fn distrust(&self, record: &QuarantineRecord) -> Option<String> {
+        match record.signature_header.as_deref().filter(|h| !h.is_empty()) {
+            None if self.trust == Trust::UnsignedFirstRelease => None,
+            None => Some(
+                "no signature header (kept before signatures were kept): recorded only with \
+                 --trust-unsigned-first-release"
+                    .to_owned(),
+            ),
+            Some(header) => match self
+                .verifier
+                .verify(Some(header), record.body.as_bytes(), 0)
+            {
+                Ok(()) => None,
+                Err(_) => Some(
+                    "its signature does not verify with any configured secret: never recorded"
+                        .to_owned(),
+                ),
+            },
+        }
     }
 
     /// Goes through the queue once (each message at most once), at most `max` messages;
@@ -110,6 +170,7 @@ impl<Q: QuarantineQueue, S: LeadStore + Inbox> Replay<Q, S> {
                     Ok(record) if record.reason.starts_with(RELAY_PARKED) => Verdict::Left(
                         format!("parked by the relay, for a person: {}", record.reason),
                     ),
+                    Ok(record) if let Some(why) = self.distrust(record) => Verdict::Left(why),
                     Ok(record) if dry_run => would(record),
                     Ok(record) => self.replay(record).await,
                 };

@@ -263,6 +263,17 @@ pub fn relay_log_line(
     duration: Duration,
     timestamp_ms: i64,
 ) -> String {
+    relay_log_line_of("relay batch", report, duration, timestamp_ms)
+}
+
+/// The relay function's line for one invocation: `what` is `relay batch`, `sweep` or
+/// `redrive`.
+pub fn relay_log_line_of(
+    what: &'static str,
+    report: &crate::relay::RelayReport,
+    duration: Duration,
+    timestamp_ms: i64,
+) -> String {
     let metrics = [
         ("CallbacksSent", report.callbacks_sent),
         ("CallbacksSuppressed", report.callbacks_suppressed),
@@ -271,6 +282,11 @@ pub fn relay_log_line(
         ("QuarantineForwarded", report.quarantine_forwarded),
         ("SendFailures", report.send_failures),
         ("Parked", report.parked),
+        ("ParkedInTable", report.parked_in_table),
+        ("DncRequestsRefused", report.dnc_refused),
+        ("DncRequestsPending", report.pending_found),
+        ("BatchesRedriven", report.redriven),
+        ("StreamGaps", report.gaps),
         ("UnreadableRecords", report.unreadable),
     ];
     let line = BatchLine {
@@ -280,7 +296,7 @@ pub fn relay_log_line(
             Some(_) => "ERROR",
             None => "INFO",
         },
-        message: "relay batch",
+        message: what,
         retry_from: report.retry_from.as_deref(),
         duration_ms: duration.as_secs_f64() * 1000.0,
         values: Values(&metrics),

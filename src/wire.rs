@@ -7,9 +7,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::domain::{
-    CallEvent, CallEventKind, CallResult, CallType, CampaignId, DtmfKey, EventType, ExternalLeadId,
-    LegacyDncCreated, Phone, RuleBroken, Timestamp, TransferCallType,
+    CallEvent, CallEventKind, CallResult, CallType, CampaignId, DtmfKey, EventId, EventType,
+    ExternalLeadId, LegacyDncCreated, Phone, RuleBroken, Timestamp, TransferCallType,
 };
+use crate::lead::{DncReason, DncSignal, Source};
 
 /// The legacy envelope's event type this function handles.
 pub const LEGACY_DNC_CREATED: &str = "dnc.created";
@@ -106,6 +107,69 @@ pub fn parse_body(body: &[u8]) -> Result<Inbound, Rejection> {
         .ok_or_else(|| Rejection::new("data", "is required"))?;
     let data: CallData = from_json(data.get().as_bytes(), "data")?;
     to_call_event(event_type, metadata, data).map(Inbound::Call)
+}
+
+/// The DNC signal a body carries, read leniently (CONTRACT §3): the body is JSON, its event
+/// type carries signals, its phone is valid E.164 and the signal itself is there (key `9`
+/// on `lead.call_key_pressed`, `callResult: dnc` on `lead.call_ended`, any `dnc.created`,
+/// v2 or legacy v1). Every other field may break its rule: an opt-out must never wait for a
+/// person to fix a body. The signal's time is `dncTimestamp`, else `eventTime`, else
+/// `received_at`; a campaign or external lead id that breaks its rule is left out.
+///
+/// For a body that parses, this is the signal [`DncSignal::of_event`] reads (same phone,
+/// reason and time); only the id differs (see [`EventId::of_unparsed_body`]).
+pub fn readable_dnc_signal(body: &[u8], received_at: Timestamp) -> Option<DncSignal> {
+    let text = std::str::from_utf8(body).ok()?;
+    let json: serde_json::Value = serde_json::from_str(text).ok()?;
+    let field = |path: &[&str]| -> Option<&str> {
+        path.iter()
+            .try_fold(&json, |value, key| value.get(key))?
+            .as_str()
+    };
+    let legacy = json.get("metadata").is_none_or(serde_json::Value::is_null);
+    let (event_type, phone_field) = match legacy {
+        false => (field(&["metadata", "eventType"])?, "phone"),
+        true => (field(&["type"])?, "phoneNumber"),
+    };
+    let reason = match (legacy, event_type) {
+        (false, "lead.call_key_pressed") if field(&["data", "keypressNumber"]) == Some("9") => {
+            DncReason::Keypress9
+        }
+        (false, "lead.call_ended") if field(&["data", "callResult"]) == Some("dnc") => {
+            DncReason::CallResultDnc
+        }
+        (_, LEGACY_DNC_CREATED) => DncReason::DncCreated,
+        _ => return None,
+    };
+    let phone = Phone::parse(field(&["data", phone_field])?).ok()?;
+    let event_time = field(&["metadata", "eventTime"]).and_then(|t| Timestamp::parse(t).ok());
+    let dnc_timestamp = field(&["data", "dncTimestamp"]).and_then(|t| match legacy {
+        false => Timestamp::parse(t).ok(),
+        true => Timestamp::parse_utc_default(t).ok(),
+    });
+    let at = match reason {
+        DncReason::DncCreated => dnc_timestamp.or(event_time),
+        _ => event_time,
+    }
+    .unwrap_or(received_at);
+    let external_lead_id = json
+        .get("data")
+        .and_then(|data| data.get("externalLeadId"))
+        .and_then(serde_json::Value::as_str)
+        .and_then(|id| ExternalLeadId::parse_optional(Some(id.to_owned())).ok())
+        .flatten();
+    Some(DncSignal {
+        phone,
+        campaign_id: field(&["metadata", "campaignId"]).and_then(|c| CampaignId::parse(c).ok()),
+        external_lead_id,
+        reason,
+        at,
+        source: Source {
+            event_type: EventType::from_wire(event_type).unwrap_or(EventType::DncCreated),
+            event_time: event_time.unwrap_or(at),
+            event_id: EventId::of_unparsed_body(text),
+        },
+    })
 }
 
 /// The legacy (v1) envelope: `dnc.created` is parsed, every other type ignored.

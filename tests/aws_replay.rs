@@ -1,4 +1,6 @@
-//! Replaying the quarantine queue (the operator's `call-events-replay`), on moto.
+//! Replaying the quarantine queue (the operator's `call-events-replay`), on moto: what now
+//! parses is recorded, but only when its kept signature verifies with a configured secret
+//! (CONTRACT §8); unsigned records of the first release only under an explicit flag.
 
 mod support;
 
@@ -8,21 +10,38 @@ use call_events::app::build_replay;
 use call_events::config::ReplayConfig;
 use call_events::domain::Timestamp;
 use call_events::messages::QuarantineRecord;
-use call_events::replay::{Summary, Verdict};
-use support::aws::{TestAws, body_json, s};
+use call_events::replay::{Summary, Trust, Verdict};
+use call_events::signature::{Secret, sign_v2};
+use support::aws::{LOCAL_SECRET, TestAws, body_json, s};
+
+/// A signature header as the sender made it a year before the replay: its age does not
+/// matter, its secret does.
+fn signed_by(secret: &str, body: &str) -> Option<String> {
+    let a_year_ago = chrono::Utc::now().timestamp_millis() - 365 * 24 * 3600 * 1000;
+    Some(sign_v2(
+        &Secret::new(secret).unwrap(),
+        a_year_ago,
+        body.as_bytes(),
+    ))
+}
 
 /// A legacy (v1) `dnc.created`: the first release quarantined it ("missing metadata").
 const LEGACY_DNC: &str = r#"{"apiVersion":"2021-08-23","type":"dnc.created","data":{"phoneNumber":"+12025550800","dncTimestamp":"2024-01-28T12:00:00","externalLeadId":"lead-800"}}"#;
 const STILL_BROKEN: &str = r#"{"metadata":{"eventType":"lead.call_received","campaignId":"c","eventTime":"2024-01-28T12:00:00Z"},"data":{"phone":"12025550801"}}"#;
 
 async fn quarantine(aws: &TestAws, body: &str, reason: &str) {
+    quarantine_with(aws, body, reason, signed_by(LOCAL_SECRET, body)).await;
+}
+
+async fn quarantine_with(aws: &TestAws, body: &str, reason: &str, header: Option<String>) {
     let record = QuarantineRecord::new(
         Timestamp::parse("2024-01-28T12:00:01Z")
             .unwrap()
             .to_rfc3339(),
         reason,
         body.as_bytes(),
-    );
+    )
+    .signed(header.as_deref());
     aws.sqs
         .send_message()
         .queue_url(&aws.resources.queues.quarantine)
@@ -33,13 +52,20 @@ async fn quarantine(aws: &TestAws, body: &str, reason: &str) {
 }
 
 async fn replay(aws: &TestAws, dry_run: bool) -> (Summary, Vec<Verdict>) {
+    replay_trusting(aws, dry_run, Trust::SignedOnly).await
+}
+
+async fn replay_trusting(aws: &TestAws, dry_run: bool, trust: Trust) -> (Summary, Vec<Verdict>) {
     let replay = build_replay(
         &ReplayConfig {
-            table_name: aws.resources.table_name.clone(),
+            webhook: aws.config(&[LOCAL_SECRET]),
             quarantine_queue_url: aws.resources.queues.quarantine.clone(),
         },
         &aws.sdk,
-    );
+        trust,
+    )
+    .await
+    .unwrap();
     let mut verdicts = Vec::new();
     let summary = replay
         .run(dry_run, usize::MAX, |_, verdict| {
@@ -115,6 +141,77 @@ async fn what_the_relay_parked_is_left_for_a_person() {
     );
 }
 
+#[tokio::test]
+async fn a_genuine_record_is_recorded_a_forged_or_unsigned_one_is_left_with_its_reason() {
+    let aws = TestAws::new().await;
+    let reason = "body: is missing the required field `metadata`";
+    let forged = LEGACY_DNC.replace("+12025550800", "+12025550900");
+    let unsigned = LEGACY_DNC.replace("+12025550800", "+12025550901");
+    quarantine(&aws, LEGACY_DNC, reason).await;
+    let other_secret = "someone-elses-secret-0123456789";
+    quarantine_with(&aws, &forged, reason, signed_by(other_secret, &forged)).await;
+    // A genuine header over another body is a forgery too.
+    quarantine_with(&aws, &forged, reason, signed_by(LOCAL_SECRET, LEGACY_DNC)).await;
+    quarantine_with(&aws, &unsigned, reason, None).await;
+
+    let (summary, verdicts) = replay(&aws, false).await;
+    assert_eq!((summary.recorded, summary.left), (1, 3), "{verdicts:?}");
+    let left: Vec<&String> = verdicts
+        .iter()
+        .filter_map(|v| match v {
+            Verdict::Left(why) => Some(why),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        left.iter()
+            .filter(|why| why.contains("does not verify"))
+            .count(),
+        2
+    );
+    assert_eq!(
+        left.iter()
+            .filter(|why| why.contains("no signature header"))
+            .count(),
+        1
+    );
+    aws.pump().await;
+    assert!(aws.register_item("+12025550800").await.is_some());
+    assert!(
+        aws.register_item("+12025550900").await.is_none(),
+        "forged: never recorded"
+    );
+    assert!(aws.register_item("+12025550901").await.is_none());
+    assert_eq!(
+        aws.drain_only(&aws.resources.queues.quarantine).await.len(),
+        3,
+        "what is left stays on the queue"
+    );
+}
+
+#[tokio::test]
+async fn an_unsigned_record_of_the_first_release_is_recorded_only_under_the_explicit_flag() {
+    let aws = TestAws::new().await;
+    let reason = "body: is missing the required field `metadata`";
+    let forged = LEGACY_DNC.replace("+12025550800", "+12025550900");
+    quarantine_with(&aws, LEGACY_DNC, reason, None).await;
+    quarantine_with(
+        &aws,
+        &forged,
+        reason,
+        signed_by("someone-elses-secret-0123456789", &forged),
+    )
+    .await;
+    let (summary, _) = replay_trusting(&aws, false, Trust::UnsignedFirstRelease).await;
+    assert_eq!((summary.recorded, summary.left), (1, 1));
+    aws.pump().await;
+    assert!(aws.register_item("+12025550800").await.is_some());
+    assert!(
+        aws.register_item("+12025550900").await.is_none(),
+        "a header that does not verify is never trusted"
+    );
+}
+
 #[test]
 fn the_command_explains_itself_and_names_a_missing_variable() {
     let binary = env!("CARGO_BIN_EXE_call-events-replay");
@@ -122,6 +219,7 @@ fn the_command_explains_itself_and_names_a_missing_variable() {
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout);
     assert!(text.contains("--dry-run") && text.contains("QUARANTINE_QUEUE_URL"));
+    assert!(text.contains("--trust-unsigned-first-release") && text.contains("WEBHOOK_SECRET"));
     let bare = Command::new(binary).env_clear().output().unwrap();
     assert!(!bare.status.success());
     assert!(String::from_utf8_lossy(&bare.stderr).contains("TABLE_NAME is not set"));

@@ -650,6 +650,7 @@ async fn queue_url_without_fifo_suffix_gets_the_same_message_without_fifo_parame
     queues.dnc = standard.clone();
     let relay = call_events::app::build_relay(
         &call_events::config::RelayConfig {
+            table_name: aws.resources.table_name.clone(),
             dnc_table_name: aws.resources.dnc_table_name.clone(),
             queues,
         },

@@ -79,7 +79,11 @@ fn messages_for(bodies: &[&str]) -> Vec<QueueMessage> {
     }
     let mut entry = None;
     for signal in &signals {
-        entry = Some(register(entry.as_ref(), signal).entry().clone());
+        entry = Some(
+            register(entry.as_ref(), signal, Timestamp::now())
+                .entry()
+                .clone(),
+        );
     }
     if let (Some(entry), Some(signal)) = (entry, signals.first()) {
         messages.push(dnc_request(&Phone::parse(&signal.phone).unwrap(), &entry));

@@ -115,7 +115,7 @@ const RELAY_BINARY: &str = env!("CARGO_BIN_EXE_call-events-relay");
 fn relay_with_a_missing_queue_stops_with_one_line_naming_it() {
     let output = Command::new(RELAY_BINARY)
         .env_clear()
-        .envs(COMPLETE[1..3].iter().copied())
+        .envs(COMPLETE[..3].iter().copied())
         .env("DNC_TABLE_NAME", "dnc-register")
         .output()
         .expect("the relay binary runs");
@@ -133,11 +133,25 @@ fn relay_with_a_missing_queue_stops_with_one_line_naming_it() {
 fn relay_without_the_register_stops_with_one_line_naming_it() {
     let output = Command::new(RELAY_BINARY)
         .env_clear()
-        .envs(COMPLETE[1..].iter().copied())
+        .envs(COMPLETE.iter().copied())
         .output()
         .expect("the relay binary runs");
     assert_ne!(output.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("DNC_TABLE_NAME is not set"), "{stderr}");
+}
+
+#[test]
+fn relay_without_the_lead_table_stops_with_one_line_naming_it() {
+    let output = Command::new(RELAY_BINARY)
+        .env_clear()
+        .envs(COMPLETE[1..].iter().copied())
+        .env("DNC_TABLE_NAME", "dnc-register")
+        .output()
+        .expect("the relay binary runs");
+    assert_ne!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("TABLE_NAME is not set"), "{stderr}");
 }

@@ -206,6 +206,7 @@ async fn queues_in_the_template_match_the_local_queues() {
         dnc_dlq,
         quarantine,
         relay_failures,
+        relay_failures_dlq,
     ] = Resources::names("PREFIX");
     let r = &aws.resources;
     // logical id in the template, local name (after the prefix), local URL, its DLQ's logical id
@@ -229,6 +230,12 @@ async fn queues_in_the_template_match_the_local_queues() {
             "RelayFailureQueue",
             &relay_failures,
             &r.relay_failures,
+            Some("RelayFailureDeadLetterQueue"),
+        ),
+        (
+            "RelayFailureDeadLetterQueue",
+            &relay_failures_dlq,
+            &r.relay_failures_dlq,
             None,
         ),
     ];
@@ -268,6 +275,11 @@ async fn queues_in_the_template_match_the_local_queues() {
             local(QueueAttributeName::MessageRetentionPeriod),
             "{logical_id}: MessageRetentionPeriod"
         );
+        assert_eq!(
+            Some(text(&declared["MaximumMessageSize"])),
+            local(QueueAttributeName::MaximumMessageSize),
+            "{logical_id}: MaximumMessageSize"
+        );
         let local_redrive: Option<Json> =
             local(QueueAttributeName::RedrivePolicy).map(|p| serde_json::from_str(&p).unwrap());
         match dlq {
@@ -293,6 +305,8 @@ async fn queues_in_the_template_match_the_local_queues() {
                 );
                 let dlq_url = if dlq_id.starts_with("Callback") {
                     &r.callback_dlq
+                } else if dlq_id.starts_with("Relay") {
+                    &r.relay_failures_dlq
                 } else {
                     &r.dnc_dlq
                 };
@@ -364,24 +378,113 @@ fn relay_is_allowed_to_read_the_stream_the_register_and_send_to_the_queues_only(
     let expected: BTreeSet<String> = [
         "dynamodb:GetItem",
         "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
         "dynamodb:DescribeStream",
         "dynamodb:GetRecords",
         "dynamodb:GetShardIterator",
         "dynamodb:ListStreams",
         "sqs:SendMessage",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
     ]
     .map(String::from)
     .into();
     assert_eq!(allowed_actions(&template, "RelayFunction"), expected);
     let function = &template["Resources"]["RelayFunction"];
-    assert!(
-        function["Properties"]["Events"].is_null(),
-        "a SAM event would attach a managed policy on every stream"
-    );
+    let events = function["Properties"]["Events"].as_mapping().unwrap();
+    for event in events.values() {
+        assert_eq!(
+            text(&event["Type"]),
+            "Schedule",
+            "a SAM stream or SQS event would attach a managed policy on every stream or queue"
+        );
+    }
     assert_eq!(
         text(&function["Metadata"]["BuildProperties"]["Binary"]),
         "call-events-relay"
     );
+}
+
+#[test]
+fn given_up_batches_are_redriven_by_the_relay_until_relayed_or_written_down_as_gaps() {
+    let template = template();
+    let source = resource(&template, "RelayRedriveSource");
+    assert_eq!(text(&source["EventSourceArn"]), "RelayFailureQueue.Arn");
+    assert_eq!(text(&source["FunctionName"]), "RelayFunction");
+    assert_eq!(
+        text(&source["FunctionResponseTypes"][0]),
+        "ReportBatchItemFailures"
+    );
+    let queue = resource(&template, "RelayFailureQueue");
+    let visibility: u64 = text(&queue["VisibilityTimeout"]).parse().unwrap();
+    let timeout: u64 = text(&resource(&template, "RelayFunction")["Timeout"])
+        .parse()
+        .unwrap();
+    assert!(
+        visibility >= 6 * timeout,
+        "SQS's advice for a Lambda event source"
+    );
+    let receives: u64 = text(&queue["RedrivePolicy"]["maxReceiveCount"])
+        .parse()
+        .unwrap();
+    assert!(
+        visibility * receives > 24 * 3600,
+        "tried until the stream no longer holds the batch (then it is a gap), not dead-lettered before"
+    );
+    assert_eq!(
+        text(&queue["RedrivePolicy"]["deadLetterTargetArn"]),
+        "RelayFailureDeadLetterQueue.Arn"
+    );
+    for alarm in [
+        "RelayFailureQueueAlarm",
+        "RelayFailureDeadLetterAlarm",
+        "StreamGapsAlarm",
+    ] {
+        assert!(!resource(&template, alarm).is_null(), "{alarm}");
+    }
+}
+
+#[test]
+fn a_sweep_reads_the_registers_sparse_index_of_pending_requests_every_minute() {
+    use call_events::store::register::{PENDING_INDEX, PENDING_KEY, PENDING_SINCE};
+    let template = template();
+    let sweep = &resource(&template, "RelayFunction")["Events"]["Sweep"];
+    assert_eq!(text(&sweep["Properties"]["Schedule"]), "rate(1 minute)");
+    let table = resource(&template, "DncRegisterTable");
+    let index = table["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|i| text(&i["IndexName"]) == PENDING_INDEX)
+        .expect("the pending-request index");
+    let keys = pairs(&index["KeySchema"], "AttributeName", "KeyType");
+    assert_eq!(keys.get(PENDING_KEY).map(String::as_str), Some("HASH"));
+    assert_eq!(keys.get(PENDING_SINCE).map(String::as_str), Some("RANGE"));
+    assert_eq!(text(&index["Projection"]["ProjectionType"]), "KEYS_ONLY");
+    for alarm in ["DncRequestsPendingAlarm", "DncRequestsRefusedAlarm"] {
+        assert!(!resource(&template, alarm).is_null(), "{alarm}");
+    }
+}
+
+#[test]
+fn every_queue_states_its_maximum_message_size() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let queues: Vec<_> = resources
+        .iter()
+        .filter(|(_, r)| text(&r["Type"]) == "AWS::SQS::Queue")
+        .collect();
+    assert!(queues.len() >= 7);
+    for (name, queue) in queues {
+        assert_eq!(
+            text(&queue["Properties"]["MaximumMessageSize"]),
+            call_events::local::MAXIMUM_MESSAGE_SIZE.to_string(),
+            "{name:?}"
+        );
+    }
 }
 
 #[test]
@@ -400,13 +503,15 @@ fn relay_event_source_reports_partial_failures_bisects_and_parks_old_records() {
         text(&source["MaximumRecordAgeInSeconds"]),
         "RelayMaximumRecordAgeSeconds"
     );
-    let max_age: u32 = text(&template["Parameters"]["RelayMaximumRecordAgeSeconds"]["Default"])
-        .parse()
-        .unwrap();
-    assert!(
-        max_age < 24 * 3600,
-        "parked before the stream trims the record"
-    );
+    for bound in ["Default", "MaxValue"] {
+        let max_age: u32 = text(&template["Parameters"]["RelayMaximumRecordAgeSeconds"][bound])
+            .parse()
+            .unwrap();
+        assert!(
+            max_age + 6 * 3600 <= 24 * 3600,
+            "given up at least 6 h before the stream trims the record, so there is time to redrive"
+        );
+    }
     assert_eq!(
         text(&source["DestinationConfig"]["OnFailure"]["Destination"]),
         "RelayFailureQueue.Arn"

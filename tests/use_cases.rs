@@ -56,10 +56,14 @@ fn instance(store: &MemoryLeadStore) -> CallEventRecorder<MemoryLeadStore> {
     CallEventRecorder::new(store.clone())
 }
 
-type MemoryRelay = Relay<MemoryPublisher, MemoryDncRegister>;
+type MemoryRelay = Relay<MemoryPublisher, MemoryDncRegister, MemoryLeadStore>;
 
 fn relay_to(publisher: &MemoryPublisher) -> MemoryRelay {
-    Relay::new(publisher.clone(), MemoryDncRegister::new())
+    Relay::new(
+        publisher.clone(),
+        MemoryDncRegister::new(),
+        MemoryLeadStore::new(),
+    )
 }
 
 /// The signed request an event came in (fixed, so runs compare equal).
@@ -487,15 +491,16 @@ async fn register_and_messages(
     }
     let publisher = MemoryPublisher::new();
     let register = MemoryDncRegister::new();
-    let report = Relay::new(publisher.clone(), register.clone())
+    let report = Relay::new(publisher.clone(), register.clone(), store.clone())
         .relay(&changes(&store))
         .await;
     assert_eq!(report.retry_from, None);
     let entry = register.item(PHONE).map(|item| {
         let (entry, _) = call_events::store::register::register_entry(item).unwrap();
+        assert_eq!(entry.signals as usize, entry.recent_signal_ids.len());
         (
             serde_json::to_string(&entry.first).unwrap(),
-            entry.signal_ids,
+            entry.recent_signal_ids.into_iter().collect(),
         )
     });
     let messages = publisher

@@ -1,4 +1,6 @@
-//! The relay: on the lead table's DynamoDB stream, sends what each write decided to SQS.
+//! The relay: on the lead table's DynamoDB stream, sends what each write decided to SQS;
+//! on its on-failure queue, redrives the batches Lambda gave up on; on a schedule, sends
+//! the DNC requests still pending.
 
 // The stream event's deserializer nests deeply; the layout query needs more room.
 #![recursion_limit = "256"]
@@ -17,8 +19,11 @@ async fn main() -> Result<(), Error> {
     };
     let handler = &handler;
     lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<aws_lambda_events::event::dynamodb::Event>| async move {
-            Ok::<_, std::convert::Infallible>(handler.handle(event.payload).await)
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            handler
+                .handle_event(event.payload)
+                .await
+                .map_err(Error::from)
         },
     ))
     .await

@@ -10,11 +10,10 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 use tracing::error;
 
-use crate::domain::Timestamp;
-use crate::messages::QuarantineRecord;
+use crate::lead::DncSignal;
 use crate::ports::{Inbox, LeadStore};
 use crate::record::{CallEventRecorder, RecordError, Recorded};
-use crate::register::Evidence;
+use crate::register::evidence_of_request;
 use crate::signature::{self, Verifier};
 use crate::telemetry::{Outcome, RequestReport, error_chain};
 use crate::wire::{Inbound, parse_body};
@@ -150,7 +149,7 @@ impl<S: LeadStore + Inbox> WebhookHandler<S> {
             // Safe to show and log whole: a rejection never repeats the offending value.
             Err(rejection) => {
                 let report = RequestReport::new(Outcome::Quarantined, 200);
-                self.quarantine(body, header, rejection.to_string(), report)
+                self.quarantine(body, header, rejection.to_string(), None, report)
                     .await
             }
             Ok(Inbound::Call(event)) => {
@@ -158,38 +157,45 @@ impl<S: LeadStore + Inbox> WebhookHandler<S> {
                 report.event_type = Some(event.event_type().as_str().to_owned());
                 report.campaign_id = Some(event.campaign_id.as_str().to_owned());
                 report.phone = Some(event.phone.masked());
-                let evidence = evidence(header, body);
+                let evidence = evidence_of_request(header, body);
                 let result = self.recorder.record(&event, &evidence).await;
-                self.recorded(result, body, header, report).await
+                let signal = DncSignal::of_event(&event, &event.id());
+                self.recorded(result, body, header, signal, report).await
             }
             Ok(Inbound::LegacyDnc(event)) => {
                 let mut report = RequestReport::new(Outcome::Processed, 200);
                 report.event_type = Some(crate::wire::LEGACY_DNC_CREATED.to_owned());
                 report.phone = Some(event.phone.masked());
-                let evidence = evidence(header, body);
+                let evidence = evidence_of_request(header, body);
                 let result = self.recorder.record_legacy_dnc(&event, &evidence).await;
-                self.recorded(result, body, header, report).await
+                let signal = DncSignal::legacy(&event);
+                self.recorded(result, body, header, Some(signal), report)
+                    .await
             }
         }
     }
 
-    /// Keeps the body durably for replay, then answers 200 `quarantined` with the reason;
-    /// 503 only if keeping it failed for a reason that may pass.
+    /// Keeps the body durably for replay (with the DNC signal it carries, if any), then
+    /// answers 200 `quarantined` with the reason; 503 only if keeping it failed for a
+    /// reason that may pass.
     async fn quarantine(
         &self,
         body: &[u8],
         header: Option<&str>,
         reason: String,
+        signal: Option<DncSignal>,
         mut report: RequestReport,
     ) -> (StatusCode, Value, RequestReport) {
-        let record = QuarantineRecord::new(Timestamp::now().to_rfc3339(), reason.clone(), body)
-            .signed(header);
-        match self.recorder.quarantine(&record).await {
-            Ok(()) => {
+        match self.recorder.quarantine(body, header, reason, signal).await {
+            Ok(kept) => {
                 report.outcome = Outcome::Quarantined;
                 report.status = 200;
-                report.detail = Some(reason.clone());
-                let answer = json!({"status": "quarantined", "reason": reason});
+                report.detail = Some(kept.reason.clone());
+                let mut answer = json!({"status": "quarantined", "reason": kept.reason});
+                if kept.dnc_kept {
+                    report.effects = vec!["dnc"];
+                    answer["effects"] = json!(["dnc"]);
+                }
                 (StatusCode::OK, answer, report)
             }
             Err(e) => {
@@ -200,13 +206,15 @@ impl<S: LeadStore + Inbox> WebhookHandler<S> {
         }
     }
 
-    /// The answer to a recorded event: a permanent failure is quarantined, not a 503 the
-    /// sender would retry into a broken webhook.
+    /// The answer to a recorded event: a permanent failure is quarantined (with the
+    /// event's DNC signal, `signal`), not a 503 the sender would retry into a broken
+    /// webhook.
     async fn recorded(
         &self,
         result: Result<Recorded, RecordError>,
         body: &[u8],
         header: Option<&str>,
+        signal: Option<DncSignal>,
         mut report: RequestReport,
     ) -> (StatusCode, Value, RequestReport) {
         if let Err(e) = &result
@@ -215,19 +223,9 @@ impl<S: LeadStore + Inbox> WebhookHandler<S> {
             error!(error = %error_chain(e), "permanent failure: the body is quarantined");
             report.permanent_failure = true;
             let reason = format!("cannot be stored: {why}");
-            return self.quarantine(body, header, reason, report).await;
+            return self.quarantine(body, header, reason, signal, report).await;
         }
         answer_for(result, report)
-    }
-}
-
-/// The signed request as received: what a DNC signal keeps as its proof.
-fn evidence(header: Option<&str>, body: &[u8]) -> Evidence {
-    Evidence {
-        received_at: Timestamp::now().to_rfc3339(),
-        signature_header: header.unwrap_or_default().to_owned(),
-        // The body parsed as JSON, so it is UTF-8 and this is lossless.
-        body: String::from_utf8_lossy(body).into_owned(),
     }
 }
 

@@ -1,23 +1,105 @@
-//! The relay's trigger: a batch of the lead table's DynamoDB stream records (as
-//! `aws_lambda_events` types them) in, a partial batch response out, naming the record
-//! Lambda must retry from.
+//! The relay function's triggers, told apart by the event's shape:
+//! - a batch of the lead table's DynamoDB stream records (as `aws_lambda_events` types
+//!   them): relayed; a partial batch response names the record Lambda must retry from;
+//! - an SQS batch from the relay's on-failure queue (Lambda's records of batches it gave
+//!   up on): each redriven ([`crate::redrive`]); a partial batch response names the ones to
+//!   try again;
+//! - EventBridge's scheduled event: the sweep of pending DNC requests.
 
 use std::time::Instant;
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use serde_json::Value;
 
-use crate::ports::{DncRegisterStore, MessagePublisher};
+use crate::domain::Timestamp;
+use crate::ports::{DncRegisterStore, MessagePublisher, ParkingLot};
+use crate::redrive::{OnFailureRecord, Redriven, StreamReader, redrive};
 use crate::relay::{Change, Relay, RelayReport};
 use crate::store::item::committed;
+use crate::telemetry::relay_log_line_of;
 
-pub struct StreamHandler<P, R> {
-    relay: Relay<P, R>,
+/// What invoked the relay function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Stream,
+    Redrive,
+    Sweep,
 }
 
-impl<P: MessagePublisher, R: DncRegisterStore> StreamHandler<P, R> {
-    pub fn new(relay: Relay<P, R>) -> Self {
-        Self { relay }
+impl Trigger {
+    /// Tells the event apart: `Records` of `aws:dynamodb` or `aws:sqs`, or a scheduled
+    /// event (`source: aws.events` or `detail-type: Scheduled Event`).
+    pub fn of(event: &Value) -> Option<Self> {
+        if let Some(records) = event.get("Records").and_then(Value::as_array) {
+            let source = records
+                .first()
+                .and_then(|r| r.get("eventSource"))
+                .and_then(Value::as_str);
+            return match source {
+                Some("aws:sqs") => Some(Self::Redrive),
+                // An empty batch is nothing to do, whichever the source.
+                Some("aws:dynamodb") | None => Some(Self::Stream),
+                Some(_) => None,
+            };
+        }
+        let scheduled = event.get("source").and_then(Value::as_str) == Some("aws.events")
+            || event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event");
+        scheduled.then_some(Self::Sweep)
+    }
+}
+
+pub struct StreamHandler<P, R, K, S> {
+    relay: Relay<P, R, K>,
+    reader: S,
+}
+
+impl<P, R, K, S> StreamHandler<P, R, K, S>
+where
+    P: MessagePublisher,
+    R: DncRegisterStore,
+    K: ParkingLot,
+    S: StreamReader,
+{
+    pub fn new(relay: Relay<P, R, K>, reader: S) -> Self {
+        Self { relay, reader }
+    }
+
+    /// Any of the function's events: the answer Lambda expects for it, or an error (an
+    /// unknown event, a sweep that could not finish) for the invocation to fail.
+    pub async fn handle_event(&self, event: Value) -> Result<Value, String> {
+        let trigger = Trigger::of(&event).ok_or("not a stream, on-failure or scheduled event")?;
+        let started = Instant::now();
+        let (answer, report, what) = match trigger {
+            Trigger::Stream => {
+                let event: Event = serde_json::from_value(event).map_err(|e| e.to_string())?;
+                let (response, report) = self.respond(event).await;
+                (serde_json::to_value(response), report, "relay batch")
+            }
+            Trigger::Redrive => {
+                let event: SqsEvent = serde_json::from_value(event).map_err(|e| e.to_string())?;
+                let (response, report) = self.redrive(event).await;
+                (serde_json::to_value(response), report, "redrive")
+            }
+            Trigger::Sweep => {
+                let report = self.relay.sweep(Timestamp::now()).await;
+                let report = report.inspect_err(|why| {
+                    tracing::error!(error = %why, "the sweep stopped; the next one goes on");
+                })?;
+                (Ok(Value::Null), report, "sweep")
+            }
+        };
+        println!(
+            "{}",
+            relay_log_line_of(
+                what,
+                &report,
+                started.elapsed(),
+                chrono::Utc::now().timestamp_millis()
+            )
+        );
+        answer.map_err(|e| e.to_string())
     }
 
     /// Relays the batch and writes its log line.
@@ -46,6 +128,58 @@ impl<P: MessagePublisher, R: DncRegisterStore> StreamHandler<P, R> {
         }
         (response, report)
     }
+
+    /// Redrives each on-failure record of the SQS batch; the ones not done come back.
+    /// A message that is not an on-failure record is written down as a gap of unknown
+    /// extent (it must have meant something) rather than retried forever.
+    pub async fn redrive(&self, event: SqsEvent) -> (SqsBatchResponse, RelayReport) {
+        let mut total = RelayReport::default();
+        let mut response = SqsBatchResponse::default();
+        for message in event.records {
+            let id = message.message_id.clone().unwrap_or_default();
+            let body = message.body.unwrap_or_default();
+            let outcome = match serde_json::from_str::<OnFailureRecord>(&body) {
+                Ok(record) => redrive(&self.reader, &self.relay, &record.batch).await,
+                Err(e) => {
+                    let reason = format!("not an on-failure record of the stream: {e}");
+                    let parked = crate::relay::parked(&reason, &body);
+                    match self.relay.lot().park(&parked).await {
+                        Ok(()) => Redriven::Gap,
+                        Err(e) => Redriven::Retry(crate::telemetry::error_chain(&e)),
+                    }
+                }
+            };
+            match outcome {
+                Redriven::Relayed(report) => {
+                    add(&mut total, &report);
+                    total.redriven += 1;
+                }
+                Redriven::Gap => total.gaps += 1,
+                Redriven::Retry(why) => {
+                    tracing::warn!(message_id = %id, why, "redrive not done: it comes back");
+                    total.send_failures += 1;
+                    let mut failure = BatchItemFailure::default();
+                    failure.item_identifier = id;
+                    response.batch_item_failures.push(failure);
+                }
+            }
+        }
+        (response, total)
+    }
+}
+
+/// Adds one redriven batch's counts to the invocation's.
+fn add(total: &mut RelayReport, report: &RelayReport) {
+    total.callbacks_sent += report.callbacks_sent;
+    total.callbacks_suppressed += report.callbacks_suppressed;
+    total.dnc_sent += report.dnc_sent;
+    total.dnc_signals_registered += report.dnc_signals_registered;
+    total.quarantine_forwarded += report.quarantine_forwarded;
+    total.send_failures += report.send_failures;
+    total.unreadable += report.unreadable;
+    total.parked += report.parked;
+    total.parked_in_table += report.parked_in_table;
+    total.dnc_refused += report.dnc_refused;
 }
 
 fn change(record: EventRecord) -> Change {
@@ -57,5 +191,27 @@ fn change(record: EventRecord) -> Change {
         sequence_number,
         // A REMOVE (time to live, or by hand) has no new image: it decided nothing.
         committed: committed(record.change.new_image).map_err(|e| e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn each_trigger_is_told_apart_by_its_shape() {
+        let stream = json!({"Records": [{"eventSource": "aws:dynamodb"}]});
+        let sqs = json!({"Records": [{"eventSource": "aws:sqs"}]});
+        let schedule = json!({"source": "aws.events", "detail-type": "Scheduled Event"});
+        assert_eq!(Trigger::of(&stream), Some(Trigger::Stream));
+        assert_eq!(Trigger::of(&sqs), Some(Trigger::Redrive));
+        assert_eq!(Trigger::of(&schedule), Some(Trigger::Sweep));
+        assert_eq!(Trigger::of(&json!({"Records": []})), Some(Trigger::Stream));
+        assert_eq!(Trigger::of(&json!({"hello": 1})), None);
+        assert_eq!(
+            Trigger::of(&json!({"Records": [{"eventSource": "aws:s3"}]})),
+            None
+        );
     }
 }

@@ -13,6 +13,7 @@ struct Queues {
     down: bool,
     failures_to_inject: usize,
     permanent_failures_to_inject: usize,
+    quarantine_refused_for_good: bool,
 }
 
 #[derive(Clone, Default)]
@@ -54,6 +55,12 @@ impl MemoryPublisher {
         self.queues().permanent_failures_to_inject = n;
     }
 
+    /// While set, the quarantine queue refuses every record for good (as SQS refuses a
+    /// body it will never take).
+    pub fn refuse_quarantine_for_good(&self, refuse: bool) {
+        self.queues().quarantine_refused_for_good = refuse;
+    }
+
     fn accept(&self) -> Result<MutexGuard<'_, Queues>, BackendError> {
         let mut queues = self.queues();
         if queues.down {
@@ -84,7 +91,16 @@ impl MessagePublisher for MemoryPublisher {
     }
 
     async fn quarantine(&self, record: &QuarantineRecord) -> Result<(), BackendError> {
-        self.accept()?.quarantined.push(record.clone());
+        let mut queues = self.accept()?;
+        if queues.quarantine_refused_for_good {
+            let why = "SQS will never take the message";
+            return Err(BackendError::permanent(
+                "memory SendMessage",
+                why,
+                "refused",
+            ));
+        }
+        queues.quarantined.push(record.clone());
         Ok(())
     }
 }

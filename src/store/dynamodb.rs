@@ -7,13 +7,15 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
-use super::item::{PARTITION_KEY, lead_item, legacy_signal_item, quarantine_item, stored_lead};
+use super::item::{
+    PARTITION_KEY, SORT_KEY, lead_item, parked_item, quarantine_item, signal_item, stored_lead,
+};
 use crate::domain::Timestamp;
 use crate::failure::classify;
 use crate::lead::LeadState;
 use crate::messages::QuarantineRecord;
 use crate::outbox::Outbox;
-use crate::ports::{BackendError, Inbox, LeadStore, SaveError};
+use crate::ports::{BackendError, Inbox, LeadStore, Parked, ParkingLot, SaveError};
 use crate::register::DncSignalRecord;
 
 #[derive(Debug, Clone)]
@@ -103,7 +105,7 @@ impl Inbox for DynamoLeadStore {
     }
 
     async fn keep_signal(&self, record: &DncSignalRecord) -> Result<bool, BackendError> {
-        let item = legacy_signal_item(record, Timestamp::now()).map_err(|e| {
+        let item = signal_item(record, Timestamp::now()).map_err(|e| {
             BackendError::permanent(
                 "writing the DNC signal item",
                 "the signal cannot be encoded",
@@ -115,8 +117,8 @@ impl Inbox for DynamoLeadStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PARTITION_KEY)
+            .condition_expression("attribute_not_exists(#sk)")
+            .expression_attribute_names("#sk", SORT_KEY)
             .send()
             .await;
         match written {
@@ -130,5 +132,21 @@ impl Inbox for DynamoLeadStore {
                 e,
             )),
         }
+    }
+}
+
+impl ParkingLot for DynamoLeadStore {
+    async fn park(&self, parked: &Parked) -> Result<(), BackendError> {
+        let item = parked_item(parked).map_err(|e| {
+            BackendError::permanent("writing the parked item", "cannot be encoded", e)
+        })?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("DynamoDB PutItem (parked)", "DynamoDB refuses it", e))
     }
 }

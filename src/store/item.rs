@@ -8,9 +8,15 @@
 //! and unsent messages in `outbox`; 2 (this one) keeps order keys of the latest events. Both
 //! are read; only 2 is written. `tests/item_formats.rs` reads a fixture of each.
 //!
-//! The same table holds what belongs to no lead, under keys that are never an E.164 phone,
-//! so that it reaches the relay through the same stream: quarantined bodies
-//! (`quarantine#...`) and legacy (v1) DNC signals (`dnc-signal#...`).
+//! The same table holds a few items that are not leads, so that what they decided reaches
+//! the relay through the same stream (CONTRACT §4: lead items are exactly those whose
+//! `phone` starts with `+` and whose `campaignId` does not start with `#`):
+//! - a DNC signal kept without a lead (a legacy v1 `dnc.created`, a signal read leniently
+//!   from a quarantined body, the signal of an event whose lead cannot be written): keyed
+//!   under its phone, sort key `#dnc-signal#<event id>`, so it travels on the same stream
+//!   shard as that phone's leads and reaches the register before a later callback;
+//! - a quarantined body, which may have no readable phone: `quarantine#<digest>`;
+//! - what the relay could not send anywhere else (`#relay`, see [`parked_item`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -24,7 +30,7 @@ use crate::domain::{
 use crate::lead::{Counters, DncReason, EventOrder, LeadState, Stamped, Status};
 use crate::messages::{QuarantineRecord, QueueMessage};
 use crate::outbox::Outbox;
-use crate::ports::{BackendError, StoredLead};
+use crate::ports::{BackendError, Parked, StoredLead};
 use crate::register::DncSignalRecord;
 
 /// The item format this code writes.
@@ -401,15 +407,20 @@ struct QuarantineItem {
     expires_at: i64,
 }
 
-/// A legacy (v1) DNC signal as an item of the lead table: it names no campaign, so it has
-/// no lead item to ride in. Keyed by its event id, so a redelivery finds it there.
-pub fn legacy_signal_item(
+/// The sort-key prefix of a DNC signal kept without a lead (no campaign can take `#`).
+pub const SIGNAL_SORT_KEY_PREFIX: &str = "#dnc-signal#";
+
+/// A DNC signal kept without a lead, as an item of the lead table: under its phone, so
+/// that it shares the stream shard of the phone's leads; keyed by its event id, so that a
+/// redelivery finds it there.
+pub fn signal_item(
     record: &DncSignalRecord,
     now: Timestamp,
 ) -> Result<HashMap<String, AttributeValue>, serde_dynamo::Error> {
-    serde_dynamo::to_item(LegacySignalItem {
-        phone: legacy_signal_key(record),
-        campaign_id: "dnc-signal".to_owned(),
+    let (phone, campaign_id) = signal_key(record);
+    serde_dynamo::to_item(SignalItem {
+        phone,
+        campaign_id,
         dnc_signals: BTreeMap::from([(record.id().to_owned(), record.clone())]),
         version: 1,
         outbox_version: 1,
@@ -417,20 +428,59 @@ pub fn legacy_signal_item(
     })
 }
 
-/// The partition key of a legacy signal's item.
-pub fn legacy_signal_key(record: &DncSignalRecord) -> String {
-    format!("dnc-signal#{}", record.id())
+/// The key (`phone`, `campaignId`) of a signal kept without a lead.
+pub fn signal_key(record: &DncSignalRecord) -> (String, String) {
+    (
+        record.phone.clone(),
+        format!("{SIGNAL_SORT_KEY_PREFIX}{}", record.id()),
+    )
 }
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct LegacySignalItem {
+struct SignalItem {
     phone: String,
     campaign_id: String,
     dnc_signals: BTreeMap<String, DncSignalRecord>,
     version: u64,
     outbox_version: u64,
     expires_at: i64,
+}
+
+/// The partition key of what the relay parked in the table (no phone starts with `#`).
+pub const PARKED_PARTITION: &str = "#relay";
+
+/// What the relay could not send anywhere else, as an item of the lead table: all under
+/// one partition, [`PARKED_PARTITION`], sorted by kind and time, so one Query lists them
+/// (README, "Operating"). No expiry: a person removes an item once it is handled. The
+/// relay's stream filter, and the relay itself, pass over these items (they decide nothing).
+pub fn parked_item(
+    parked: &Parked,
+) -> Result<HashMap<String, AttributeValue>, serde_dynamo::Error> {
+    serde_dynamo::to_item(ParkedItem {
+        phone: PARKED_PARTITION.to_owned(),
+        campaign_id: format!(
+            "{}#{}#{}",
+            parked.kind,
+            parked.at,
+            short_digest(&[&parked.reason, &parked.body])
+        ),
+        kind: parked.kind.to_owned(),
+        parked_at: parked.at.clone(),
+        reason: parked.reason.clone(),
+        body: parked.body.clone(),
+    })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ParkedItem {
+    phone: String,
+    campaign_id: String,
+    kind: String,
+    parked_at: String,
+    reason: String,
+    body: String,
 }
 
 /// What the relay needs from an item as a write left it (a stream record's new image).

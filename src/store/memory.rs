@@ -10,17 +10,20 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::item::{
-    lead_item, lead_key, legacy_signal_item, legacy_signal_key, quarantine_item, stored_lead,
+    lead_item, lead_key, parked_item, quarantine_item, signal_item, signal_key, stored_lead,
 };
-use super::register::{register_entry, register_item};
+use super::register::{
+    PENDING, PENDING_KEY, PENDING_SINCE, register_entry, register_item, with_request,
+};
 use crate::domain::{Phone, Timestamp};
 use crate::lead::LeadState;
 use crate::messages::QuarantineRecord;
 use crate::outbox::Outbox;
 use crate::ports::{
-    BackendError, DncRegisterStore, Inbox, LeadStore, RegisterSaveError, SaveError,
+    BackendError, DncRegisterStore, Inbox, LeadStore, Parked, ParkingLot, RegisterSaveError,
+    SaveError,
 };
-use crate::register::{DncSignalRecord, RegisterEntry};
+use crate::register::{DncSignalRecord, RegisterEntry, RequestState};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -83,6 +86,19 @@ impl MemoryLeadStore {
             .items
             .get(&(phone.to_owned(), campaign_id.to_owned()))
             .cloned()
+    }
+
+    /// Every item under a partition key (the parked items: `#relay`).
+    pub fn items_under(&self, phone: &str) -> Vec<Item> {
+        let table = self.table();
+        let mut items: Vec<_> = table
+            .items
+            .iter()
+            .filter(|((p, _), _)| p == phone)
+            .map(|(key, item)| (key.clone(), item.clone()))
+            .collect();
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        items.into_iter().map(|(_, item)| item).collect()
     }
 
     /// Puts an item as another writer (or an earlier release) would, with no condition.
@@ -164,14 +180,25 @@ impl Inbox for MemoryLeadStore {
     async fn keep_signal(&self, record: &DncSignalRecord) -> Result<bool, BackendError> {
         let mut table = self.table();
         table.injected_failure()?;
-        let key = (legacy_signal_key(record), "dnc-signal".to_owned());
+        let key = signal_key(record);
         if table.items.contains_key(&key) {
             return Ok(false);
         }
-        let item = legacy_signal_item(record, Timestamp::now())
+        let item = signal_item(record, Timestamp::now())
             .map_err(|e| BackendError::new("writing the DNC signal item", e))?;
         table.commit(item);
         Ok(true)
+    }
+}
+
+impl ParkingLot for MemoryLeadStore {
+    async fn park(&self, parked: &Parked) -> Result<(), BackendError> {
+        let mut table = self.table();
+        table.injected_failure()?;
+        let item =
+            parked_item(parked).map_err(|e| BackendError::new("writing the parked item", e))?;
+        table.commit(item);
+        Ok(())
     }
 }
 
@@ -229,6 +256,57 @@ impl DncRegisterStore for MemoryDncRegister {
         let item = register_item(phone, entry, version)
             .map_err(|e| BackendError::new("writing the DNC register item", e))?;
         items.insert(phone.as_str().to_owned(), item);
+        Ok(())
+    }
+
+    async fn mark_sent(&self, phone: &Phone, at: Timestamp) -> Result<(), BackendError> {
+        let state = RequestState::Sent {
+            at: at.to_rfc3339(),
+        };
+        self.set_request(phone, state)
+    }
+
+    async fn mark_refused(&self, phone: &Phone, why: &str) -> Result<(), BackendError> {
+        let state = RequestState::Refused {
+            why: why.to_owned(),
+        };
+        self.set_request(phone, state)
+    }
+
+    async fn pending(&self, before: Timestamp, limit: usize) -> Result<Vec<Phone>, BackendError> {
+        let before = before.to_rfc3339();
+        let items = self.items();
+        let mut pending: Vec<(String, String)> = items
+            .iter()
+            .filter_map(|(phone, item)| {
+                let since = item.get(PENDING_SINCE)?.as_s().ok()?;
+                let indexed = item.get(PENDING_KEY)?.as_s().ok()? == PENDING;
+                (indexed && *since <= before).then(|| (since.clone(), phone.clone()))
+            })
+            .collect();
+        pending.sort();
+        Ok(pending
+            .into_iter()
+            .filter_map(|(_, phone)| Phone::parse(&phone).ok())
+            .take(limit)
+            .collect())
+    }
+}
+
+impl MemoryDncRegister {
+    /// The same change as DynamoDB's UpdateItem: the request's state, version + 1.
+    fn set_request(&self, phone: &Phone, state: RequestState) -> Result<(), BackendError> {
+        let mut items = self.items();
+        let Some(item) = items.get(phone.as_str()).cloned() else {
+            return Ok(());
+        };
+        let (entry, version) = register_entry(item)
+            .map_err(|e| BackendError::permanent("reading the register item", "unreadable", e))?;
+        if let Some(entry) = with_request(&entry, state) {
+            let item = register_item(phone, &entry, version + 1)
+                .map_err(|e| BackendError::new("writing the DNC register item", e))?;
+            items.insert(phone.as_str().to_owned(), item);
+        }
         Ok(())
     }
 }

@@ -5,7 +5,9 @@ pub mod dynamodb;
 pub mod item;
 pub mod memory;
 pub mod register;
+pub mod stream;
 
 pub use dynamodb::DynamoLeadStore;
 pub use memory::{MemoryDncRegister, MemoryLeadStore};
 pub use register::DynamoDncRegister;
+pub use stream::DynamoStreamReader;

@@ -1,10 +1,20 @@
 //! The DNC register on DynamoDB (CONTRACT §4a): one item per phone, read and written by the
-//! relay with optimistic concurrency. A consumer asks "may we call this number?" with one
-//! GetItem on `phone`. The item's contract attributes are `dncAt`, `reason`, `campaignId`,
-//! `externalLeadId`, `source`, `evidence` and `signals`; `firstSignalAt`, `signalIds`,
-//! `requestedBy` and `version` are the function's own.
+//! relay and the sweep with optimistic concurrency. A consumer asks "may we call this
+//! number?" with one GetItem on `phone`.
+//!
+//! Contract attributes: `dncAt`, `reason`, `campaignId`, `externalLeadId`, `source`,
+//! `evidence`, `signals`, `requestState` (`pending` until SQS took the phone's
+//! `dnc.requested`, then `sent`) and `requestSentAt`. The function's own: `firstSignalAt`
+//! (lossless, for ordering), `recentSignalIds` (bounded), `version`, and, while the request
+//! is pending, `pendingRequest` and `pendingSince`: the keys of the sparse index
+//! [`PENDING_INDEX`], which is all the sweep reads. `requestRefused` says why SQS refused
+//! the request for good (the entry then leaves the index; see README, "Operating").
+//!
+//! Items of the first release (`signalIds`, every id; `requestedBy`; no `requestState`) are
+//! read: their request counts as pending, so the next pass that touches the phone sends it
+//! again under the same id (consumers drop it as a repeat) and marks it sent.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
@@ -14,9 +24,18 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Phone, Timestamp};
 use crate::failure::classify;
 use crate::ports::{BackendError, DncRegisterStore, RegisterSaveError};
-use crate::register::{DncReason, DncSignalRecord, DncSource, Evidence, RegisterEntry};
+use crate::register::{
+    DncReason, DncSignalRecord, DncSource, Evidence, RECENT_SIGNAL_IDS, RegisterEntry, RequestState,
+};
 
 pub const REGISTER_KEY: &str = "phone";
+/// The sparse index of pending requests: partition key [`PENDING_KEY`] (one value,
+/// [`PENDING`], present only while pending), sort key [`PENDING_SINCE`].
+pub const PENDING_INDEX: &str = "byPendingRequest";
+pub const PENDING_KEY: &str = "pendingRequest";
+pub const PENDING_SINCE: &str = "pendingSince";
+pub const PENDING: &str = "pending";
+pub const SENT: &str = "sent";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -34,8 +53,21 @@ struct RegisterItem {
     signals: u64,
     /// The earliest signal's time, lossless (nanoseconds), for ordering.
     first_signal_at: String,
+    #[serde(default)]
+    recent_signal_ids: Vec<String>,
+    /// First release only: every signal id. Read, never written.
+    #[serde(default, skip_serializing)]
     signal_ids: Vec<String>,
-    requested_by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_sent_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pending_request: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pending_since: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_refused: Option<String>,
     version: u64,
 }
 
@@ -49,6 +81,11 @@ pub fn register_item(
     let dnc_at = Timestamp::parse(&first.at)
         .map(Timestamp::to_rfc3339)
         .unwrap_or_else(|_| first.at.clone());
+    let (state, sent_at, pending_since, refused) = match &entry.request {
+        RequestState::Pending { since } => (PENDING, None, Some(since.clone()), None),
+        RequestState::Sent { at } => (SENT, Some(at.clone()), None, None),
+        RequestState::Refused { why } => (PENDING, None, None, Some(why.clone())),
+    };
     serde_dynamo::to_item(RegisterItem {
         phone: phone.as_str().to_owned(),
         dnc_at,
@@ -57,10 +94,15 @@ pub fn register_item(
         external_lead_id: first.external_lead_id.clone(),
         source: first.source.clone(),
         evidence: first.evidence.clone(),
-        signals: entry.signals() as u64,
+        signals: entry.signals,
         first_signal_at: first.at.clone(),
-        signal_ids: entry.signal_ids.iter().cloned().collect(),
-        requested_by: entry.requested_by.clone(),
+        recent_signal_ids: entry.recent_signal_ids.iter().cloned().collect(),
+        signal_ids: Vec::new(),
+        request_state: Some(state.to_owned()),
+        request_sent_at: sent_at,
+        pending_request: pending_since.as_ref().map(|_| PENDING.to_owned()),
+        pending_since,
+        request_refused: refused,
         version,
     })
 }
@@ -70,6 +112,22 @@ pub fn register_entry(
     item: HashMap<String, AttributeValue>,
 ) -> Result<(RegisterEntry, u64), serde_dynamo::Error> {
     let item: RegisterItem = serde_dynamo::from_item(item)?;
+    let request = match (item.request_state.as_deref(), item.request_refused) {
+        (Some(SENT), _) => RequestState::Sent {
+            at: item.request_sent_at.unwrap_or_else(|| item.dnc_at.clone()),
+        },
+        (_, Some(why)) => RequestState::Refused { why },
+        _ => RequestState::Pending {
+            since: item.pending_since.unwrap_or_else(|| item.dnc_at.clone()),
+        },
+    };
+    let mut recent: VecDeque<String> = match item.recent_signal_ids.is_empty() {
+        true => item.signal_ids.into(),
+        false => item.recent_signal_ids.into(),
+    };
+    while recent.len() > RECENT_SIGNAL_IDS {
+        recent.pop_front();
+    }
     let entry = RegisterEntry {
         first: DncSignalRecord {
             phone: item.phone,
@@ -80,10 +138,24 @@ pub fn register_entry(
             source: item.source,
             evidence: item.evidence,
         },
-        signal_ids: item.signal_ids.into_iter().collect(),
-        requested_by: item.requested_by,
+        signals: item.signals,
+        recent_signal_ids: recent,
+        request,
     };
     Ok((entry, item.version))
+}
+
+/// `entry` with its request `state`: what marking it sent or refused writes, the same rule
+/// for the memory register and DynamoDB's (where it is one UpdateItem, see below). A
+/// request already sent stays sent, with its first time.
+pub fn with_request(entry: &RegisterEntry, state: RequestState) -> Option<RegisterEntry> {
+    if matches!(entry.request, RequestState::Sent { .. }) {
+        return None;
+    }
+    Some(RegisterEntry {
+        request: state,
+        ..entry.clone()
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +169,57 @@ impl DynamoDncRegister {
         Self {
             client,
             table: table.into(),
+        }
+    }
+
+    /// Sets the request's state in place (the evidence is not rewritten), bumping the
+    /// version so that a concurrent read-modify-write of the entry sees the change; a
+    /// request already sent is left as it is.
+    async fn set_request(
+        &self,
+        phone: &Phone,
+        update: &str,
+        values: &[(&str, &str)],
+    ) -> Result<(), BackendError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(REGISTER_KEY, AttributeValue::S(phone.as_str().to_owned()))
+            .update_expression(update)
+            .condition_expression(
+                "attribute_exists(#pk) AND (attribute_not_exists(#state) OR #state <> :sent)",
+            )
+            .expression_attribute_names("#pk", REGISTER_KEY)
+            .expression_attribute_names("#state", "requestState")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":sent", AttributeValue::S(SENT.into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        for &(name, value) in values {
+            request = request.expression_attribute_values(name, AttributeValue::S(value.into()));
+        }
+        if update.contains("#pending") {
+            request = request
+                .expression_attribute_names("#pending", PENDING_KEY)
+                .expression_attribute_names("#since", PENDING_SINCE);
+        }
+        if update.contains("#sentAt") {
+            request = request.expression_attribute_names("#sentAt", "requestSentAt");
+        }
+        if update.contains("#refused") {
+            request = request.expression_attribute_names("#refused", "requestRefused");
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            // Sent already (or not on the register: nothing to mark).
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(())
+            }
+            Err(e) => Err(classify(
+                "DynamoDB UpdateItem (DNC register request)",
+                "DynamoDB refuses the register entry",
+                e,
+            )),
         }
     }
 }
@@ -166,6 +289,64 @@ impl DncRegisterStore for DynamoDncRegister {
                 e,
             )
             .into()),
+        }
+    }
+
+    async fn mark_sent(&self, phone: &Phone, at: Timestamp) -> Result<(), BackendError> {
+        let at = at.to_rfc3339();
+        self.set_request(
+            phone,
+            "SET #state = :sent, #sentAt = :at, #version = #version + :one \
+             REMOVE #pending, #since, #refused",
+            &[(":at", &at)],
+        )
+        .await
+    }
+
+    async fn mark_refused(&self, phone: &Phone, why: &str) -> Result<(), BackendError> {
+        self.set_request(
+            phone,
+            "SET #refused = :why, #version = #version + :one REMOVE #pending, #since",
+            &[(":why", why)],
+        )
+        .await
+    }
+
+    async fn pending(&self, before: Timestamp, limit: usize) -> Result<Vec<Phone>, BackendError> {
+        let mut phones = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(PENDING_INDEX)
+                .key_condition_expression("#pending = :pending AND #since <= :before")
+                .expression_attribute_names("#pending", PENDING_KEY)
+                .expression_attribute_names("#since", PENDING_SINCE)
+                .expression_attribute_values(":pending", AttributeValue::S(PENDING.into()))
+                .expression_attribute_values(":before", AttributeValue::S(before.to_rfc3339()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| {
+                    classify(
+                        "DynamoDB Query (pending DNC requests)",
+                        "the pending-request index cannot be read",
+                        e,
+                    )
+                })?;
+            for item in output.items.unwrap_or_default() {
+                let phone = item.get(REGISTER_KEY).and_then(|v| v.as_s().ok());
+                if let Some(phone) = phone.and_then(|p| Phone::parse(p).ok()) {
+                    phones.push(phone);
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() || phones.len() >= limit {
+                phones.truncate(limit);
+                return Ok(phones);
+            }
         }
     }
 }

@@ -22,7 +22,7 @@ use call_events::publisher::SqsPublisher;
 use call_events::record::CallEventRecorder;
 use call_events::relay::{Relay, RelayReport};
 use call_events::signature::{Secret, Verifier, sign_v2};
-use call_events::store::{DynamoDncRegister, DynamoLeadStore};
+use call_events::store::{DynamoDncRegister, DynamoLeadStore, DynamoStreamReader};
 use lambda_http::Request;
 use serde_json::Value;
 
@@ -127,6 +127,7 @@ impl TestAws {
     pub fn relay(&self) -> LiveRelay {
         build_relay(
             &RelayConfig {
+                table_name: self.resources.table_name.clone(),
                 dnc_table_name: self.resources.dnc_table_name.clone(),
                 queues: self.resources.queues.clone(),
             },
@@ -137,13 +138,17 @@ impl TestAws {
     /// The relay with SQS reached at another endpoint (to cut it off).
     pub fn relay_with_sqs_at(&self, url: &str) -> LiveRelay {
         let conf = aws_sdk_sqs::config::Builder::from(&self.sdk).endpoint_url(url);
-        StreamHandler::new(Relay::new(
-            SqsPublisher::new(
-                aws_sdk_sqs::Client::from_conf(conf.build()),
-                self.resources.queues.clone(),
+        StreamHandler::new(
+            Relay::new(
+                SqsPublisher::new(
+                    aws_sdk_sqs::Client::from_conf(conf.build()),
+                    self.resources.queues.clone(),
+                ),
+                DynamoDncRegister::new(self.dynamodb.clone(), &self.resources.dnc_table_name),
+                DynamoLeadStore::new(self.dynamodb.clone(), &self.resources.table_name),
             ),
-            DynamoDncRegister::new(self.dynamodb.clone(), &self.resources.dnc_table_name),
-        ))
+            DynamoStreamReader::new(self.streams.clone()),
+        )
     }
 
     /// The stream records written since the checkpoint, in the Lambda event shape, read
@@ -303,11 +308,16 @@ impl TestAws {
     }
 
     /// The lead items only (the table also holds quarantine records and legacy signals).
+    /// The lead items, as CONTRACT §4 tells table readers to find them: `phone` starts
+    /// with `+` and `campaignId` does not start with `#`.
     pub async fn lead_items(&self) -> Vec<Item> {
         self.all_items()
             .await
             .into_iter()
-            .filter(|item| s(item, "phone").unwrap_or_default().starts_with('+'))
+            .filter(|item| {
+                s(item, "phone").unwrap_or_default().starts_with('+')
+                    && !s(item, "campaignId").unwrap_or_default().starts_with('#')
+            })
             .collect()
     }
 
