@@ -348,6 +348,57 @@ mod tests {
     }
 
     #[test]
+    fn a_dnc_signal_is_read_from_a_body_that_breaks_another_rule() {
+        let received = Timestamp::parse("2024-02-01T00:00:00Z").unwrap();
+        let body = envelope(
+            "lead.call_key_pressed",
+            r#"{"phone":"+1234567890","callType":"robocall","keypressNumber":"9","isScheduled":"no"}"#,
+        );
+        assert!(parse_body(body.as_bytes()).is_err());
+        let signal = readable_dnc_signal(body.as_bytes(), received).unwrap();
+        assert_eq!(signal.reason, DncReason::Keypress9);
+        assert_eq!(signal.phone.as_str(), "+1234567890");
+        assert_eq!(signal.at, Timestamp::parse("2024-01-28T12:00:00Z").unwrap());
+        assert_eq!(signal.campaign_id.unwrap().as_str(), "abc456xyz");
+        // The same body again: the same signal id.
+        let again = readable_dnc_signal(body.as_bytes(), received).unwrap();
+        assert_eq!(again.source.event_id, signal.source.event_id);
+    }
+
+    #[test]
+    fn a_lenient_signals_time_is_dnc_timestamp_else_event_time_else_the_time_received() {
+        let received = Timestamp::parse("2024-02-01T00:00:00Z").unwrap();
+        let at = |body: &str| readable_dnc_signal(body.as_bytes(), received).map(|s| s.at);
+        let created = r#"{"metadata":{"eventType":"dnc.created","campaignId":"c","eventTime":"2024-01-28T12:00:00Z"},"data":{"phone":"+1234567890","dncTimestamp":"2024-01-27T00:00:00Z","extra":"x"}}"#;
+        assert_eq!(at(created), Timestamp::parse("2024-01-27T00:00:00Z").ok());
+        let no_stamp = created.replace(r#""dncTimestamp":"2024-01-27T00:00:00Z","#, "");
+        assert_eq!(at(&no_stamp), Timestamp::parse("2024-01-28T12:00:00Z").ok());
+        let no_time = r#"{"metadata":{"eventType":"dnc.created"},"data":{"phone":"+1234567890"}}"#;
+        assert_eq!(at(no_time), Some(received));
+        let legacy = r#"{"type":"dnc.created","data":{"phoneNumber":"+1234567890","dncTimestamp":"2021-11-16T16:00:47.293338"}}"#;
+        assert_eq!(
+            at(legacy),
+            Timestamp::parse("2021-11-16T16:00:47.293338Z").ok()
+        );
+    }
+
+    #[test]
+    fn no_signal_is_read_without_its_event_type_phone_or_signal() {
+        let now = Timestamp::now();
+        for body in [
+            "{not json",
+            r#"{"metadata":{"eventType":"lead.call_key_pressed"},"data":{"phone":"+1234567890","keypressNumber":"1"}}"#,
+            r#"{"metadata":{"eventType":"lead.call_key_pressed"},"data":{"phone":"1234567890","keypressNumber":"9"}}"#,
+            r#"{"metadata":{"eventType":"lead.call_ended"},"data":{"phone":"+1234567890","callResult":"transfer"}}"#,
+            r#"{"metadata":{"eventType":"lead.call_received"},"data":{"phone":"+1234567890","keypressNumber":"9"}}"#,
+            r#"{"metadata":{},"data":{"phone":"+1234567890","keypressNumber":"9"}}"#,
+            r#"{"type":"webchat.lead.created","data":{"phoneNumber":"+1234567890"}}"#,
+        ] {
+            assert_eq!(readable_dnc_signal(body.as_bytes(), now), None, "{body}");
+        }
+    }
+
+    #[test]
     fn unknown_event_type_is_not_handled_rather_than_broken() {
         let body =
             r#"{"metadata":{"eventType":"sms.received","campaignId":"c"},"data":{"text":"hi"}}"#;
