@@ -66,6 +66,11 @@ where
         Self { relay, reader }
     }
 
+    /// The relay use cases behind the triggers.
+    pub fn relay(&self) -> &Relay<P, R, K> {
+        &self.relay
+    }
+
     /// Any of the function's events: the answer Lambda expects for it, or an error (an
     /// unknown event, a sweep that could not finish) for the invocation to fail.
     pub async fn handle_event(&self, event: Value) -> Result<Value, String> {

@@ -230,6 +230,127 @@ impl TestAws {
         reports
     }
 
+    /// Plays Lambda giving up on every stream record not relayed yet (their age passed
+    /// `MaximumRecordAgeInSeconds`): writes its on-failure record, as Lambda writes it, to
+    /// the relay failure queue, and moves the checkpoint past them. Returns the record.
+    pub async fn give_up(&self) -> Value {
+        let records = self.new_stream_records().await;
+        let (first, last) = (records.first().unwrap(), records.last().unwrap());
+        let shard = self.shard_id().await;
+        let record = serde_json::json!({
+            "requestContext": {
+                "requestId": "c9b8fa9f-5a7f-4a19-a7d5-5d5a3d1c2f10",
+                "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:relay",
+                "condition": "RecordAgeExceeded",
+                "approximateInvokeCount": 7
+            },
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "version": "1.0",
+            "timestamp": chrono::Utc::now().to_rfc3339(),
+            "DDBStreamBatchInfo": {
+                "shardId": shard,
+                "startSequenceNumber": first.change.sequence_number,
+                "endSequenceNumber": last.change.sequence_number,
+                "approximateArrivalOfFirstRecord": "2026-11-26T00:00:00Z",
+                "approximateArrivalOfLastRecord": "2026-11-26T00:00:01Z",
+                "batchSize": records.len(),
+                "streamArn": self.resources.stream_arn
+            }
+        });
+        self.sqs
+            .send_message()
+            .queue_url(&self.resources.relay_failures)
+            .message_body(record.to_string())
+            .send()
+            .await
+            .unwrap();
+        *self.checkpoint.lock().unwrap() = last.change.sequence_number.clone();
+        record
+    }
+
+    /// The lead table stream's shard (moto has one).
+    pub async fn shard_id(&self) -> String {
+        self.streams
+            .describe_stream()
+            .stream_arn(&self.resources.stream_arn)
+            .send()
+            .await
+            .unwrap()
+            .stream_description
+            .unwrap()
+            .shards
+            .unwrap()[0]
+            .shard_id()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Plays the relay failure queue's event source mapping once: hands every message on
+    /// the queue to the relay function as Lambda's SQS event, deletes those it did not
+    /// report as failures, and makes the others visible again. Returns the answer.
+    pub async fn redrive(&self, relay: &LiveRelay) -> Value {
+        let url = &self.resources.relay_failures;
+        let messages = self
+            .sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        let records: Vec<Value> = messages
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "messageId": m.message_id(),
+                    "receiptHandle": m.receipt_handle(),
+                    "body": m.body(),
+                    "attributes": {},
+                    "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:relay-failures",
+                    "awsRegion": "us-east-1"
+                })
+            })
+            .collect();
+        let answer = relay
+            .handle_event(serde_json::json!({ "Records": records }))
+            .await
+            .unwrap();
+        let failed: Vec<&str> = answer["batchItemFailures"]
+            .as_array()
+            .map(|f| {
+                f.iter()
+                    .filter_map(|f| f["itemIdentifier"].as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for m in &messages {
+            let receipt = m.receipt_handle().unwrap();
+            if failed.contains(&m.message_id().unwrap()) {
+                self.sqs
+                    .change_message_visibility()
+                    .queue_url(url)
+                    .receipt_handle(receipt)
+                    .visibility_timeout(0)
+                    .send()
+                    .await
+                    .unwrap();
+            } else {
+                self.sqs
+                    .delete_message()
+                    .queue_url(url)
+                    .receipt_handle(receipt)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        answer
+    }
+
     /// Runs the deployed relay over every new stream record.
     pub async fn pump(&self) -> Vec<RelayReport> {
         self.pump_with(&self.relay(), 100).await

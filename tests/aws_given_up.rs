@@ -1,0 +1,221 @@
+//! Lambda's give-up, played on moto (CONTRACT §5): SQS refuses the relay for longer than
+//! the record age, Lambda drops the failing batch and writes only where it was to the
+//! relay failure queue, SQS comes back. With no delivery from the sender, the phone's
+//! `dnc.requested` (the sweep, or the redrive) and the callback (the redrive) arrive, each
+//! once by id; a later DNC signal of the phone sends nothing more. A batch the stream no
+//! longer holds is written down for the operator.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use call_events::domain::Timestamp;
+use call_events::relay::SWEEP_GRACE;
+use call_events::store::item::PARKED_PARTITION;
+use serde_json::{Value, json};
+use support::aws::{CLOSED_ENDPOINT, TestAws, body_json, deliver, s, signed};
+use support::body;
+
+const DNC_PHONE: &str = "+12025550701";
+const CALLBACK_PHONE: &str = "+12025550702";
+
+fn key_9(minute: u32) -> Value {
+    signed(&body(
+        "lead.call_key_pressed",
+        "given-up",
+        &format!("2024-01-28T12:{minute:02}:00Z"),
+        DNC_PHONE,
+        r#""callType":"inbound","keypressNumber":"9""#,
+    ))
+}
+
+fn scheduled() -> Value {
+    signed(&body(
+        "lead.call_scheduled",
+        "given-up",
+        "2024-01-28T12:01:00Z",
+        CALLBACK_PHONE,
+        r#""scheduledTime":"2024-01-30T10:00:00Z""#,
+    ))
+}
+
+/// Message ids on the callback and DNC queues, each with how often it came.
+async fn ids(aws: &TestAws) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
+    let count = |messages: Vec<aws_sdk_sqs::types::Message>| {
+        let mut ids = BTreeMap::new();
+        for m in messages {
+            *ids.entry(body_json(&m)["id"].as_str().unwrap().to_owned())
+                .or_insert(0) += 1;
+        }
+        ids
+    };
+    let callbacks = aws.drain_only(&aws.resources.queues.callback).await;
+    let dnc = aws.drain_only(&aws.resources.queues.dnc).await;
+    (count(callbacks), count(dnc))
+}
+
+/// Both events delivered, then relayed while SQS refuses (the batch is retried, in
+/// order), then given up by Lambda.
+async fn given_up_while_sqs_is_down(aws: &TestAws) {
+    let webhook = aws.handler().await;
+    for event in [key_9(0), scheduled()] {
+        let (status, answer) = deliver(&webhook, &event).await;
+        assert_eq!(
+            (status, answer["status"].as_str()),
+            (200, Some("processed"))
+        );
+    }
+    let down = aws.relay_with_sqs_at(CLOSED_ENDPOINT);
+    for _ in 0..3 {
+        let reports = aws.pump_with(&down, 10).await;
+        assert!(reports[0].retry_from.is_some(), "SQS down: retried");
+    }
+    let register = aws.register_item(DNC_PHONE).await.unwrap();
+    assert_eq!(s(&register, "requestState").as_deref(), Some("pending"));
+    aws.give_up().await;
+    assert!(aws.new_stream_records().await.is_empty(), "Lambda moved on");
+}
+
+#[tokio::test]
+async fn sqs_down_longer_than_the_record_age_then_back_loses_nothing() {
+    let aws = TestAws::new().await;
+    given_up_while_sqs_is_down(&aws).await;
+    let relay = aws.relay();
+    // The sweep, a minute on: the DNC request leaves without the stream.
+    let now = Timestamp::now().to_unix_parts().0;
+    let a_minute_on =
+        Timestamp::from_unix_parts(now + SWEEP_GRACE.as_secs() as i64 + 1, 0).unwrap();
+    let swept = relay.relay().sweep(a_minute_on).await.unwrap();
+    assert_eq!((swept.pending_found, swept.dnc_sent), (1, 1));
+    let register = aws.register_item(DNC_PHONE).await.unwrap();
+    assert_eq!(s(&register, "requestState").as_deref(), Some("sent"));
+    assert!(s(&register, "requestSentAt").is_some());
+    assert!(
+        !register.contains_key("pendingRequest"),
+        "out of the sweep's index"
+    );
+    // The redrive: the given-up batch relayed again, whole.
+    let answer = aws.redrive(&relay).await;
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    let (callbacks, dnc) = ids(&aws).await;
+    assert_eq!(callbacks.len(), 1, "the callback arrived: {callbacks:?}");
+    assert_eq!(dnc.len(), 1, "{dnc:?}");
+    assert!(
+        callbacks.values().chain(dnc.values()).all(|&n| n == 1),
+        "once by id"
+    );
+    // Nothing left to redrive; a later DNC signal of the phone sends nothing more.
+    assert_eq!(aws.redrive(&relay).await["batchItemFailures"], json!([]));
+    let webhook = aws.handler().await;
+    deliver(&webhook, &key_9(5)).await;
+    aws.pump().await;
+    let (callbacks, dnc) = ids(&aws).await;
+    assert!(
+        callbacks.is_empty() && dnc.is_empty(),
+        "{callbacks:?} {dnc:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_redrive_alone_sends_the_dnc_request_and_the_callback_once() {
+    let aws = TestAws::new().await;
+    given_up_while_sqs_is_down(&aws).await;
+    let relay = aws.relay();
+    let answer = aws.redrive(&relay).await;
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    let (callbacks, dnc) = ids(&aws).await;
+    assert_eq!((callbacks.len(), dnc.len()), (1, 1));
+    let register = aws.register_item(DNC_PHONE).await.unwrap();
+    assert_eq!(s(&register, "requestState").as_deref(), Some("sent"));
+    // The sweep finds nothing pending.
+    let later = Timestamp::from_unix_parts(Timestamp::now().to_unix_parts().0 + 3600, 0).unwrap();
+    let swept = relay.relay().sweep(later).await.unwrap();
+    assert_eq!((swept.pending_found, swept.dnc_sent), (0, 0));
+}
+
+#[tokio::test]
+async fn a_redrive_while_sqs_is_still_down_comes_back_later() {
+    let aws = TestAws::new().await;
+    given_up_while_sqs_is_down(&aws).await;
+    let down = aws.relay_with_sqs_at(CLOSED_ENDPOINT);
+    let answer = aws.redrive(&down).await;
+    assert_eq!(
+        answer["batchItemFailures"].as_array().unwrap().len(),
+        1,
+        "{answer}"
+    );
+    // Still on the queue: SQS back, the next redrive relays it.
+    let answer = aws.redrive(&aws.relay()).await;
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    let (callbacks, dnc) = ids(&aws).await;
+    assert_eq!((callbacks.len(), dnc.len()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_batch_the_stream_no_longer_holds_is_written_down_for_the_operator() {
+    let aws = TestAws::new().await;
+    given_up_while_sqs_is_down(&aws).await;
+    // The stream no longer holds it. moto cannot trim a stream (AWS answers
+    // TrimmedDataAccessException), so here the stream itself is gone
+    // (ResourceNotFoundException, as after the table was replaced): both are a gap.
+    let record = aws
+        .sqs
+        .receive_message()
+        .queue_url(&aws.resources.relay_failures)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap()
+        .remove(0);
+    aws.sqs
+        .delete_message()
+        .queue_url(&aws.resources.relay_failures)
+        .receipt_handle(record.receipt_handle().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let mut lost: Value = serde_json::from_str(record.body().unwrap()).unwrap();
+    let gone = aws
+        .resources
+        .stream_arn
+        .replace(&aws.resources.table_name, "replaced-table");
+    lost["DDBStreamBatchInfo"]["streamArn"] = json!(gone);
+    aws.sqs
+        .send_message()
+        .queue_url(&aws.resources.relay_failures)
+        .message_body(lost.to_string())
+        .send()
+        .await
+        .unwrap();
+    let answer = aws.redrive(&aws.relay()).await;
+    assert_eq!(
+        answer["batchItemFailures"],
+        json!([]),
+        "handled: written down"
+    );
+    let gaps: Vec<_> = aws
+        .all_items()
+        .await
+        .into_iter()
+        .filter(|item| s(item, "phone").as_deref() == Some(PARKED_PARTITION))
+        .collect();
+    assert_eq!(gaps.len(), 1);
+    let gap = &gaps[0];
+    assert_eq!(s(gap, "kind").as_deref(), Some("stream-gap"));
+    let known: Value = serde_json::from_str(&s(gap, "body").unwrap()).unwrap();
+    assert_eq!(known["streamArn"], json!(gone));
+    assert_eq!(known["shardId"], lost["DDBStreamBatchInfo"]["shardId"]);
+    assert_eq!(
+        known["startSequenceNumber"],
+        lost["DDBStreamBatchInfo"]["startSequenceNumber"]
+    );
+    assert_eq!(
+        known["approximateArrivalOfFirstRecord"],
+        "2026-11-26T00:00:00Z"
+    );
+    assert!(s(gap, "reason").unwrap().contains("no longer held"));
+    // The DNC request of the lost batch is not lost: it was registered, and is pending.
+    let register = aws.register_item(DNC_PHONE).await.unwrap();
+    assert_eq!(s(&register, "requestState").as_deref(), Some("pending"));
+}
