@@ -51,6 +51,7 @@ EXPECTED = {
     "22-invalid-phone.json": (200, "quarantined", None),
     "23-unknown-event-type.json": (200, "ignored", None),
     "24-get-request.json": (405, "method_not_allowed", None),
+    "25-call-key-pressed-9-unknown-call-type.json": (200, "quarantined", ["dnc"]),
     "30-dnc-created.json": (200, "processed", ["dnc"]),
     "31-legacy-dnc-created.json": (200, "processed", ["dnc"]),
     # Decided for the autumn lead, which is not DNC; the relay does not send it, because
@@ -69,11 +70,12 @@ EXPECTED_STATUS = {
     ("+12025550105", CAMPAIGN): "in_call",
     ("+12025550107", "autumn-campaign"): "dnc",
 }
-# One DNC request per phone (+...103 key 9, +...107 dnc.created, +...108 legacy v1); the
-# autumn callback for +...103 is not sent.
-EXPECTED_MESSAGES = {"callback": 1, "dnc": 3, "quarantine": 2}
+# One DNC request per phone (+...103 key 9, +...107 dnc.created, +...108 legacy v1, +...109
+# key 9 in a quarantined body); the autumn callback for +...103 is not sent.
+EXPECTED_MESSAGES = {"callback": 1, "dnc": 4, "quarantine": 3}
 EXPECTED_REGISTER = {
     "+12025550103": ("keypress_9", 2),
+    "+12025550109": ("keypress_9", 1),
     "+12025550107": ("dnc_created", 1),
     "+12025550108": ("dnc_created", 1),
 }
@@ -232,7 +234,9 @@ def run(args):
 
     dynamodb = boto3.client("dynamodb")
     everything = [{k: plain(v) for k, v in item.items()} for item in dynamodb.scan(TableName=env["TABLE_NAME"])["Items"]]
-    items = [i for i in everything if i["phone"].startswith("+")]
+    # Lead items, as CONTRACT §4 tells readers to find them; the rest is not a lead.
+    items = [i for i in everything if i["phone"].startswith("+") and not i["campaignId"].startswith("#")]
+    signals = [i for i in everything if i["phone"].startswith("+") and i["campaignId"].startswith("#dnc-signal#")]
     kept = [i for i in everything if i["phone"].startswith("quarantine#")]
     print(f"\n== Lead items in {env['TABLE_NAME']} ==")
     shown = ["status", "externalLeadId", "lastEventType", "lastEventTime", "lastCallType", "lastCallResult", "lastKeypress",
@@ -243,6 +247,9 @@ def run(args):
         print("    " + ", ".join(f"{k}={item[k]}" for k in shown if k in item))
         if item.get("outbox"):
             print(f"    decided by write {item.get('outboxVersion')}: {list(item['outbox'])}")
+    print(f"\n== DNC signals kept without a lead (under their phone, for the register): {len(signals)} ==")
+    for item in sorted(signals, key=lambda i: i["phone"]):
+        print(f"    {item['phone']} / {item['campaignId']}")
     print(f"\n== Quarantine records kept in the table before the answer: {len(kept)} ==")
     for item in kept:
         print(f"    {item['quarantine']['reason']}")

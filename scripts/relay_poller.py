@@ -2,7 +2,9 @@
 """Plays Lambda's DynamoDB stream event source locally (moto runs no event source mappings):
 reads the lead table's stream on moto and invokes the relay running under
 `cargo lambda watch`, one batch at a time, in order. Like Lambda, it moves past a batch
-that succeeded, and on a partial batch failure resumes from the record the relay names.
+that succeeded, and on a partial batch failure resumes from the record the relay names. It
+also plays the EventBridge schedule: a scheduled event every minute, the sweep of pending
+DNC requests.
 
   relay_poller.py --port PORT --env-file .local/function.env [--log .local/relay-poller.log]
 
@@ -45,9 +47,19 @@ def lambda_record(record, arn):
     }
 
 
+# EventBridge's schedule in template.yaml: the sweep of pending DNC requests, every minute.
+SWEEP_SECONDS = 60
+SCHEDULED_EVENT = {"version": "0", "id": "local-sweep", "detail-type": "Scheduled Event", "source": "aws.events",
+                   "account": "123456789012", "region": "us-east-1", "resources": [], "detail": {}}
+
+
 def invoke(port, records):
+    return invoke_event(port, {"Records": records})
+
+
+def invoke_event(port, event):
     url = f"http://127.0.0.1:{port}/2015-03-31/functions/call-events-relay/invocations"
-    data = json.dumps({"Records": records}).encode()
+    data = json.dumps(event).encode()
     request = urllib.request.Request(url, data=data, method="POST", headers={"content-type": "application/json"})
     # The first invocation compiles the relay: give it time.
     with urllib.request.urlopen(request, timeout=600) as response:
@@ -66,8 +78,16 @@ def main():
     streams = boto3.client("dynamodbstreams")
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
     position = {"ShardIteratorType": "TRIM_HORIZON"}
-    print(f"relay poller: reading {arn}", flush=True)
+    print(f"relay poller: reading {arn}; sweeping every {SWEEP_SECONDS} s", flush=True)
+    swept = time.monotonic()
     while True:
+        if time.monotonic() - swept >= SWEEP_SECONDS:
+            swept = time.monotonic()
+            try:
+                invoke_event(args.port, SCHEDULED_EVENT)
+                print("relay poller: swept the pending DNC requests", flush=True)
+            except (urllib.error.URLError, OSError, ValueError) as error:
+                print(f"relay poller: the sweep failed ({error})", flush=True)
         iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, **position)["ShardIterator"]
         records = streams.get_records(ShardIterator=iterator, Limit=BATCH_SIZE).get("Records", [])
         if not records:

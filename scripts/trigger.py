@@ -121,11 +121,14 @@ def show_phone(env, phone, wait_for_messages=0.0):
     import boto3
 
     dynamodb = boto3.client("dynamodb")
-    leads = dynamodb.query(TableName=env["TABLE_NAME"], KeyConditionExpression="phone = :p",
+    items = dynamodb.query(TableName=env["TABLE_NAME"], KeyConditionExpression="phone = :p",
                            ExpressionAttributeValues={":p": {"S": phone}})["Items"]
-    for item in leads:
-        item = {k: plain(v) for k, v in item.items()}
-        print(f"\nlead item {phone} / {item['campaignId']}:")
+    items = [{k: plain(v) for k, v in item.items()} for item in items]
+    # CONTRACT §4: a `#` sort key is not a lead (a DNC signal kept without a lead).
+    leads = [item for item in items if not item["campaignId"].startswith("#")]
+    for item in items:
+        kind = "lead item" if item in leads else "DNC signal kept without a lead"
+        print(f"\n{kind} {phone} / {item['campaignId']}:")
         print("  " + json.dumps({k: v for k, v in item.items() if k not in HIDDEN}, sort_keys=True))
         if item.get("outbox") or item.get("dncSignals"):
             print(f"  its last write decided: {sorted(item.get('outbox', {}))} {sorted(item.get('dncSignals', {}))}")
