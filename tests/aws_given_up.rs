@@ -219,3 +219,106 @@ async fn a_batch_the_stream_no_longer_holds_is_written_down_for_the_operator() {
     let register = aws.register_item(DNC_PHONE).await.unwrap();
     assert_eq!(s(&register, "requestState").as_deref(), Some("pending"));
 }
+
+/// The sweep reads the register's sparse index of pending requests, never the register:
+/// its calls do not grow with the register (what BENCHMARKS.md prices).
+#[tokio::test]
+async fn a_sweep_costs_one_query_plus_a_read_and_a_write_per_pending_request_whatever_the_register_size()
+ {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    use call_events::domain::Phone;
+    use call_events::publisher::SqsPublisher;
+    use call_events::register::{
+        DncReason, DncSignalRecord, DncSource, Evidence, RegisterEntry, RequestState,
+    };
+    use call_events::relay::Relay;
+    use call_events::store::register::register_item;
+    use call_events::store::{DynamoDncRegister, DynamoLeadStore};
+    use support::fault_proxy::FaultProxy;
+
+    const SENT: usize = 1000;
+    const PENDING: usize = 3;
+    let aws = TestAws::new().await;
+    let entry = |phone: &str, request: RequestState| {
+        let signal = DncSignalRecord {
+            phone: phone.to_owned(),
+            campaign_id: Some("spring".into()),
+            external_lead_id: None,
+            reason: DncReason::Keypress9,
+            at: "2024-01-28T12:00:00.000000000Z".into(),
+            source: DncSource {
+                event_type: DncReason::Keypress9.event_type(),
+                event_time: "2024-01-28T12:00:00.000Z".into(),
+                event_id: format!("evt_{phone}"),
+            },
+            evidence: Evidence {
+                received_at: "2024-01-28T12:00:01.000Z".into(),
+                signature_header: "t=1,v2=00".into(),
+                body: "{}".into(),
+            },
+        };
+        let entry = RegisterEntry {
+            first: signal,
+            signals: 1,
+            recent_signal_ids: [format!("evt_{phone}")].into(),
+            request,
+        };
+        register_item(&Phone::parse(phone).unwrap(), &entry, 1).unwrap()
+    };
+    let mut items = Vec::new();
+    for i in 0..SENT {
+        let sent = RequestState::Sent {
+            at: "2024-01-28T12:00:02.000Z".into(),
+        };
+        items.push(entry(&format!("+1202600{i:04}"), sent));
+    }
+    for i in 0..PENDING {
+        let pending = RequestState::Pending {
+            since: "2024-01-28T12:00:01.000Z".into(),
+        };
+        items.push(entry(&format!("+1202700{i:04}"), pending));
+    }
+    for chunk in items.chunks(25) {
+        let writes = chunk
+            .iter()
+            .map(|item| {
+                let put = PutRequest::builder()
+                    .set_item(Some(item.clone()))
+                    .build()
+                    .unwrap();
+                WriteRequest::builder().put_request(put).build()
+            })
+            .collect();
+        aws.dynamodb
+            .batch_write_item()
+            .request_items(&aws.resources.dnc_table_name, writes)
+            .send()
+            .await
+            .unwrap();
+    }
+    let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").unwrap()).await;
+    let conf = aws_sdk_dynamodb::config::Builder::from(&aws.sdk).endpoint_url(&proxy.endpoint);
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(conf.build());
+    let relay = Relay::new(
+        SqsPublisher::new(aws.sqs.clone(), aws.resources.queues.clone()),
+        DynamoDncRegister::new(dynamodb.clone(), &aws.resources.dnc_table_name),
+        DynamoLeadStore::new(dynamodb, &aws.resources.table_name),
+    );
+    let swept = relay.sweep(Timestamp::now()).await.unwrap();
+    assert_eq!((swept.pending_found, swept.dnc_sent), (PENDING, PENDING));
+    let calls = proxy.calls();
+    assert_eq!(
+        calls,
+        1 + 2 * PENDING,
+        "one Query, then a GetItem and an UpdateItem each"
+    );
+    let idle = relay.sweep(Timestamp::now()).await.unwrap();
+    assert_eq!(idle.pending_found, 0);
+    assert_eq!(proxy.calls() - calls, 1, "an idle sweep is one Query");
+    println!(
+        "sweep over a register of {} entries: {calls} DynamoDB calls with {PENDING} pending, 1 when idle",
+        SENT + PENDING
+    );
+    let (_, dnc) = ids(&aws).await;
+    assert_eq!(dnc.len(), PENDING);
+}
