@@ -298,3 +298,55 @@ async fn a_callback_relayed_before_the_phone_went_dnc_elsewhere_is_sent() {
     assert!(callbacks.is_empty());
     assert_eq!(dnc.len(), 1);
 }
+
+#[tokio::test]
+async fn an_opt_out_in_a_quarantined_body_reaches_the_register_on_its_phones_shard() {
+    let aws = TestAws::new().await;
+    let webhook = aws.handler().await;
+    let event = resign(
+        sample("25-call-key-pressed-9-unknown-call-type.json"),
+        LOCAL_SECRET,
+    );
+    let (status, answer) = deliver(&webhook, &event).await;
+    assert_eq!(
+        (status, answer["status"].clone(), answer["effects"].clone()),
+        (200, json!("quarantined"), json!(["dnc"]))
+    );
+    // Kept under the phone, with a `#` sort key: not a lead, but on the phone's shard.
+    let items = aws.all_items().await;
+    let kept: Vec<_> = items
+        .iter()
+        .filter(|i| s(i, "phone").as_deref() == Some("+12025550109"))
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert!(
+        s(kept[0], "campaignId")
+            .unwrap()
+            .starts_with("#dnc-signal#")
+    );
+    assert!(aws.lead_items().await.is_empty());
+    // Delivered again (the sender's retry): the same signal, not a second one.
+    deliver(
+        &webhook,
+        &resign(
+            sample("25-call-key-pressed-9-unknown-call-type.json"),
+            LOCAL_SECRET,
+        ),
+    )
+    .await;
+    let [_, dnc, quarantine] = aws.drain_all_queues().await;
+    assert_eq!(dnc.len(), 1);
+    assert_eq!(body_json(&dnc[0])["reason"], "keypress_9");
+    assert_eq!(
+        quarantine.len(),
+        2,
+        "each delivery's body is kept for replay"
+    );
+    let register = aws.register_item("+12025550109").await.unwrap();
+    assert_eq!(n(&register, "signals"), Some(1));
+    assert_eq!(s(&register, "requestState").as_deref(), Some("sent"));
+    assert_eq!(
+        s(&register, "dncAt").as_deref(),
+        Some("2024-01-28T12:06:00.000Z")
+    );
+}
