@@ -814,3 +814,54 @@ fn example_consumer_template_agrees_with_its_code_and_the_receivers_exports() {
         ])
     );
 }
+
+/// The metric names an EMF log line declares.
+fn emf_metric_names(line: &str) -> BTreeSet<String> {
+    let line: Json = serde_json::from_str(line).unwrap();
+    line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["Name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn every_alarm_on_the_functions_own_metrics_names_one_that_function_emits() {
+    use call_events::telemetry::{Outcome, RequestReport, relay_log_line};
+    let emitted = BTreeMap::from([
+        (
+            "WebhookFunction",
+            emf_metric_names(&RequestReport::new(Outcome::Processed, 200).to_log_line(0)),
+        ),
+        (
+            "RelayFunction",
+            emf_metric_names(&relay_log_line(
+                &call_events::relay::RelayReport::default(),
+                std::time::Duration::ZERO,
+                0,
+            )),
+        ),
+    ]);
+    let template = template();
+    let mut checked = 0;
+    for (name, alarm) in template["Resources"].as_mapping().unwrap() {
+        let alarm = &alarm["Properties"];
+        if alarm["Namespace"].as_str() != Some(call_events::telemetry::METRICS_NAMESPACE) {
+            continue;
+        }
+        // A metric of a log metric filter (429s counted from API Gateway's access log).
+        if alarm["Dimensions"].is_null() {
+            continue;
+        }
+        let dimensions = pairs(&alarm["Dimensions"], "Name", "Value");
+        let function = &dimensions[call_events::telemetry::DIMENSION];
+        let metric = text(&alarm["MetricName"]);
+        assert!(
+            emitted[function.as_str()].contains(&metric),
+            "{name:?}: {function} emits no {metric}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 8, "{checked}");
+}
