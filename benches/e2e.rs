@@ -25,19 +25,19 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use call_events::adapters::DynamoLeadStore;
+use call_events::core::signature::{Secret, Verifier, sign_v2};
 use call_events::entrypoints::http::WebhookHandler;
-use call_events::local;
-use call_events::record::CallEventRecorder;
-use call_events::signature::{Secret, Verifier, sign_v2};
-use call_events::store::DynamoLeadStore;
+use call_events::usecases::record::CallEventRecorder;
+use call_events_local as local;
 use serde_json::{Value, json};
 
 const SECRET: &str = "bench-secret-0123456789abcdef";
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use call_events::store::MemoryLeadStore;
-use call_events::wire::{Inbound, parse_body};
+use call_events::adapters::MemoryLeadStore;
+use call_events::core::wire::{Inbound, parse_body};
 use support::aws::{TestAws, item_size};
 
 const CAMPAIGN: &str = "bench-campaign";
@@ -566,7 +566,7 @@ async fn cache_hit_rates(bodies: &[String]) {
         let (mut one_or_none, mut total_writes) = (0usize, 0usize);
         for event in &events {
             let before = store.writes();
-            let evidence = call_events::register::Evidence {
+            let evidence = call_events::core::register::Evidence {
                 received_at: String::new(),
                 signature_header: String::new(),
                 body: String::new(),

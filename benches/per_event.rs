@@ -6,14 +6,14 @@
 
 use std::hint::black_box;
 
-use call_events::domain::Timestamp;
-use call_events::lead::{Decision, Effect, LeadState, decide};
-use call_events::messages::QueueMessage;
-use call_events::outbox::Outbox;
-use call_events::register::{DncSignalRecord, Evidence};
-use call_events::signature::{Secret, Verifier, sign_v2};
-use call_events::store::item::{lead_item, stored_lead};
-use call_events::wire::{Inbound, parse_body};
+use call_events::adapters::dynamodb::item::{lead_item, stored_lead};
+use call_events::core::decided::Decided;
+use call_events::core::domain::Timestamp;
+use call_events::core::lead::{Decision, Effect, LeadState, decide};
+use call_events::core::messages::QueueMessage;
+use call_events::core::register::{DncSignalRecord, Evidence};
+use call_events::core::signature::{Secret, Verifier, sign_v2};
+use call_events::core::wire::{Inbound, parse_body};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const SECRET: &str = "bench-secret-0123456789abcdef";
@@ -124,7 +124,7 @@ fn per_event(
         unreachable!()
     };
     // What the webhook commits: callbacks as messages, DNC signals with their evidence.
-    let mut outbox = Outbox::default();
+    let mut outbox = Decided::default();
     for effect in &applied.effects {
         match effect {
             Effect::Callback(c) => outbox.messages.push(QueueMessage::from(c)),
@@ -182,10 +182,10 @@ fn bench(c: &mut Criterion) {
         b.iter(|| decide(Some(black_box(&old)), black_box(&event), &id))
     });
     c.bench_function("part/lead_item", |b| {
-        b.iter(|| lead_item(black_box(&old), &Outbox::default(), 7, Timestamp::now()))
+        b.iter(|| lead_item(black_box(&old), &Decided::default(), 7, Timestamp::now()))
     });
     // Not part of the per-event figure above: reading the stored lead back, per delivery.
-    let stored = lead_item(&old, &Outbox::default(), 7, Timestamp::now()).unwrap();
+    let stored = lead_item(&old, &Decided::default(), 7, Timestamp::now()).unwrap();
     c.bench_function("part/stored_lead", |b| {
         b.iter(|| stored_lead(black_box(stored.clone())))
     });

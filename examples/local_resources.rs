@@ -6,7 +6,7 @@
 
 use std::process::ExitCode;
 
-use call_events::local;
+use call_events_local as local;
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -10,16 +10,18 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
+use crate::adapters::dynamodb::item::committed;
+use crate::adapters::{DynamoDncRegister, DynamoLeadStore, DynamoStreamReader};
+use crate::adapters::{SqsPublisher, SqsQuarantineQueue};
 use crate::config::{Config, ConfigError, RelayConfig, ReplayConfig, SecretSource, parse_secrets};
+use crate::core::decided::Decided;
+use crate::core::signature::{Secret, Verifier};
 use crate::entrypoints::http::WebhookHandler;
 use crate::entrypoints::stream::StreamHandler;
-use crate::publisher::{SqsPublisher, SqsQuarantineQueue};
-use crate::record::CallEventRecorder;
-use crate::relay::Relay;
-use crate::replay::{Replay, Trust};
-use crate::signature::{Secret, Verifier};
-use crate::store::{DynamoDncRegister, DynamoLeadStore, DynamoStreamReader};
 use crate::telemetry::error_chain;
+use crate::usecases::record::CallEventRecorder;
+use crate::usecases::relay::Relay;
+use crate::usecases::replay::{Replay, Trust};
 
 pub type LiveHandler = WebhookHandler<DynamoLeadStore>;
 pub type LiveRelay =
@@ -120,7 +122,16 @@ pub fn build_relay(config: &RelayConfig, sdk: &SdkConfig) -> LiveRelay {
     let register = DynamoDncRegister::new(dynamodb.clone(), &config.dnc_table_name);
     let lot = DynamoLeadStore::new(dynamodb, &config.table_name);
     let reader = DynamoStreamReader::new(aws_sdk_dynamodbstreams::Client::new(sdk));
-    StreamHandler::new(Relay::new(publisher, register, lot), reader)
+    StreamHandler::new(
+        Relay::new(publisher, register, lot),
+        reader,
+        decode_new_image,
+    )
+}
+
+/// What a write decided, read from a stream record's new image with the lead item codec.
+pub fn decode_new_image(image: serde_dynamo::Item) -> Result<Decided, String> {
+    committed(image).map_err(|e| e.to_string())
 }
 
 /// The secret's value is the list of client secrets, comma- or newline-separated.

@@ -3,8 +3,8 @@
 //! Each function reads only what it uses: the webhook the table and the secret, the relay
 //! the queues.
 
-use crate::publisher::QueueUrls;
-use crate::signature::{DEFAULT_TOLERANCE_SECONDS, Secret};
+use crate::adapters::QueueUrls;
+use crate::core::signature::{DEFAULT_TOLERANCE_SECONDS, Secret};
 
 /// Every variable the webhook reads.
 pub const VARIABLES: [&str; 5] = [

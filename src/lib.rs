@@ -1,31 +1,20 @@
 //! Webhook receiver for an AI calling platform's call events, as two Lambda functions.
 //!
-//! The functional core decides: [`wire`] parses the sender's JSON into [`domain`] types,
-//! [`signature`] authenticates, [`lead`] holds the state rules, [`messages`] the queue
-//! messages. The use cases: [`record`] commits one delivery in one conditional write (the
-//! webhook), [`relay`] sends what each committed write decided (the stream relay). They
-//! reach the world through [`ports`], which [`store`] (the lead table) and [`publisher`]
-//! (the queues) implement, each on AWS and in memory. [`entrypoints`] turn Lambda's
-//! triggers into use-case calls; [`app`] and [`config`] wire them at cold start;
-//! [`telemetry`] writes the log and metrics lines.
+//! The layers, each importing only the ones above it (`tests/architecture.rs` holds it):
+//! - [`core`]: the functional core, pure: the wire format, the domain, the lead and
+//!   register rules, what a write decided;
+//! - [`ports`]: what the use cases need from the world, one small trait per need;
+//! - [`usecases`]: record (the webhook), relay and sweep, redrive, replay: generic over the
+//!   ports, so they run on AWS and in memory alike;
+//! - [`adapters`]: the ports on DynamoDB and SQS, and in memory;
+//! - [`entrypoints`]: Lambda's triggers into use-case calls, and back into Lambda's answers;
+//! - [`app`] and [`config`]: the wiring at cold start; [`telemetry`]: the log and metric lines.
 
+pub mod adapters;
 pub mod app;
 pub mod config;
-pub mod domain;
+pub mod core;
 pub mod entrypoints;
-pub mod failure;
-pub mod lead;
-pub mod local;
-pub mod messages;
-pub mod outbox;
 pub mod ports;
-pub mod publisher;
-pub mod record;
-pub mod redrive;
-pub mod register;
-pub mod relay;
-pub mod replay;
-pub mod signature;
-pub mod store;
 pub mod telemetry;
-pub mod wire;
+pub mod usecases;

@@ -2,20 +2,22 @@
 //! [`LeadStore`] and [`Inbox`] for the webhook (DynamoDB only: its answer depends on nothing
 //! else), [`MessagePublisher`], [`DncRegisterStore`] and [`ParkingLot`] for the relay and
 //! the sweep, [`StreamReader`] for the redrive of given-up stream batches. Each has a DynamoDB or
-//! SQS adapter and an in-memory one ([`crate::store`], [`crate::publisher`]).
+//! SQS adapter and an in-memory one ([`crate::adapters`], [`crate::adapters`]).
 
 use std::error::Error as StdError;
 use std::future::Future;
 
-use crate::domain::{Phone, Timestamp};
-use crate::lead::LeadState;
-use crate::messages::{QuarantineRecord, QueueMessage};
-use crate::outbox::Outbox;
-use crate::register::{DncSignalRecord, RegisterEntry};
+use serde::{Deserialize, Serialize};
+
+use crate::core::decided::{Change, Decided};
+use crate::core::domain::{Phone, Timestamp};
+use crate::core::lead::LeadState;
+use crate::core::messages::{QuarantineRecord, QueueMessage};
+use crate::core::register::{DncSignalRecord, RegisterEntry};
 
 /// A backend call that failed after the SDK's own retries. Its text is for logs only:
 /// it never reaches a response. Whether it is worth retrying is decided where it is made,
-/// by [`crate::failure`].
+/// by [`crate::adapters::failure`].
 #[derive(Debug, thiserror::Error)]
 #[error("{operation} failed")]
 pub struct BackendError {
@@ -66,7 +68,7 @@ pub struct StoredLead {
     /// Messages an item of the first released format still held in its outbox, never
     /// confirmed sent. The next write carries them, so the relay sends them. Always empty
     /// for items of the current format.
-    pub unsent: Outbox,
+    pub unsent: Decided,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +88,7 @@ pub trait LeadStore: Send + Sync {
     fn save(
         &self,
         state: &LeadState,
-        outbox: &Outbox,
+        outbox: &Decided,
         expected_version: Option<u64>,
     ) -> impl Future<Output = Result<u64, SaveError>> + Send;
 }
@@ -183,4 +185,60 @@ pub trait MessagePublisher: Send + Sync {
         &self,
         record: &QuarantineRecord,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
+}
+
+/// One message of the quarantine queue.
+#[derive(Debug, Clone)]
+pub struct Quarantined {
+    pub message_id: String,
+    /// What removes or releases the message.
+    pub receipt: String,
+    /// The record, or why the message is not one.
+    pub record: Result<QuarantineRecord, String>,
+}
+
+/// The quarantine queue, as the replay reads it.
+pub trait QuarantineQueue: Send + Sync {
+    /// Up to a batch of messages, hidden from other readers for a while.
+    fn receive(&self) -> impl Future<Output = Result<Vec<Quarantined>, BackendError>> + Send;
+    /// Deletes a handled message.
+    fn remove(&self, receipt: &str) -> impl Future<Output = Result<(), BackendError>> + Send;
+    /// Makes a message left in place visible again at once.
+    fn release(&self, receipt: &str) -> impl Future<Output = Result<(), BackendError>> + Send;
+}
+
+/// Where a given-up batch was in the stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamBatch {
+    pub stream_arn: String,
+    pub shard_id: String,
+    pub start_sequence_number: String,
+    pub end_sequence_number: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approximate_arrival_of_first_record: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approximate_arrival_of_last_record: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<u64>,
+}
+
+/// Why a batch could not be read from the stream.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The stream no longer holds the records (trimmed after 24 h, or the stream or shard
+    /// is gone): they can never be read again.
+    #[error("the stream no longer holds the batch: {0}")]
+    Gone(String),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
+
+/// The lead table's stream, read again.
+pub trait StreamReader: Send + Sync {
+    /// The batch's records, first to last sequence number, as the relay takes them.
+    fn read(
+        &self,
+        batch: &StreamBatch,
+    ) -> impl Future<Output = Result<Vec<Change>, ReadError>> + Send;
 }

@@ -127,17 +127,7 @@ struct BatchLine<'a> {
     values: Values<'a>,
 }
 
-/// An error and all its sources on one line, for logs.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub use crate::core::error_chain;
 
 /// How a request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,7 +249,7 @@ impl RequestReport {
 
 /// The relay's line per batch: what SQS took, what failed, as EMF metrics.
 pub fn relay_log_line(
-    report: &crate::relay::RelayReport,
+    report: &crate::usecases::relay::RelayReport,
     duration: Duration,
     timestamp_ms: i64,
 ) -> String {
@@ -270,7 +260,7 @@ pub fn relay_log_line(
 /// `redrive`.
 pub fn relay_log_line_of(
     what: &'static str,
-    report: &crate::relay::RelayReport,
+    report: &crate::usecases::relay::RelayReport,
     duration: Duration,
     timestamp_ms: i64,
 ) -> String {
@@ -384,7 +374,7 @@ mod tests {
 
     #[test]
     fn relay_line_is_an_emf_document_counting_what_sqs_took_and_what_failed() {
-        let report = crate::relay::RelayReport {
+        let report = crate::usecases::relay::RelayReport {
             callbacks_sent: 2,
             callbacks_suppressed: 1,
             dnc_sent: 1,

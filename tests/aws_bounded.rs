@@ -3,9 +3,9 @@
 
 mod support;
 
-use call_events::domain::Timestamp;
-use call_events::lead::{Decision, LeadState, RECENT_EVENTS, decide};
-use call_events::store::item::lead_item;
+use call_events::adapters::dynamodb::item::lead_item;
+use call_events::core::domain::Timestamp;
+use call_events::core::lead::{Decision, LeadState, RECENT_EVENTS, decide};
 use serde_json::json;
 use support::aws::{TestAws, deliver, item_size, n, s, signed};
 use support::{body, parse_call};

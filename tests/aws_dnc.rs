@@ -6,7 +6,7 @@
 
 mod support;
 
-use call_events::signature::{Secret, verify_evidence};
+use call_events::core::signature::{Secret, verify_evidence};
 use serde_json::{Value, json};
 use support::aws::{
     LOCAL_SECRET, TestAws, attribute, body_json, deliver, n, resign, s, sample, signed,

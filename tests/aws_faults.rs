@@ -222,7 +222,8 @@ async fn each_committed_write_appears_on_the_stream_with_what_it_decided() {
     let mut decided: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for record in &records {
         let committed =
-            call_events::store::item::committed(record.change.new_image.clone()).unwrap();
+            call_events::adapters::dynamodb::item::committed(record.change.new_image.clone())
+                .unwrap();
         for m in committed.messages {
             decided.entry(m.message_type).or_default().push(m.id);
         }

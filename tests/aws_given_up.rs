@@ -9,9 +9,9 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use call_events::domain::Timestamp;
-use call_events::relay::SWEEP_GRACE;
-use call_events::store::item::PARKED_PARTITION;
+use call_events::adapters::dynamodb::item::PARKED_PARTITION;
+use call_events::core::domain::Timestamp;
+use call_events::usecases::relay::SWEEP_GRACE;
 use serde_json::{Value, json};
 use support::aws::{CLOSED_ENDPOINT, TestAws, body_json, deliver, s, signed};
 use support::body;
@@ -226,14 +226,14 @@ async fn a_batch_the_stream_no_longer_holds_is_written_down_for_the_operator() {
 async fn a_sweep_costs_one_query_plus_a_read_and_a_write_per_pending_request_whatever_the_register_size()
  {
     use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-    use call_events::domain::Phone;
-    use call_events::publisher::SqsPublisher;
-    use call_events::register::{
+    use call_events::adapters::SqsPublisher;
+    use call_events::adapters::dynamodb::register::register_item;
+    use call_events::adapters::{DynamoDncRegister, DynamoLeadStore};
+    use call_events::core::domain::Phone;
+    use call_events::core::register::{
         DncReason, DncSignalRecord, DncSource, Evidence, RegisterEntry, RequestState,
     };
-    use call_events::relay::Relay;
-    use call_events::store::register::register_item;
-    use call_events::store::{DynamoDncRegister, DynamoLeadStore};
+    use call_events::usecases::relay::Relay;
     use support::fault_proxy::FaultProxy;
 
     const SENT: usize = 1000;

@@ -8,10 +8,10 @@ use std::process::Command;
 
 use call_events::app::build_replay;
 use call_events::config::ReplayConfig;
-use call_events::domain::Timestamp;
-use call_events::messages::QuarantineRecord;
-use call_events::replay::{Summary, Trust, Verdict};
-use call_events::signature::{Secret, sign_v2};
+use call_events::core::domain::Timestamp;
+use call_events::core::messages::QuarantineRecord;
+use call_events::core::signature::{Secret, sign_v2};
+use call_events::usecases::replay::{Summary, Trust, Verdict};
 use support::aws::{LOCAL_SECRET, TestAws, body_json, s};
 
 /// A signature header as the sender made it a year before the replay: its age does not

@@ -5,15 +5,16 @@
 
 mod support;
 
-use call_events::domain::{Phone, Timestamp};
-use call_events::messages::QuarantineRecord;
+use call_events::adapters::MemoryPublisher;
+use call_events::adapters::dynamodb::item::{PARKED_PARTITION, committed};
+use call_events::adapters::{MemoryDncRegister, MemoryLeadStore};
+use call_events::core::decided::Change;
+use call_events::core::domain::{Phone, Timestamp};
+use call_events::core::messages::QuarantineRecord;
+use call_events::core::register::{Evidence, RequestState};
 use call_events::ports::{DncRegisterStore, Inbox};
-use call_events::publisher::MemoryPublisher;
-use call_events::record::CallEventRecorder;
-use call_events::register::{Evidence, RequestState};
-use call_events::relay::{Change, Relay, SWEEP_GRACE};
-use call_events::store::item::{PARKED_PARTITION, committed};
-use call_events::store::{MemoryDncRegister, MemoryLeadStore};
+use call_events::usecases::record::CallEventRecorder;
+use call_events::usecases::relay::{Relay, SWEEP_GRACE};
 use support::{body, parse_call};
 
 const PHONE: &str = "+12025550190";
@@ -80,7 +81,7 @@ impl World {
             .into_iter()
             .map(|entry| Change {
                 sequence_number: entry.sequence_number,
-                committed: committed(entry.new_image).map_err(|e| e.to_string()),
+                decided: committed(entry.new_image).map_err(|e| e.to_string()),
             })
             .collect();
         let fresh = all[self.relayed..].to_vec();
@@ -156,7 +157,10 @@ async fn a_request_stays_pending_until_sqs_takes_it_and_the_sweep_sends_it_once(
 }
 
 /// The sweep as it runs one grace period after `now`.
-async fn sweep_after_grace(world: &World, now: Timestamp) -> call_events::relay::RelayReport {
+async fn sweep_after_grace(
+    world: &World,
+    now: Timestamp,
+) -> call_events::usecases::relay::RelayReport {
     let later =
         Timestamp::from_unix_parts(now.to_unix_parts().0 + SWEEP_GRACE.as_secs() as i64 + 1, 0)
             .unwrap();
@@ -332,7 +336,7 @@ async fn the_sweep_parks_an_unreadable_register_entry_and_sends_the_others() {
 #[test]
 fn a_parked_body_too_large_for_an_item_is_cut_to_fit_and_says_so() {
     let body = "x".repeat(500 * 1024);
-    let parked = call_events::relay::parked("why", &body);
+    let parked = call_events::usecases::relay::parked("why", &body);
     assert!(parked.body.len() <= 300 * 1024);
     assert!(parked.reason.contains("body cut to"), "{}", parked.reason);
     assert!(parked.reason.contains(&(500 * 1024).to_string()));

@@ -4,10 +4,10 @@
 
 mod support;
 
+use call_events::adapters::MemoryLeadStore;
+use call_events::core::signature::{Secret, Verifier};
 use call_events::entrypoints::http::{WebhookHandler, request_from_event};
-use call_events::record::CallEventRecorder;
-use call_events::signature::{Secret, Verifier};
-use call_events::store::MemoryLeadStore;
+use call_events::usecases::record::CallEventRecorder;
 use serde_json::Value;
 use support::aws::{LOCAL_SECRET, resign, sample};
 

@@ -11,10 +11,10 @@
 
 mod support;
 
-use call_events::domain::{Phone, Timestamp};
-use call_events::lead::{Decision, Effect, decide};
-use call_events::register::dnc_request_id;
-use call_events::wire::{Inbound, parse_body};
+use call_events::core::domain::{Phone, Timestamp};
+use call_events::core::lead::{Decision, Effect, decide};
+use call_events::core::register::dnc_request_id;
+use call_events::core::wire::{Inbound, parse_body};
 use support::{body, parse_call};
 
 const T: &str = "2024-01-28T12:00:00.000Z";

@@ -6,8 +6,8 @@ mod support;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use call_events::lead::{Decision, Status, decide};
-use call_events::store::item::{FORMAT_VERSION, stored_lead};
+use call_events::adapters::dynamodb::item::{FORMAT_VERSION, stored_lead};
+use call_events::core::lead::{Decision, Status, decide};
 use support::{body, parse_call};
 
 fn fixture(name: &str) -> HashMap<String, AttributeValue> {
@@ -17,7 +17,7 @@ fn fixture(name: &str) -> HashMap<String, AttributeValue> {
     item.into()
 }
 
-fn key_9() -> call_events::domain::CallEvent {
+fn key_9() -> call_events::core::domain::CallEvent {
     parse_call(&body(
         "lead.call_key_pressed",
         "spring-campaign",
@@ -71,11 +71,11 @@ fn the_current_format_is_2_and_every_item_written_says_so() {
     let item = fixture("lead-item-format-2.json");
     assert_eq!(item["formatVersion"].as_n().map(String::as_str), Ok("2"));
     let lead = stored_lead(item).unwrap();
-    let rewritten = call_events::store::item::lead_item(
+    let rewritten = call_events::adapters::dynamodb::item::lead_item(
         &lead.state,
         &Default::default(),
         lead.version,
-        call_events::domain::Timestamp::now(),
+        call_events::core::domain::Timestamp::now(),
     )
     .unwrap();
     assert_eq!(

@@ -5,13 +5,14 @@
 
 mod support;
 
+use call_events::adapters::MemoryPublisher;
+use call_events::adapters::dynamodb::item::committed;
+use call_events::adapters::{MemoryDncRegister, MemoryLeadStore};
+use call_events::core::decided::Change;
+use call_events::core::signature::{Secret, Verifier};
 use call_events::entrypoints::http::WebhookHandler;
-use call_events::publisher::MemoryPublisher;
-use call_events::record::CallEventRecorder;
-use call_events::relay::{Change, Relay};
-use call_events::signature::{Secret, Verifier};
-use call_events::store::item::committed;
-use call_events::store::{MemoryDncRegister, MemoryLeadStore};
+use call_events::usecases::record::CallEventRecorder;
+use call_events::usecases::relay::Relay;
 use proptest::prelude::*;
 use serde_json::Value;
 use support::aws::{LOCAL_SECRET, request, signed};
@@ -41,7 +42,7 @@ async fn deliver(body: &str) -> Outcome {
         .into_iter()
         .map(|entry| Change {
             sequence_number: entry.sequence_number,
-            committed: committed(entry.new_image).map_err(|e| e.to_string()),
+            decided: committed(entry.new_image).map_err(|e| e.to_string()),
         })
         .collect();
     let publisher = MemoryPublisher::new();

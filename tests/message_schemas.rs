@@ -3,11 +3,11 @@
 
 mod support;
 
-use call_events::domain::{Phone, Timestamp};
-use call_events::lead::{Decision, DncSignal, Effect, decide};
-use call_events::messages::{QuarantineRecord, QueueMessage};
-use call_events::register::{DncSignalRecord, Evidence, dnc_request, register};
-use call_events::wire::{Inbound, parse_body};
+use call_events::core::domain::{Phone, Timestamp};
+use call_events::core::lead::{Decision, DncSignal, Effect, decide};
+use call_events::core::messages::{QuarantineRecord, QueueMessage};
+use call_events::core::register::{DncSignalRecord, Evidence, dnc_request, register};
+use call_events::core::wire::{Inbound, parse_body};
 use call_events_messages::Message;
 use serde_json::Value;
 

@@ -3,10 +3,10 @@
 
 mod support;
 
-use call_events::domain::CallEvent;
-use call_events::lead::{Decision, Effect, LeadState, decide};
-use call_events::signature::{Secret, Verifier};
-use call_events::wire::parse_body;
+use call_events::core::domain::CallEvent;
+use call_events::core::lead::{Decision, Effect, LeadState, decide};
+use call_events::core::signature::{Secret, Verifier};
+use call_events::core::wire::parse_body;
 use proptest::prelude::*;
 use support::call_event;
 

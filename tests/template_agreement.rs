@@ -8,7 +8,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use call_events::local::Resources;
+use call_events_local::Resources;
 use serde_json::Value as Json;
 use serde_yaml_ng::Value;
 use support::aws::{LOCAL_SECRET, TestAws, deliver, resign, sample};
@@ -181,7 +181,7 @@ async fn lead_table_in_the_template_matches_the_local_table() {
     );
     assert_eq!(
         ttl.attribute_name(),
-        Some(call_events::store::item::EXPIRES_AT)
+        Some(call_events::adapters::dynamodb::item::EXPIRES_AT)
     );
     assert_eq!(text(&table["BillingMode"]), "PAY_PER_REQUEST");
     assert_eq!(
@@ -310,7 +310,7 @@ async fn queues_in_the_template_match_the_local_queues() {
                 } else {
                     &r.dnc_dlq
                 };
-                let dlq_arn = call_events::local::queue_arn(&aws.sqs, dlq_url)
+                let dlq_arn = call_events_local::queue_arn(&aws.sqs, dlq_url)
                     .await
                     .unwrap();
                 assert_eq!(local_redrive["deadLetterTargetArn"], dlq_arn.as_str());
@@ -449,7 +449,7 @@ fn given_up_batches_are_redriven_by_the_relay_until_relayed_or_written_down_as_g
 
 #[test]
 fn a_sweep_reads_the_registers_sparse_index_of_pending_requests_every_minute() {
-    use call_events::store::register::{PENDING_INDEX, PENDING_KEY, PENDING_SINCE};
+    use call_events::adapters::dynamodb::register::{PENDING_INDEX, PENDING_KEY, PENDING_SINCE};
     let template = template();
     let sweep = &resource(&template, "RelayFunction")["Events"]["Sweep"];
     assert_eq!(text(&sweep["Properties"]["Schedule"]), "rate(1 minute)");
@@ -481,7 +481,7 @@ fn every_queue_states_its_maximum_message_size() {
     for (name, queue) in queues {
         assert_eq!(
             text(&queue["Properties"]["MaximumMessageSize"]),
-            call_events::local::MAXIMUM_MESSAGE_SIZE.to_string(),
+            call_events_local::MAXIMUM_MESSAGE_SIZE.to_string(),
             "{name:?}"
         );
     }
@@ -565,9 +565,12 @@ async fn relay_filter_lets_through_every_record_that_carries_a_message_and_no_ot
     let records = aws.new_stream_records().await;
     assert!(records.len() >= 5);
     for record in records {
-        let carries = call_events::store::item::committed(record.change.new_image.clone())
-            .map(|c| !c.messages.is_empty() || !c.dnc_signals.is_empty() || c.quarantine.is_some())
-            .unwrap();
+        let carries =
+            call_events::adapters::dynamodb::item::committed(record.change.new_image.clone())
+                .map(|c| {
+                    !c.messages.is_empty() || !c.dnc_signals.is_empty() || c.quarantine.is_some()
+                })
+                .unwrap();
         let lambda_json = serde_json::to_value(&record).unwrap();
         let passes = filters.iter().any(|f| matches(f, &lambda_json));
         assert_eq!(passes, carries, "{lambda_json}");
@@ -611,7 +614,7 @@ async fn dnc_register_in_the_template_matches_the_local_one_and_is_kept_for_audi
     );
     assert_eq!(
         local_keys.keys().next().map(String::as_str),
-        Some(call_events::store::register::REGISTER_KEY)
+        Some(call_events::adapters::dynamodb::register::REGISTER_KEY)
     );
     assert_eq!(text(&declared["BillingMode"]), "PAY_PER_REQUEST");
     // Kept for audit: no expiry, point-in-time recovery, deletion protection, retained.
@@ -837,7 +840,7 @@ fn every_alarm_on_the_functions_own_metrics_names_one_that_function_emits() {
         (
             "RelayFunction",
             emf_metric_names(&relay_log_line(
-                &call_events::relay::RelayReport::default(),
+                &call_events::usecases::relay::RelayReport::default(),
                 std::time::Duration::ZERO,
                 0,
             )),

@@ -7,16 +7,17 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use call_events::domain::CallEvent;
-use call_events::lead::{Decision, LeadState, decide};
-use call_events::messages::{Queue, QueueMessage};
-use call_events::outbox::Outbox;
-use call_events::publisher::MemoryPublisher;
-use call_events::record::{CallEventRecorder, Recorded};
-use call_events::register::Evidence;
-use call_events::relay::{Change, Relay};
-use call_events::store::item::{committed, stored_lead};
-use call_events::store::{MemoryDncRegister, MemoryLeadStore};
+use call_events::adapters::MemoryPublisher;
+use call_events::adapters::dynamodb::item::{committed, stored_lead};
+use call_events::adapters::{MemoryDncRegister, MemoryLeadStore};
+use call_events::core::decided::Change;
+use call_events::core::decided::Decided;
+use call_events::core::domain::CallEvent;
+use call_events::core::lead::{Decision, LeadState, decide};
+use call_events::core::messages::{Queue, QueueMessage};
+use call_events::core::register::Evidence;
+use call_events::usecases::record::{CallEventRecorder, Recorded};
+use call_events::usecases::relay::Relay;
 use proptest::prelude::*;
 use support::{body, call_event, parse_call};
 
@@ -88,7 +89,7 @@ fn changes(store: &MemoryLeadStore) -> Vec<Change> {
         .into_iter()
         .map(|entry| Change {
             sequence_number: entry.sequence_number,
-            committed: committed(entry.new_image).map_err(|e| e.to_string()),
+            decided: committed(entry.new_image).map_err(|e| e.to_string()),
         })
         .collect()
 }
@@ -214,7 +215,7 @@ async fn a_backend_slower_than_the_deadline_gives_an_error_not_a_hang() {
         .unwrap_err();
     assert!(matches!(
         error,
-        call_events::record::RecordError::DeadlineExceeded(_)
+        call_events::usecases::record::RecordError::DeadlineExceeded(_)
     ));
 }
 
@@ -277,7 +278,7 @@ async fn relay_parks_an_unreadable_record_with_its_reason_and_goes_on() {
     let relay = relay_to(&publisher);
     let mut batch = vec![Change {
         sequence_number: "0".into(),
-        committed: Err("outbox is not a map".into()),
+        decided: Err("outbox is not a map".into()),
     }];
     batch.extend(changes(&store));
     let report = relay.relay(&batch).await;
@@ -339,7 +340,7 @@ async fn an_item_of_the_first_format_with_unsent_messages_has_them_sent_by_the_n
         panic!("new lead")
     };
     // A DNC request as the first release built it (one per campaign and phone).
-    let pending = Outbox {
+    let pending = Decided {
         messages: vec![QueueMessage {
             queue: Queue::Dnc,
             id: "dnc-00000000000000000000000000000001".into(),
@@ -349,9 +350,15 @@ async fn an_item_of_the_first_format_with_unsent_messages_has_them_sent_by_the_n
             body: r#"{"schemaVersion":1,"type":"dnc.requested"}"#.into(),
         }],
         dnc_signals: Vec::new(),
+        quarantine: None,
     };
-    let mut item =
-        call_events::store::item::lead_item(&applied.state, &pending, 1, key9.event_time).unwrap();
+    let mut item = call_events::adapters::dynamodb::item::lead_item(
+        &applied.state,
+        &pending,
+        1,
+        key9.event_time,
+    )
+    .unwrap();
     item.remove("outboxVersion");
     store.put_raw(item);
     let publisher = MemoryPublisher::new();
@@ -444,19 +451,19 @@ proptest! {
 #[derive(Debug, Clone)]
 enum PhoneEvent {
     Lead(CallEvent),
-    Legacy(call_events::domain::LegacyDncCreated),
+    Legacy(call_events::core::domain::LegacyDncCreated),
 }
 
 fn phone_event() -> impl Strategy<Value = PhoneEvent> {
     let lead = (call_event(), prop::sample::select(vec!["a", "b"])).prop_map(|(mut e, c)| {
-        e.campaign_id = call_events::domain::CampaignId::parse(c).unwrap();
+        e.campaign_id = call_events::core::domain::CampaignId::parse(c).unwrap();
         PhoneEvent::Lead(e)
     });
     let legacy = (0u32..3).prop_map(|m| {
-        PhoneEvent::Legacy(call_events::domain::LegacyDncCreated {
-            phone: call_events::domain::Phone::parse(PHONE).unwrap(),
+        PhoneEvent::Legacy(call_events::core::domain::LegacyDncCreated {
+            phone: call_events::core::domain::Phone::parse(PHONE).unwrap(),
             external_lead_id: None,
-            dnc_timestamp: call_events::domain::Timestamp::parse(&format!(
+            dnc_timestamp: call_events::core::domain::Timestamp::parse(&format!(
                 "2024-01-28T11:5{m}:30Z"
             ))
             .unwrap(),
@@ -496,7 +503,7 @@ async fn register_and_messages(
         .await;
     assert_eq!(report.retry_from, None);
     let entry = register.item(PHONE).map(|item| {
-        let (entry, _) = call_events::store::register::register_entry(item).unwrap();
+        let (entry, _) = call_events::adapters::dynamodb::register::register_entry(item).unwrap();
         assert_eq!(entry.signals as usize, entry.recent_signal_ids.len());
         (
             serde_json::to_string(&entry.first).unwrap(),

@@ -2,7 +2,7 @@
 //! never more than one HMAC per secret (checked by the unit tests; here: no crash, no hang).
 #![no_main]
 
-use call_events::signature::{Secret, Verifier};
+use call_events::core::signature::{Secret, Verifier};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,8 +2,8 @@
 //! a stream record's new image, and the register reader never panic.
 #![no_main]
 
-use call_events::store::item::{committed, stored_lead};
-use call_events::store::register::register_entry;
+use call_events::adapters::dynamodb::item::{committed, stored_lead};
+use call_events::adapters::dynamodb::register::register_entry;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use call_events::app::{build_replay, sdk_config};
 use call_events::config::ReplayConfig;
-use call_events::replay::{Trust, Verdict};
+use call_events::usecases::replay::{Trust, Verdict};
 use indicatif::{ProgressBar, ProgressStyle};
 
 const HELP: &str = "\

@@ -10,13 +10,13 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 use tracing::error;
 
-use crate::lead::DncSignal;
+use crate::core::lead::DncSignal;
+use crate::core::register::evidence_of_request;
+use crate::core::signature::{self, Verifier};
+use crate::core::wire::{Inbound, parse_body};
 use crate::ports::{Inbox, LeadStore};
-use crate::record::{CallEventRecorder, RecordError, Recorded};
-use crate::register::evidence_of_request;
-use crate::signature::{self, Verifier};
 use crate::telemetry::{Outcome, RequestReport, error_chain};
-use crate::wire::{Inbound, parse_body};
+use crate::usecases::record::{CallEventRecorder, RecordError, Recorded};
 
 /// The API Gateway event (HTTP API payload 2.0 or REST payload 1.0) as the request the
 /// handler answers.
@@ -164,7 +164,7 @@ impl<S: LeadStore + Inbox> WebhookHandler<S> {
             }
             Ok(Inbound::LegacyDnc(event)) => {
                 let mut report = RequestReport::new(Outcome::Processed, 200);
-                report.event_type = Some(crate::wire::LEGACY_DNC_CREATED.to_owned());
+                report.event_type = Some(crate::core::wire::LEGACY_DNC_CREATED.to_owned());
                 report.phone = Some(event.phone.masked());
                 let evidence = evidence_of_request(header, body);
                 let result = self.recorder.record_legacy_dnc(&event, &evidence).await;

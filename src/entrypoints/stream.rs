@@ -2,7 +2,7 @@
 //! - a batch of the lead table's DynamoDB stream records (as `aws_lambda_events` types
 //!   them): relayed; a partial batch response names the record Lambda must retry from;
 //! - an SQS batch from the relay's on-failure queue (Lambda's records of batches it gave
-//!   up on): each redriven ([`crate::redrive`]); a partial batch response names the ones to
+//!   up on): each redriven ([`crate::usecases::redrive`]); a partial batch response names the ones to
 //!   try again;
 //! - EventBridge's scheduled event: the sweep of pending DNC requests.
 
@@ -13,12 +13,28 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use serde_json::Value;
 
-use crate::domain::Timestamp;
+use serde::Deserialize;
+
+use crate::core::decided::{Change, Decided};
+use crate::core::domain::Timestamp;
 use crate::ports::{DncRegisterStore, MessagePublisher, ParkingLot};
-use crate::redrive::{OnFailureRecord, Redriven, StreamReader, redrive};
-use crate::relay::{Change, Relay, RelayReport};
-use crate::store::item::committed;
+use crate::ports::{StreamBatch, StreamReader};
 use crate::telemetry::relay_log_line_of;
+use crate::usecases::redrive::{Redriven, redrive};
+use crate::usecases::relay::{Relay, RelayReport};
+
+/// Reads what a write decided from a stream record's new image: the lead table's item
+/// codec, handed over by the wiring ([`crate::app`]).
+pub type ImageDecoder = fn(serde_dynamo::Item) -> Result<Decided, String>;
+
+/// Lambda's on-failure record of a DynamoDB stream batch (what it sends to the queue).
+#[derive(Debug, Clone, Deserialize)]
+pub struct OnFailureRecord {
+    #[serde(rename = "DDBStreamBatchInfo")]
+    pub batch: StreamBatch,
+    #[serde(default, rename = "requestContext")]
+    pub request_context: Option<serde_json::Value>,
+}
 
 /// What invoked the relay function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +69,7 @@ impl Trigger {
 pub struct StreamHandler<P, R, K, S> {
     relay: Relay<P, R, K>,
     reader: S,
+    decode: ImageDecoder,
 }
 
 impl<P, R, K, S> StreamHandler<P, R, K, S>
@@ -62,8 +79,12 @@ where
     K: ParkingLot,
     S: StreamReader,
 {
-    pub fn new(relay: Relay<P, R, K>, reader: S) -> Self {
-        Self { relay, reader }
+    pub fn new(relay: Relay<P, R, K>, reader: S, decode: ImageDecoder) -> Self {
+        Self {
+            relay,
+            reader,
+            decode,
+        }
     }
 
     /// The relay use cases behind the triggers.
@@ -123,7 +144,12 @@ where
     }
 
     pub async fn respond(&self, event: Event) -> (DynamoDbEventResponse, RelayReport) {
-        let changes: Vec<Change> = event.records.into_iter().map(change).collect();
+        let decode = self.decode;
+        let changes: Vec<Change> = event
+            .records
+            .into_iter()
+            .map(|record| change(record, decode))
+            .collect();
         let report = self.relay.relay(&changes).await;
         let mut response = DynamoDbEventResponse::default();
         if let Some(sequence_number) = &report.retry_from {
@@ -147,7 +173,7 @@ where
                 Ok(record) => redrive(&self.reader, &self.relay, &record.batch).await,
                 Err(e) => {
                     let reason = format!("not an on-failure record of the stream: {e}");
-                    let parked = crate::relay::parked(&reason, &body);
+                    let parked = crate::usecases::relay::parked(&reason, &body);
                     match self.relay.lot().park(&parked).await {
                         Ok(()) => Redriven::Gap,
                         Err(e) => Redriven::Retry(crate::telemetry::error_chain(&e)),
@@ -187,7 +213,7 @@ fn add(total: &mut RelayReport, report: &RelayReport) {
     total.dnc_refused += report.dnc_refused;
 }
 
-fn change(record: EventRecord) -> Change {
+fn change(record: EventRecord, decode: ImageDecoder) -> Change {
     let sequence_number = record
         .change
         .sequence_number
@@ -195,7 +221,7 @@ fn change(record: EventRecord) -> Change {
     Change {
         sequence_number,
         // A REMOVE (time to live, or by hand) has no new image: it decided nothing.
-        committed: committed(record.change.new_image).map_err(|e| e.to_string()),
+        decided: decode(record.change.new_image),
     }
 }
 
@@ -203,6 +229,28 @@ fn change(record: EventRecord) -> Change {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn lambdas_on_failure_record_reads_as_a_batch() {
+        let record = r#"{
+            "requestContext": {"requestId": "r", "functionArn": "arn:aws:lambda:us-east-1:1:function:relay",
+                "condition": "RecordAgeExceeded", "approximateInvokeCount": 3},
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "version": "1.0", "timestamp": "2026-11-26T01:00:00.000Z",
+            "DDBStreamBatchInfo": {"shardId": "shardId-00000001573689847184-864758bb",
+                "startSequenceNumber": "800000000003126276362", "endSequenceNumber": "800000000003126276370",
+                "approximateArrivalOfFirstRecord": "2026-11-26T00:00:00Z",
+                "approximateArrivalOfLastRecord": "2026-11-26T00:00:01Z", "batchSize": 3,
+                "streamArn": "arn:aws:dynamodb:us-east-1:1:table/leads/stream/2026-01-01T00:00:00.000"}
+        }"#;
+        let record: OnFailureRecord = serde_json::from_str(record).unwrap();
+        assert_eq!(record.batch.start_sequence_number, "800000000003126276362");
+        assert_eq!(record.batch.batch_size, Some(3));
+        let gap = crate::usecases::redrive::gap(&record.batch, "trimmed");
+        assert_eq!(gap.kind, "stream-gap");
+        assert!(gap.body.contains("shardId-00000001573689847184-864758bb"));
+        assert!(gap.body.contains("approximateArrivalOfFirstRecord"));
+    }
 
     #[test]
     fn each_trigger_is_told_apart_by_its_shape() {

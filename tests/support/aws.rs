@@ -13,16 +13,16 @@ use aws_lambda_events::event::dynamodb::{Event, EventRecord, StreamRecord};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
+use call_events::adapters::SqsPublisher;
+use call_events::adapters::{DynamoDncRegister, DynamoLeadStore, DynamoStreamReader};
 use call_events::app::{LiveHandler, LiveRelay, build, build_relay};
 use call_events::config::{Config, RelayConfig, SecretSource};
+use call_events::core::signature::{Secret, Verifier, sign_v2};
 use call_events::entrypoints::http::WebhookHandler;
 use call_events::entrypoints::stream::StreamHandler;
-use call_events::local::{self, Resources};
-use call_events::publisher::SqsPublisher;
-use call_events::record::CallEventRecorder;
-use call_events::relay::{Relay, RelayReport};
-use call_events::signature::{Secret, Verifier, sign_v2};
-use call_events::store::{DynamoDncRegister, DynamoLeadStore, DynamoStreamReader};
+use call_events::usecases::record::CallEventRecorder;
+use call_events::usecases::relay::{Relay, RelayReport};
+use call_events_local::{self as local, Resources};
 use lambda_http::Request;
 use serde_json::Value;
 
@@ -148,6 +148,7 @@ impl TestAws {
                 DynamoLeadStore::new(self.dynamodb.clone(), &self.resources.table_name),
             ),
             DynamoStreamReader::new(self.streams.clone()),
+            call_events::app::decode_new_image,
         )
     }
 
@@ -562,7 +563,7 @@ pub fn resign(mut event: Value, secret: &str) -> Value {
         .as_str()
         .is_some_and(|h| h.contains("v1="));
     let header = if legacy {
-        call_events::signature::sign_v1(&secret, now, &body)
+        call_events::core::signature::sign_v1(&secret, now, &body)
     } else {
         sign_v2(&secret, now, &body)
     };

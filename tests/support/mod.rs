@@ -4,8 +4,8 @@
 pub mod aws;
 pub mod fault_proxy;
 
-use call_events::domain::CallEvent;
-use call_events::wire::{Inbound, parse_body};
+use call_events::core::domain::CallEvent;
+use call_events::core::wire::{Inbound, parse_body};
 use proptest::prelude::*;
 
 /// A sender body for `event_type` with `data` fields (JSON object members, without braces).

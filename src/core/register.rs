@@ -21,9 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use call_events_messages::{DncRequested, DncType, SchemaVersion, ids};
 
-use crate::domain::{Phone, Timestamp};
-use crate::lead::{self, DncSignal};
-use crate::messages::{DNC_TYPE, Queue, QueueMessage};
+use crate::core::domain::{Phone, Timestamp};
+use crate::core::lead::DncSignal;
+use crate::core::messages::{DNC_TYPE, Queue, QueueMessage};
 
 pub use call_events_messages::{DncReason, DncSource, Evidence};
 
@@ -62,10 +62,10 @@ impl DncSignalRecord {
                 .external_lead_id
                 .as_ref()
                 .map(|e| e.as_str().to_owned()),
-            reason: reason(signal.reason),
+            reason: signal.reason,
             at: signal.at.to_rfc3339_exact(),
             source: DncSource {
-                event_type: reason(signal.reason).event_type(),
+                event_type: signal.reason.event_type(),
                 event_time: signal.source.event_time.to_rfc3339(),
                 event_id: signal.source.event_id.as_str().to_owned(),
             },
@@ -81,15 +81,6 @@ impl DncSignalRecord {
     /// Earlier signals sort first: by time, then by event id (a total order).
     fn order(&self) -> (Option<Timestamp>, &str) {
         (Timestamp::parse(&self.at).ok(), self.id())
-    }
-}
-
-/// The function's reasons are the messages' reasons.
-fn reason(reason: lead::DncReason) -> DncReason {
-    match reason {
-        lead::DncReason::Keypress9 => DncReason::Keypress9,
-        lead::DncReason::CallResultDnc => DncReason::CallResultDnc,
-        lead::DncReason::DncCreated => DncReason::DncCreated,
     }
 }
 

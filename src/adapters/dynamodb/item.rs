@@ -1,6 +1,6 @@
 //! The lead table's items, as the contract names their attributes (CONTRACT §4), plus the
 //! function's own: `formatVersion`, `recentEvents` and `eventHorizon` (duplicate detection,
-//! bounded: see [`crate::lead::RECENT_EVENTS`]), `eventOrder` (which event set each "latest"
+//! bounded: see [`crate::core::lead::RECENT_EVENTS`]), `eventOrder` (which event set each "latest"
 //! attribute), and `outbox`, `dncSignals` with `outboxVersion`: what the write of that
 //! version decided, which the relay reads from the stream's new image.
 //!
@@ -23,21 +23,79 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{
+use crate::core::decided::Decided;
+use crate::core::domain::{
     CallResult, CampaignId, DtmfKey, EventId, EventType, ExternalLeadId, Phone, Timestamp,
     short_digest,
 };
-use crate::lead::{Counters, DncReason, EventOrder, LeadState, Stamped, Status};
-use crate::messages::{QuarantineRecord, QueueMessage};
-use crate::outbox::Outbox;
+use crate::core::lead::{Counters, DncReason, EventOrder, LeadState, Stamped, Status};
+use crate::core::messages::{QuarantineRecord, QueueMessage};
+use crate::core::register::DncSignalRecord;
 use crate::ports::{BackendError, Parked, StoredLead};
-use crate::register::DncSignalRecord;
 
 /// The item format this code writes.
 pub const FORMAT_VERSION: u64 = 2;
 
 pub const PARTITION_KEY: &str = "phone";
 pub const SORT_KEY: &str = "campaignId";
+/// The attribute of optimistic concurrency, on lead items and register entries alike.
+pub const VERSION: &str = "version";
+
+/// The one rule of every versioned write, on DynamoDB and in memory: the write goes
+/// through only if the stored item is at `expected` (`None`: there is no item). DynamoDB
+/// evaluates it as [`version_condition`] says; the in-memory adapters call this.
+pub fn version_condition_holds(
+    current: Option<&HashMap<String, AttributeValue>>,
+    expected: Option<u64>,
+) -> bool {
+    let stored = current.map(|item| {
+        item.get(VERSION)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<u64>().ok())
+    });
+    match (stored, expected) {
+        (None, None) => true,
+        (Some(stored), Some(expected)) => stored == Some(expected),
+        _ => false,
+    }
+}
+
+/// [`version_condition_holds`] as a DynamoDB condition on a put: the expression, and its
+/// attribute names and values (`key` is the table's partition key).
+pub fn version_condition(
+    key: &'static str,
+    expected: Option<u64>,
+) -> (
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    Option<AttributeValue>,
+) {
+    match expected {
+        None => ("attribute_not_exists(#pk)", vec![("#pk", key)], None),
+        Some(v) => (
+            "#version = :expected",
+            vec![("#version", VERSION)],
+            Some(AttributeValue::N(v.to_string())),
+        ),
+    }
+}
+
+/// Applies [`version_condition`] to a PutItem.
+pub fn versioned(
+    request: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
+    key: &'static str,
+    expected: Option<u64>,
+) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
+    let (expression, names, value) = version_condition(key, expected);
+    let mut request = request.condition_expression(expression);
+    for (placeholder, name) in names {
+        request = request.expression_attribute_names(placeholder, name);
+    }
+    match value {
+        Some(value) => request.expression_attribute_values(":expected", value),
+        None => request,
+    }
+}
 pub const EXTERNAL_LEAD_ID_INDEX: &str = "byExternalLeadId";
 /// What the index carries besides its keys: what a CRM looking a lead up by its own id
 /// needs to act. Everything else (the function's own attributes above all) stays out, so
@@ -74,7 +132,7 @@ pub fn lead_key(campaign_id: &CampaignId, phone: &Phone) -> HashMap<String, Attr
 /// version, written at `now`.
 pub fn lead_item(
     state: &LeadState,
-    outbox: &Outbox,
+    outbox: &Decided,
     version: u64,
     now: Timestamp,
 ) -> Result<HashMap<String, AttributeValue>, serde_dynamo::Error> {
@@ -192,7 +250,7 @@ fn recent_events(
 }
 
 impl LeadItem {
-    fn from_state(state: &LeadState, outbox: &Outbox, version: u64, now: Timestamp) -> Self {
+    fn from_state(state: &LeadState, outbox: &Decided, version: u64, now: Timestamp) -> Self {
         let mut event_order: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut stamp = |name: &'static str, at: &EventOrder| {
             event_order
@@ -350,7 +408,9 @@ impl LeadItem {
                 keypresses: self.keypresses,
             },
             dnc: match self.dnc {
-                true => stamped("dnc", order, self.dnc_reason, DncReason::parse)?,
+                true => stamped("dnc", order, self.dnc_reason, |s| {
+                    DncReason::ALL.into_iter().find(|r| r.as_str() == s)
+                })?,
                 false => None,
             },
             recent: recent_events(&self.recent_events, self.event_ids)?,
@@ -364,10 +424,10 @@ impl LeadItem {
             return Err(CorruptItem("dncReason"));
         }
         let unsent = match self.outbox_version {
-            Some(_) => Outbox::default(),
-            None => Outbox {
+            Some(_) => Decided::default(),
+            None => Decided {
                 messages: self.outbox.into_values().collect(),
-                dnc_signals: Vec::new(),
+                ..Decided::default()
             },
         };
         Ok(StoredLead {
@@ -483,16 +543,6 @@ struct ParkedItem {
     body: String,
 }
 
-/// What the relay needs from an item as a write left it (a stream record's new image).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Committed {
-    /// Messages the write decided, in id order.
-    pub messages: Vec<QueueMessage>,
-    /// DNC signals the write decided, in event id order.
-    pub dnc_signals: Vec<DncSignalRecord>,
-    pub quarantine: Option<QuarantineRecord>,
-}
-
 /// Only the attributes the relay reads; every other one is ignored.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -513,17 +563,17 @@ struct CommittedView {
 /// earlier write (its `outboxVersion` is not the item's `version`) was sent for that write.
 /// An item of the first format (no `outboxVersion`) decided nothing the relay sends: its
 /// messages go out with the next write, which carries them over.
-pub fn committed(new_image: serde_dynamo::Item) -> Result<Committed, serde_dynamo::Error> {
+pub fn committed(new_image: serde_dynamo::Item) -> Result<Decided, serde_dynamo::Error> {
     let view: CommittedView = serde_dynamo::from_item(new_image)?;
     let decided_by_this_write =
         view.outbox_version.is_some() && view.outbox_version == view.version;
     if !decided_by_this_write {
-        return Ok(Committed {
+        return Ok(Decided {
             quarantine: view.quarantine,
-            ..Committed::default()
+            ..Decided::default()
         });
     }
-    Ok(Committed {
+    Ok(Decided {
         messages: view.outbox.into_values().collect(),
         dnc_signals: view.dnc_signals.into_values().collect(),
         quarantine: view.quarantine,
@@ -533,8 +583,8 @@ pub fn committed(new_image: serde_dynamo::Item) -> Result<Committed, serde_dynam
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lead::{Decision, decide};
-    use crate::wire::{Inbound, parse_body};
+    use crate::core::lead::{Decision, decide};
+    use crate::core::wire::{Inbound, parse_body};
 
     fn apply(state: Option<LeadState>, event_type: &str, time: &str, data: &str) -> LeadState {
         let body = format!(
@@ -550,7 +600,7 @@ mod tests {
     }
 
     fn round_trip(state: &LeadState) -> LeadState {
-        let item = LeadItem::from_state(state, &Outbox::default(), 3, Timestamp::now());
+        let item = LeadItem::from_state(state, &Decided::default(), 3, Timestamp::now());
         let attributes: std::collections::HashMap<String, AttributeValue> =
             serde_dynamo::to_item(item).unwrap();
         let item: LeadItem = serde_dynamo::from_item(attributes).unwrap();
@@ -608,7 +658,7 @@ mod tests {
             r#""externalLeadId":"abc123","callType":"inbound","callResult":"dnc""#,
         );
         let item: std::collections::HashMap<String, AttributeValue> = serde_dynamo::to_item(
-            LeadItem::from_state(&state, &Outbox::default(), 1, Timestamp::now()),
+            LeadItem::from_state(&state, &Decided::default(), 1, Timestamp::now()),
         )
         .unwrap();
         let s = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
@@ -642,7 +692,7 @@ mod tests {
             r#""externalLeadId":null"#,
         );
         let item: std::collections::HashMap<String, AttributeValue> = serde_dynamo::to_item(
-            LeadItem::from_state(&state, &Outbox::default(), 1, Timestamp::now()),
+            LeadItem::from_state(&state, &Decided::default(), 1, Timestamp::now()),
         )
         .unwrap();
         assert!(!item.contains_key("externalLeadId"));

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::messages::{QuarantineRecord, QueueMessage};
+use crate::core::messages::{QuarantineRecord, QueueMessage};
 use crate::ports::{BackendError, MessagePublisher};
 
 #[derive(Default)]

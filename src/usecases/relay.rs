@@ -1,12 +1,12 @@
 //! The relay's use cases: act on what each committed write of the lead table decided, in
 //! stream order ([`Relay::relay`]), and send every DNC request still pending, whatever
 //! happened to the stream ([`Relay::sweep`], on a schedule). A record's new image says
-//! what its write decided (see [`crate::store::item::committed`]), so nothing is written
+//! what its write decided (a [`Change`]), so nothing is written
 //! back to the lead table.
 //!
 //! A batch goes in two passes:
 //! 1. every DNC signal of the batch goes into the company-wide register
-//!    ([`crate::register`]), which keeps the earliest signal per phone; this is idempotent,
+//!    ([`crate::core::register`]), which keeps the earliest signal per phone; this is idempotent,
 //!    so a batch handed over again changes nothing;
 //! 2. the records' sends, in stream order: the phone's `dnc.requested` while its register
 //!    entry says it is pending (then marked sent), each callback unless its phone is on the
@@ -14,7 +14,7 @@
 //!
 //! The DNC promise rests on no single record: a request is pending in the register until
 //! SQS took it, and any pass that touches the phone, or the sweep, sends it under the
-//! phone's one id. A record Lambda gives up on is redriven ([`crate::redrive`]).
+//! phone's one id. A record Lambda gives up on is redriven ([`crate::usecases::redrive`]).
 //!
 //! Failures: a transient one (SQS or DynamoDB unavailable, throttled) stops the batch at
 //! that record, for Lambda to retry. A permanent one (SQS will never take the message, a
@@ -34,16 +34,16 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::domain::{Phone, Timestamp, short_digest};
-use crate::messages::{QuarantineRecord, Queue, QueueMessage};
+use crate::core::decided::Change;
+use crate::core::domain::{Phone, Timestamp, short_digest};
+use crate::core::error_chain;
+use crate::core::messages::{QuarantineRecord, Queue, QueueMessage};
+use crate::core::register::{
+    DncSignalRecord, RegisterEntry, Registered, RequestState, dnc_request, register,
+};
 use crate::ports::{
     BackendError, DncRegisterStore, MessagePublisher, Parked, ParkingLot, RegisterSaveError,
 };
-use crate::register::{
-    DncSignalRecord, RegisterEntry, Registered, RequestState, dnc_request, register,
-};
-use crate::store::item::Committed;
-use crate::telemetry::error_chain;
 
 /// Attempts at a register write that keeps losing a race with another relay batch.
 const REGISTER_ATTEMPTS: usize = 16;
@@ -55,15 +55,6 @@ pub const SWEEP_GRACE: Duration = Duration::from_secs(60);
 pub const SWEEP_LIMIT: usize = 500;
 /// A parked item's body is cut to this many bytes (a DynamoDB item holds 400 KB).
 const PARKED_BODY_BYTES: usize = 300 * 1024;
-
-/// One stream record, as the relay needs it.
-#[derive(Debug, Clone)]
-pub struct Change {
-    /// The record's sequence number: what a partial batch failure names.
-    pub sequence_number: String,
-    /// What the write decided, or why the record's new image could not be read.
-    pub committed: Result<Committed, String>,
-}
 
 /// What a batch or a sweep did: counts of what SQS took, and the record to retry from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -178,7 +169,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         entries: &mut Entries,
         report: &mut RelayReport,
     ) -> Result<(), String> {
-        let committed = match &change.committed {
+        let committed = match &change.decided {
             Ok(committed) => committed,
             Err(why) => {
                 report.unreadable += 1;
@@ -316,7 +307,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         report: &mut RelayReport,
     ) -> Result<(), String> {
         // An unreadable record was parked in pass 1.
-        let Ok(committed) = &change.committed else {
+        let Ok(committed) = &change.decided else {
             return Ok(());
         };
         for signal in &committed.dnc_signals {

@@ -6,9 +6,9 @@ use aws_sdk_dynamodbstreams::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 
 use super::item::committed;
-use crate::failure::classify;
-use crate::redrive::{ReadError, StreamBatch, StreamReader, sequence_after};
-use crate::relay::Change;
+use crate::adapters::failure::classify;
+use crate::core::decided::Change;
+use crate::ports::{ReadError, StreamBatch, StreamReader};
 
 /// Pages read at most for one batch (a batch is at most the event source's batch size, 10
 /// records; empty pages of an open shard end the read well before this).
@@ -82,11 +82,33 @@ impl StreamReader for DynamoStreamReader {
                 let image = change.new_image.unwrap_or_default();
                 changes.push(Change {
                     sequence_number,
-                    committed: committed(image.into()).map_err(|e| e.to_string()),
+                    decided: committed(image.into()).map_err(|e| e.to_string()),
                 });
             }
             iterator = page.next_shard_iterator;
         }
         Ok(changes)
+    }
+}
+
+/// Sequence numbers are decimal strings of any length: `a` comes after `b`.
+pub fn sequence_after(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
+    (a.len(), a) > (b.len(), b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_numbers_compare_as_numbers_not_as_text() {
+        assert!(sequence_after("1000", "999"));
+        assert!(!sequence_after("999", "1000"));
+        assert!(!sequence_after("000123", "123"));
+        assert!(sequence_after(
+            "800000000003126276363",
+            "800000000003126276362"
+        ));
     }
 }

@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 /// How many of a lead's latest events the state remembers by id.
 pub const RECENT_EVENTS: usize = 128;
 
-use crate::domain::{
+use crate::core::domain::{
     CallEvent, CallEventKind, CallResult, CampaignId, DtmfKey, EventId, EventType, ExternalLeadId,
     LegacyDncCreated, Phone, Timestamp,
 };
@@ -102,14 +102,9 @@ labelled!(
     }
 );
 
-labelled!(
-    /// Why a lead asked not to be called again.
-    DncReason {
-        Keypress9 => "keypress_9",
-        CallResultDnc => "call_result_dnc",
-        DncCreated => "dnc_created",
-    }
-);
+/// Why a lead asked not to be called again: the message crate's type, which the queues and
+/// the register carry, so there is one.
+pub use call_events_messages::DncReason;
 
 /// Counts of distinct events, by type.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -454,7 +449,7 @@ pub fn decide(old: Option<&LeadState>, event: &CallEvent, id: &EventId) -> Decis
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{Inbound, parse_body};
+    use crate::core::wire::{Inbound, parse_body};
 
     pub(crate) fn event(event_type: &str, time: &str, data: &str) -> CallEvent {
         let body = format!(

@@ -8,7 +8,7 @@ use call_events_messages::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::lead::CallbackRequest;
+use crate::core::lead::CallbackRequest;
 
 /// Which queue a message goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,21 +2,26 @@
 //! comes back with the item as it is (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), so
 //! the use case decides again without reading.
 
+pub mod item;
+pub mod register;
+pub mod stream;
+
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
-use super::item::{
-    PARTITION_KEY, SORT_KEY, lead_item, parked_item, quarantine_item, signal_item, stored_lead,
-};
-use crate::domain::Timestamp;
-use crate::failure::classify;
-use crate::lead::LeadState;
-use crate::messages::QuarantineRecord;
-use crate::outbox::Outbox;
+use crate::adapters::failure::classify;
+use crate::core::decided::Decided;
+use crate::core::domain::Timestamp;
+use crate::core::lead::LeadState;
+use crate::core::messages::QuarantineRecord;
+use crate::core::register::DncSignalRecord;
 use crate::ports::{BackendError, Inbox, LeadStore, Parked, ParkingLot, SaveError};
-use crate::register::DncSignalRecord;
+use item::{
+    PARTITION_KEY, SORT_KEY, lead_item, parked_item, quarantine_item, signal_item, stored_lead,
+    versioned,
+};
 
 #[derive(Debug, Clone)]
 pub struct DynamoLeadStore {
@@ -37,7 +42,7 @@ impl LeadStore for DynamoLeadStore {
     async fn save(
         &self,
         state: &LeadState,
-        outbox: &Outbox,
+        outbox: &Decided,
         expected_version: Option<u64>,
     ) -> Result<u64, SaveError> {
         let version = expected_version.map_or(1, |v| v + 1);
@@ -54,15 +59,7 @@ impl LeadStore for DynamoLeadStore {
             .table_name(&self.table)
             .set_item(Some(item))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        let request = match expected_version {
-            None => request
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", PARTITION_KEY),
-            Some(v) => request
-                .condition_expression("#version = :expected")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":expected", AttributeValue::N(v.to_string())),
-        };
+        let request = versioned(request, PARTITION_KEY, expected_version);
         match request.send().await {
             Ok(_) => Ok(version),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {

@@ -5,12 +5,10 @@
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::MessageAttributeValue;
 
-use crate::replay::{QuarantineQueue, Quarantined};
-
-use crate::domain::short_digest;
-use crate::failure::classify;
-use crate::messages::{QuarantineRecord, Queue, QueueMessage};
-use crate::ports::{BackendError, MessagePublisher};
+use crate::adapters::failure::classify;
+use crate::core::domain::short_digest;
+use crate::core::messages::{QuarantineRecord, Queue, QueueMessage};
+use crate::ports::{BackendError, MessagePublisher, QuarantineQueue, Quarantined};
 
 #[derive(Debug, Clone)]
 pub struct QueueUrls {

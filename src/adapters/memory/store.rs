@@ -9,21 +9,22 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::item::{
-    lead_item, lead_key, parked_item, quarantine_item, signal_item, signal_key, stored_lead,
+use crate::adapters::dynamodb::item::{
+    PARTITION_KEY, SORT_KEY, lead_item, lead_key, parked_item, quarantine_item, signal_item,
+    signal_key, stored_lead, version_condition_holds,
 };
-use super::register::{
+use crate::adapters::dynamodb::register::{
     PENDING, PENDING_KEY, PENDING_SINCE, register_entry, register_item, with_request,
 };
-use crate::domain::{Phone, Timestamp};
-use crate::lead::LeadState;
-use crate::messages::QuarantineRecord;
-use crate::outbox::Outbox;
+use crate::core::decided::Decided;
+use crate::core::domain::{Phone, Timestamp};
+use crate::core::lead::LeadState;
+use crate::core::messages::QuarantineRecord;
+use crate::core::register::{DncSignalRecord, RegisterEntry, RequestState};
 use crate::ports::{
     BackendError, DncRegisterStore, Inbox, LeadStore, Parked, ParkingLot, RegisterSaveError,
     SaveError,
 };
-use crate::register::{DncSignalRecord, RegisterEntry, RequestState};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -110,7 +111,7 @@ impl MemoryLeadStore {
 
 impl Table {
     fn commit(&mut self, item: Item) {
-        let key = (text(&item, "phone"), text(&item, "campaignId"));
+        let key = (text(&item, PARTITION_KEY), text(&item, SORT_KEY));
         let sequence_number = format!("{:021}", self.stream.len() + 1);
         self.stream.push(StreamEntry {
             sequence_number,
@@ -140,7 +141,7 @@ impl LeadStore for MemoryLeadStore {
     async fn save(
         &self,
         state: &LeadState,
-        outbox: &Outbox,
+        outbox: &Decided,
         expected_version: Option<u64>,
     ) -> Result<u64, SaveError> {
         let latency = self.table().latency;
@@ -148,14 +149,9 @@ impl LeadStore for MemoryLeadStore {
         let mut table = self.table();
         table.injected_failure()?;
         let key = lead_key(&state.campaign_id, &state.phone);
-        let key = (text(&key, "phone"), text(&key, "campaignId"));
+        let key = (text(&key, PARTITION_KEY), text(&key, SORT_KEY));
         let current = table.items.get(&key).cloned();
-        let current_version = current
-            .as_ref()
-            .and_then(|item| item.get("version"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse::<u64>().ok());
-        if current_version != expected_version {
+        if !version_condition_holds(current.as_ref(), expected_version) {
             let current = current.map(stored_lead).transpose()?.map(Box::new);
             return Err(SaveError::Conflict { current });
         }
@@ -249,12 +245,7 @@ impl DncRegisterStore for MemoryDncRegister {
         expected_version: Option<u64>,
     ) -> Result<(), RegisterSaveError> {
         let mut items = self.items();
-        let current = items
-            .get(phone.as_str())
-            .and_then(|item| item.get("version"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse::<u64>().ok());
-        if current != expected_version {
+        if !version_condition_holds(items.get(phone.as_str()), expected_version) {
             return Err(RegisterSaveError::Conflict);
         }
         let version = expected_version.map_or(1, |v| v + 1);

@@ -21,12 +21,13 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Phone, Timestamp};
-use crate::failure::classify;
-use crate::ports::{BackendError, DncRegisterStore, RegisterSaveError};
-use crate::register::{
+use crate::adapters::dynamodb::item::{VERSION, versioned};
+use crate::adapters::failure::classify;
+use crate::core::domain::{Phone, Timestamp};
+use crate::core::register::{
     DncReason, DncSignalRecord, DncSource, Evidence, RECENT_SIGNAL_IDS, RegisterEntry, RequestState,
 };
+use crate::ports::{BackendError, DncRegisterStore, RegisterSaveError};
 
 pub const REGISTER_KEY: &str = "phone";
 /// The sparse index of pending requests: partition key [`PENDING_KEY`] (one value,
@@ -35,6 +36,9 @@ pub const PENDING_INDEX: &str = "byPendingRequest";
 pub const PENDING_KEY: &str = "pendingRequest";
 pub const PENDING_SINCE: &str = "pendingSince";
 pub const PENDING: &str = "pending";
+pub const REQUEST_STATE: &str = "requestState";
+pub const REQUEST_SENT_AT: &str = "requestSentAt";
+pub const REQUEST_REFUSED: &str = "requestRefused";
 pub const SENT: &str = "sent";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -191,8 +195,8 @@ impl DynamoDncRegister {
                 "attribute_exists(#pk) AND (attribute_not_exists(#state) OR #state <> :sent)",
             )
             .expression_attribute_names("#pk", REGISTER_KEY)
-            .expression_attribute_names("#state", "requestState")
-            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#state", REQUEST_STATE)
+            .expression_attribute_names("#version", VERSION)
             .expression_attribute_values(":sent", AttributeValue::S(SENT.into()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()));
         for &(name, value) in values {
@@ -204,10 +208,10 @@ impl DynamoDncRegister {
                 .expression_attribute_names("#since", PENDING_SINCE);
         }
         if update.contains("#sentAt") {
-            request = request.expression_attribute_names("#sentAt", "requestSentAt");
+            request = request.expression_attribute_names("#sentAt", REQUEST_SENT_AT);
         }
         if update.contains("#refused") {
-            request = request.expression_attribute_names("#refused", "requestRefused");
+            request = request.expression_attribute_names("#refused", REQUEST_REFUSED);
         }
         match request.send().await {
             Ok(_) => Ok(()),
@@ -269,15 +273,7 @@ impl DncRegisterStore for DynamoDncRegister {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item));
-        let request = match expected_version {
-            None => request
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", REGISTER_KEY),
-            Some(v) => request
-                .condition_expression("#version = :expected")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":expected", AttributeValue::N(v.to_string())),
-        };
+        let request = versioned(request, REGISTER_KEY, expected_version);
         match request.send().await {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {

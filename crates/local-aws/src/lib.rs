@@ -1,6 +1,7 @@
-//! The AWS resources the function needs, created on a local emulator (moto) for the tests
-//! and the local run. `template.yaml` declares the same resources for AWS; a test checks
-//! that the two agree.
+//! Dev only: the AWS resources the functions need, created on a local emulator (moto) for
+//! the tests, the benches and the local run. `template.yaml` declares the same resources for
+//! AWS; a test checks that the two agree. No function links this crate
+//! (`tests/architecture.rs`).
 
 use std::collections::HashMap;
 
@@ -12,12 +13,14 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use crate::ports::BackendError;
-use crate::publisher::QueueUrls;
-use crate::store::item::{
+use call_events::adapters::QueueUrls;
+use call_events::adapters::dynamodb::item::{
     EXPIRES_AT, EXTERNAL_LEAD_ID_INDEX, INDEX_ATTRIBUTES, PARTITION_KEY, SORT_KEY,
 };
-use crate::store::register::{PENDING_INDEX, PENDING_KEY, PENDING_SINCE, REGISTER_KEY};
+use call_events::adapters::dynamodb::register::{
+    PENDING_INDEX, PENDING_KEY, PENDING_SINCE, REGISTER_KEY,
+};
+use call_events::ports::BackendError;
 
 /// Receives before a message moves to its dead-letter queue.
 pub const MAX_RECEIVE_COUNT: u32 = 5;

@@ -16,15 +16,15 @@ use std::time::Duration;
 
 use lru::LruCache;
 
-use crate::domain::{
+use crate::core::decided::Decided;
+use crate::core::domain::{
     CallEvent, CampaignId, EventId, EventType, LegacyDncCreated, Phone, Timestamp,
 };
-use crate::lead::{Decision, DncSignal, Effect, decide};
-use crate::messages::{QuarantineRecord, QueueMessage};
-use crate::outbox::Outbox;
+use crate::core::lead::{Decision, DncSignal, Effect, decide};
+use crate::core::messages::{QuarantineRecord, QueueMessage};
+use crate::core::register::{DncSignalRecord, Evidence, evidence_of_request};
+use crate::core::wire::readable_dnc_signal;
 use crate::ports::{BackendError, Inbox, LeadStore, SaveError, StoredLead};
-use crate::register::{DncSignalRecord, Evidence, evidence_of_request};
-use crate::wire::readable_dnc_signal;
 
 /// Leads whose last state an instance keeps: a few thousand, a few MB at most.
 pub const CACHE_CAPACITY: usize = 4096;
@@ -212,7 +212,7 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
                     let written = StoredLead {
                         state,
                         version,
-                        unsent: Outbox::default(),
+                        unsent: Decided::default(),
                     };
                     self.cache.put(key, Some(written));
                     return Ok(recorded);
@@ -252,7 +252,7 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
             match self.store.keep_signal(&record).await {
                 Ok(_new_or_known) => dnc_kept = true,
                 Err(e) if e.is_permanent() => tracing::error!(
-                    error = %crate::telemetry::error_chain(&e),
+                    error = %crate::core::error_chain(&e),
                     "the quarantined body's DNC signal cannot be kept: it is on the quarantine queue only"
                 ),
                 Err(e) => return Err(e),
@@ -272,7 +272,7 @@ pub struct Quarantined {
     pub dnc_kept: bool,
 }
 
-fn known_state(known: &Option<StoredLead>) -> Option<&crate::lead::LeadState> {
+fn known_state(known: &Option<StoredLead>) -> Option<&crate::core::lead::LeadState> {
     known.as_ref().map(|lead| &lead.state)
 }
 

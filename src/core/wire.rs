@@ -6,11 +6,11 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::domain::{
+use crate::core::domain::{
     CallEvent, CallEventKind, CallResult, CallType, CampaignId, DtmfKey, EventId, EventType,
     ExternalLeadId, LegacyDncCreated, Phone, RuleBroken, Timestamp, TransferCallType,
 };
-use crate::lead::{DncReason, DncSignal, Source};
+use crate::core::lead::{DncReason, DncSignal, Source};
 
 /// The legacy envelope's event type this function handles.
 pub const LEGACY_DNC_CREATED: &str = "dnc.created";

@@ -11,38 +11,17 @@
 //! configured secret signed is never recorded. Both stay on the queue with their reason.
 
 use std::collections::HashSet;
-use std::future::Future;
 
-use crate::messages::QuarantineRecord;
-use crate::ports::{BackendError, Inbox, LeadStore};
-use crate::record::{CallEventRecorder, Recorded};
-use crate::register::Evidence;
-use crate::signature::{Secret, Verifier};
-use crate::telemetry::error_chain;
-use crate::wire::{Inbound, parse_body};
+use crate::core::error_chain;
+use crate::core::messages::QuarantineRecord;
+use crate::core::register::Evidence;
+use crate::core::signature::{Secret, Verifier};
+use crate::core::wire::{Inbound, parse_body};
+use crate::ports::{BackendError, Inbox, LeadStore, QuarantineQueue, Quarantined};
+use crate::usecases::record::{CallEventRecorder, Recorded};
 
-/// The reason prefix of what the relay parked (see [`crate::relay`]).
+/// The reason prefix of what the relay parked (see [`crate::usecases::relay`]).
 const RELAY_PARKED: &str = "relay: ";
-
-/// One message of the quarantine queue.
-#[derive(Debug, Clone)]
-pub struct Quarantined {
-    pub message_id: String,
-    /// What removes or releases the message.
-    pub receipt: String,
-    /// The record, or why the message is not one.
-    pub record: Result<QuarantineRecord, String>,
-}
-
-/// The quarantine queue, as the replay reads it.
-pub trait QuarantineQueue: Send + Sync {
-    /// Up to a batch of messages, hidden from other readers for a while.
-    fn receive(&self) -> impl Future<Output = Result<Vec<Quarantined>, BackendError>> + Send;
-    /// Deletes a handled message.
-    fn remove(&self, receipt: &str) -> impl Future<Output = Result<(), BackendError>> + Send;
-    /// Makes a message left in place visible again at once.
-    fn release(&self, receipt: &str) -> impl Future<Output = Result<(), BackendError>> + Send;
-}
 
 /// What happened (or, in a dry run, would happen) to one record.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,15 @@
+//! The ports' implementations: on AWS ([`dynamodb`], [`sqs`]) and in memory ([`memory`], for
+//! fast tests of the use cases). Adapters import the core and the ports; the use cases never
+//! import them (`tests/architecture.rs`). [`failure`] decides, in one place, which AWS
+//! failures are permanent.
+
+pub mod dynamodb;
+pub mod failure;
+pub mod memory;
+pub mod sqs;
+
+pub use dynamodb::DynamoLeadStore;
+pub use dynamodb::register::DynamoDncRegister;
+pub use dynamodb::stream::DynamoStreamReader;
+pub use memory::{MemoryDncRegister, MemoryLeadStore, MemoryPublisher, MemoryQuarantineQueue};
+pub use sqs::{QueueUrls, SqsPublisher, SqsQuarantineQueue};

@@ -1,0 +1,31 @@
+//! The functional core: pure rules, no I/O, no AWS. It imports nothing of the rest of the
+//! crate (`tests/architecture.rs` holds that).
+//!
+//! - [`domain`]: the domain types, each checked by its constructor (`Phone`, `Timestamp`,
+//!   `CallEvent`, ...), and the event id recipes;
+//! - [`wire`]: the sender's JSON into domain types, and the lenient reading of opt-outs;
+//! - [`signature`]: `aktify-signature` verification;
+//! - [`lead`]: the lead state rules, `decide(old state, event)`;
+//! - [`register`]: the DNC register's rules and the phone's one request;
+//! - [`messages`]: the queue messages a write decides;
+//! - [`decided`]: what one committed write decided, the relay's input.
+
+pub mod decided;
+pub mod domain;
+pub mod lead;
+pub mod messages;
+pub mod register;
+pub mod signature;
+pub mod wire;
+
+/// An error and its sources, one line, for logs (never for a response).
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
+}
