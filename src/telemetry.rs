@@ -178,6 +178,13 @@ pub struct RequestReport {
     pub duration: Duration,
 }
 
+impl Default for RequestReport {
+    /// A report to fill in: the outcome and status are set where the answer is decided.
+    fn default() -> Self {
+        Self::new(Outcome::BackendUnavailable, 503)
+    }
+}
+
 impl RequestReport {
     pub fn new(outcome: Outcome, status: u16) -> Self {
         Self {

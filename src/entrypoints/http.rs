@@ -10,13 +10,10 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 use tracing::error;
 
-use crate::core::lead::DncSignal;
-use crate::core::register::evidence_of_request;
 use crate::core::signature::{self, Verifier};
-use crate::core::wire::{Inbound, parse_body};
 use crate::ports::{Inbox, LeadStore};
 use crate::telemetry::{Outcome, RequestReport, error_chain};
-use crate::usecases::record::{CallEventRecorder, RecordError, Recorded};
+use crate::usecases::record::{CallEventRecorder, Receipt, RecordError, Recorded};
 
 /// The API Gateway event (HTTP API payload 2.0 or REST payload 1.0) as the request the
 /// handler answers.
@@ -116,17 +113,15 @@ impl<S: LeadStore + Inbox> WebhookHandler<S> {
         (response, report)
     }
 
+    /// Refuses what HTTP refuses (method, size, signature); hands an authentic body to the
+    /// use case; maps what came of it to the contract's answer.
     async fn answer(&self, request: &Request) -> (StatusCode, Value, RequestReport) {
-        let refuse = |status: StatusCode, outcome: Outcome| {
-            let report = RequestReport::new(outcome, status.as_u16());
-            (status, json!({"error": outcome.as_str()}), report)
-        };
         if request.method() != Method::POST {
-            return refuse(StatusCode::METHOD_NOT_ALLOWED, Outcome::MethodNotAllowed);
+            return respond_with(Answer::MethodNotAllowed, RequestReport::default());
         }
         let body: &[u8] = request.body().as_ref();
         if body.len() > MAX_BODY_BYTES {
-            return refuse(StatusCode::PAYLOAD_TOO_LARGE, Outcome::PayloadTooLarge);
+            return respond_with(Answer::PayloadTooLarge, RequestReport::default());
         }
         let header = request
             .headers()
@@ -134,149 +129,106 @@ impl<S: LeadStore + Inbox> WebhookHandler<S> {
             .map(|v| v.to_str().unwrap_or_default());
         let now_ms = chrono::Utc::now().timestamp_millis();
         if let Err(e) = self.verifier.verify(header, body, now_ms) {
-            let (status, body, mut report) =
-                refuse(StatusCode::UNAUTHORIZED, Outcome::Unauthorized);
-            report.detail = Some(e.to_string());
-            return (status, body, report);
+            let report = RequestReport {
+                detail: Some(e.to_string()),
+                ..RequestReport::default()
+            };
+            return respond_with(Answer::Unauthorized, report);
         }
-
-        match parse_body(body) {
-            Ok(Inbound::NotHandled { event_type }) => {
-                let mut report = RequestReport::new(Outcome::Ignored, 200);
-                report.event_type = Some(event_type);
-                (StatusCode::OK, json!({"status": "ignored"}), report)
-            }
-            // Safe to show and log whole: a rejection never repeats the offending value.
-            Err(rejection) => {
-                let report = RequestReport::new(Outcome::Quarantined, 200);
-                self.quarantine(body, header, rejection.to_string(), None, report)
-                    .await
-            }
-            Ok(Inbound::Call(event)) => {
-                let mut report = RequestReport::new(Outcome::Processed, 200);
-                report.event_type = Some(event.event_type().as_str().to_owned());
-                report.campaign_id = Some(event.campaign_id.as_str().to_owned());
-                report.phone = Some(event.phone.masked());
-                let evidence = evidence_of_request(header, body);
-                let result = self.recorder.record(&event, &evidence).await;
-                let signal = DncSignal::of_event(&event, &event.id());
-                self.recorded(result, body, header, signal, report).await
-            }
-            Ok(Inbound::LegacyDnc(event)) => {
-                let mut report = RequestReport::new(Outcome::Processed, 200);
-                report.event_type = Some(crate::core::wire::LEGACY_DNC_CREATED.to_owned());
-                report.phone = Some(event.phone.masked());
-                let evidence = evidence_of_request(header, body);
-                let result = self.recorder.record_legacy_dnc(&event, &evidence).await;
-                let signal = DncSignal::legacy(&event);
-                self.recorded(result, body, header, Some(signal), report)
-                    .await
-            }
-        }
-    }
-
-    /// Keeps the body durably for replay (with the DNC signal it carries, if any), then
-    /// answers 200 `quarantined` with the reason; 503 only if keeping it failed for a
-    /// reason that may pass.
-    async fn quarantine(
-        &self,
-        body: &[u8],
-        header: Option<&str>,
-        reason: String,
-        signal: Option<DncSignal>,
-        mut report: RequestReport,
-    ) -> (StatusCode, Value, RequestReport) {
-        match self.recorder.quarantine(body, header, reason, signal).await {
-            Ok(kept) => {
-                report.outcome = Outcome::Quarantined;
-                report.status = 200;
-                report.detail = Some(kept.reason.clone());
-                let mut answer = json!({"status": "quarantined", "reason": kept.reason});
-                if kept.dnc_kept {
-                    report.effects = vec!["dnc"];
-                    answer["effects"] = json!(["dnc"]);
-                }
-                (StatusCode::OK, answer, report)
-            }
-            Err(e) => {
-                report.outcome = Outcome::BackendUnavailable;
-                report.status = 503;
-                unavailable(report, &e)
-            }
-        }
-    }
-
-    /// The answer to a recorded event: a permanent failure is quarantined (with the
-    /// event's DNC signal, `signal`), not a 503 the sender would retry into a broken
-    /// webhook.
-    async fn recorded(
-        &self,
-        result: Result<Recorded, RecordError>,
-        body: &[u8],
-        header: Option<&str>,
-        signal: Option<DncSignal>,
-        mut report: RequestReport,
-    ) -> (StatusCode, Value, RequestReport) {
-        if let Err(e) = &result
-            && let Some(why) = e.permanent()
-        {
-            error!(error = %error_chain(e), "permanent failure: the body is quarantined");
-            report.permanent_failure = true;
-            let reason = format!("cannot be stored: {why}");
-            return self.quarantine(body, header, reason, signal, report).await;
-        }
-        answer_for(result, report)
+        let (delivery, result) = self.recorder.receive(body, header).await;
+        let report = RequestReport {
+            event_type: delivery.event_type,
+            campaign_id: delivery.campaign_id,
+            phone: delivery.phone.map(|phone| phone.masked()),
+            ..RequestReport::default()
+        };
+        respond_with(Answer::Received(result), report)
     }
 }
 
-/// The answer to a recorded event, or to a failure that may pass.
-fn answer_for(
-    result: Result<Recorded, RecordError>,
-    mut report: RequestReport,
-) -> (StatusCode, Value, RequestReport) {
-    match result {
-        Ok(Recorded::Processed {
+/// Everything the webhook can answer.
+enum Answer {
+    MethodNotAllowed,
+    PayloadTooLarge,
+    Unauthorized,
+    /// What the use case made of an authentic body.
+    Received(Result<Receipt, RecordError>),
+}
+
+/// The one place an answer becomes a status, a JSON body and the log line's outcome. The
+/// sender gives up after 5 failed deliveries: only a failure that may pass is a 503.
+fn respond_with(answer: Answer, mut report: RequestReport) -> (StatusCode, Value, RequestReport) {
+    let (outcome, status, body) = match answer {
+        Answer::MethodNotAllowed => (
+            Outcome::MethodNotAllowed,
+            StatusCode::METHOD_NOT_ALLOWED,
+            json!({"error": Outcome::MethodNotAllowed.as_str()}),
+        ),
+        Answer::PayloadTooLarge => (
+            Outcome::PayloadTooLarge,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            json!({"error": Outcome::PayloadTooLarge.as_str()}),
+        ),
+        // No detail that helps an attacker: the kind of failure goes to the log only.
+        Answer::Unauthorized => (
+            Outcome::Unauthorized,
+            StatusCode::UNAUTHORIZED,
+            json!({"error": Outcome::Unauthorized.as_str()}),
+        ),
+        Answer::Received(Ok(Receipt::Recorded(Recorded::Processed {
             event_id,
             event_type,
             effects,
             callback_suppressed,
-        }) => {
+        }))) => {
             report.event_id = Some(event_id.to_string());
             report.effects.clone_from(&effects);
             report.callback_suppressed = callback_suppressed;
-            let answer = json!({
+            let body = json!({
                 "status": "processed",
                 "eventId": event_id.as_str(),
                 "eventType": event_type.as_str(),
                 "effects": effects,
             });
-            (StatusCode::OK, answer, report)
+            (Outcome::Processed, StatusCode::OK, body)
         }
-        Ok(Recorded::Duplicate { event_id }) => {
-            report.outcome = Outcome::Duplicate;
+        Answer::Received(Ok(Receipt::Recorded(Recorded::Duplicate { event_id }))) => {
             report.event_id = Some(event_id.to_string());
-            let answer = json!({"status": "duplicate", "eventId": event_id.as_str()});
-            (StatusCode::OK, answer, report)
+            let body = json!({"status": "duplicate", "eventId": event_id.as_str()});
+            (Outcome::Duplicate, StatusCode::OK, body)
         }
-        Err(e) => {
-            report.outcome = Outcome::BackendUnavailable;
-            report.status = 503;
-            unavailable(report, &e)
+        Answer::Received(Ok(Receipt::Ignored)) => (
+            Outcome::Ignored,
+            StatusCode::OK,
+            json!({"status": "ignored"}),
+        ),
+        Answer::Received(Ok(Receipt::Quarantined {
+            kept,
+            permanent_failure,
+        })) => {
+            report.permanent_failure = permanent_failure;
+            report.detail = Some(kept.reason.clone());
+            let mut body = json!({"status": "quarantined", "reason": kept.reason});
+            if kept.dnc_kept {
+                report.effects = vec!["dnc"];
+                body["effects"] = json!(["dnc"]);
+            }
+            (Outcome::Quarantined, StatusCode::OK, body)
         }
-    }
-}
-
-/// The 503 answer: the sender retries, and nothing was lost. The error goes to the logs only.
-fn unavailable(
-    mut report: RequestReport,
-    error: &(dyn std::error::Error + 'static),
-) -> (StatusCode, Value, RequestReport) {
-    let chain = error_chain(error);
-    error!(error = %chain, "backend unavailable: answering 503 so the sender retries");
-    report.detail = Some(chain);
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        json!({"error": Outcome::BackendUnavailable.as_str()}),
-        report,
-    )
+        // The sender retries, and nothing was lost. The error goes to the logs only.
+        Answer::Received(Err(e)) => {
+            let chain = error_chain(&e);
+            error!(error = %chain, "backend unavailable: answering 503 so the sender retries");
+            report.detail = Some(chain);
+            let body = json!({"error": Outcome::BackendUnavailable.as_str()});
+            (
+                Outcome::BackendUnavailable,
+                StatusCode::SERVICE_UNAVAILABLE,
+                body,
+            )
+        }
+    };
+    report.outcome = outcome;
+    report.status = status.as_u16();
+    (status, body, report)
 }

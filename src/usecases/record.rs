@@ -20,10 +20,11 @@ use crate::core::decided::Decided;
 use crate::core::domain::{
     CallEvent, CampaignId, EventId, EventType, LegacyDncCreated, Phone, Timestamp,
 };
+use crate::core::error_chain;
 use crate::core::lead::{Decision, DncSignal, Effect, decide};
 use crate::core::messages::{QuarantineRecord, QueueMessage};
 use crate::core::register::{DncSignalRecord, Evidence, evidence_of_request};
-use crate::core::wire::readable_dnc_signal;
+use crate::core::wire::{Inbound, LEGACY_DNC_CREATED, parse_body, readable_dnc_signal};
 use crate::ports::{BackendError, Inbox, LeadStore, SaveError, StoredLead};
 
 /// Leads whose last state an instance keeps: a few thousand, a few MB at most.
@@ -226,6 +227,72 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
         }
     }
 
+    /// Receives an authentic body (its signature was verified): parses it and records it,
+    /// ignores it, or quarantines it. An event that parses but can never be stored is
+    /// quarantined too (with its DNC signal), never answered with a failure the sender would
+    /// retry; only a failure that may pass comes back as an error.
+    pub async fn receive(
+        &self,
+        body: &[u8],
+        signature_header: Option<&str>,
+    ) -> (Delivery, Result<Receipt, RecordError>) {
+        let mut delivery = Delivery::default();
+        let (result, signal) = match parse_body(body) {
+            Ok(Inbound::NotHandled { event_type }) => {
+                delivery.event_type = Some(event_type);
+                return (delivery, Ok(Receipt::Ignored));
+            }
+            // Safe to log whole: a rejection never repeats the offending value.
+            Err(rejection) => {
+                let kept = self
+                    .quarantine(body, signature_header, rejection.to_string(), None)
+                    .await;
+                let receipt = kept.map(|kept| Receipt::Quarantined {
+                    kept,
+                    permanent_failure: false,
+                });
+                return (delivery, receipt.map_err(RecordError::from));
+            }
+            Ok(Inbound::Call(event)) => {
+                delivery.event_type = Some(event.event_type().as_str().to_owned());
+                delivery.campaign_id = Some(event.campaign_id.as_str().to_owned());
+                delivery.phone = Some(event.phone.clone());
+                let evidence = evidence_of_request(signature_header, body);
+                let signal = DncSignal::of_event(&event, &event.id());
+                (self.record(&event, &evidence).await, signal)
+            }
+            Ok(Inbound::LegacyDnc(event)) => {
+                delivery.event_type = Some(LEGACY_DNC_CREATED.to_owned());
+                delivery.phone = Some(event.phone.clone());
+                let evidence = evidence_of_request(signature_header, body);
+                let signal = Some(DncSignal::legacy(&event));
+                (self.record_legacy_dnc(&event, &evidence).await, signal)
+            }
+        };
+        let receipt = match result {
+            Ok(recorded) => Ok(Receipt::Recorded(recorded)),
+            Err(e) => match e.permanent() {
+                Some(why) => {
+                    tracing::error!(
+                        error = %error_chain(&e),
+                        "permanent failure: the body is quarantined"
+                    );
+                    let reason = format!("cannot be stored: {why}");
+                    let kept = self
+                        .quarantine(body, signature_header, reason, signal)
+                        .await;
+                    kept.map(|kept| Receipt::Quarantined {
+                        kept,
+                        permanent_failure: true,
+                    })
+                    .map_err(RecordError::from)
+                }
+                None => Err(e),
+            },
+        };
+        (delivery, receipt)
+    }
+
     /// Keeps an authentic body that cannot be recorded, before the answer, and commits the
     /// DNC signal it carries for the register: `signal` when the caller read one (an event
     /// whose lead cannot be written), else whatever [`readable_dnc_signal`] can read from
@@ -252,7 +319,7 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
             match self.store.keep_signal(&record).await {
                 Ok(_new_or_known) => dnc_kept = true,
                 Err(e) if e.is_permanent() => tracing::error!(
-                    error = %crate::core::error_chain(&e),
+                    error = %error_chain(&e),
                     "the quarantined body's DNC signal cannot be kept: it is on the quarantine queue only"
                 ),
                 Err(e) => return Err(e),
@@ -263,6 +330,29 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
         self.store.keep_quarantined(&record).await?;
         Ok(Quarantined { reason, dnc_kept })
     }
+}
+
+/// What an authentic body came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Receipt {
+    /// A lead event or a legacy `dnc.created`, recorded now or before.
+    Recorded(Recorded),
+    /// A well-formed event of a type this function does not handle: stored nowhere.
+    Ignored,
+    /// Kept for replay with its reason; `permanent_failure` when it parsed but can never be
+    /// stored.
+    Quarantined {
+        kept: Quarantined,
+        permanent_failure: bool,
+    },
+}
+
+/// What the body says about itself, for the log line, whatever became of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivery {
+    pub event_type: Option<String>,
+    pub campaign_id: Option<String>,
+    pub phone: Option<Phone>,
 }
 
 /// A body kept for replay, and whether its DNC signal was committed for the register.
