@@ -231,7 +231,7 @@ async fn a_sweep_costs_one_query_plus_a_read_and_a_write_per_pending_request_wha
     use call_events::adapters::{DynamoDncRegister, DynamoLeadStore};
     use call_events::core::domain::Phone;
     use call_events::core::register::{
-        DncReason, DncSignalRecord, DncSource, Evidence, RegisterEntry, RequestState,
+        DncReason, DncSignalRecord, DncSource, Evidence, RegisterEntry, RequestState, StoredSignal,
     };
     use call_events::usecases::relay::Relay;
     use support::fault_proxy::FaultProxy;
@@ -240,7 +240,7 @@ async fn a_sweep_costs_one_query_plus_a_read_and_a_write_per_pending_request_wha
     const PENDING: usize = 3;
     let aws = TestAws::new().await;
     let entry = |phone: &str, request: RequestState| {
-        let signal = DncSignalRecord {
+        let signal = DncSignalRecord::try_from(StoredSignal {
             phone: phone.to_owned(),
             campaign_id: Some("spring".into()),
             external_lead_id: None,
@@ -256,7 +256,8 @@ async fn a_sweep_costs_one_query_plus_a_read_and_a_write_per_pending_request_wha
                 signature_header: "t=1,v2=00".into(),
                 body: "{}".into(),
             },
-        };
+        })
+        .unwrap();
         let entry = RegisterEntry {
             first: signal,
             signals: 1,

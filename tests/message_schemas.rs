@@ -3,7 +3,7 @@
 
 mod support;
 
-use call_events::core::domain::{Phone, Timestamp};
+use call_events::core::domain::Timestamp;
 use call_events::core::lead::{Decision, DncSignal, Effect, decide};
 use call_events::core::messages::{QuarantineRecord, QueueMessage};
 use call_events::core::register::{DncSignalRecord, Evidence, dnc_request, register};
@@ -86,7 +86,7 @@ fn messages_for(bodies: &[&str]) -> Vec<QueueMessage> {
         );
     }
     if let (Some(entry), Some(signal)) = (entry, signals.first()) {
-        messages.push(dnc_request(&Phone::parse(&signal.phone).unwrap(), &entry));
+        messages.push(dnc_request(signal.phone(), &entry));
     }
     messages
 }

@@ -73,6 +73,11 @@ impl CampaignId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A campaign id read back from storage, where only ids valid when written are kept.
+    pub fn from_stored(raw: String) -> Self {
+        Self(raw)
+    }
 }
 
 /// The user's own lead id, when the sender knows it. Never empty: an empty string means
@@ -94,6 +99,11 @@ impl ExternalLeadId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// An id read back from storage, where only ids valid when written are kept.
+    pub fn from_stored(raw: String) -> Self {
+        Self(raw)
     }
 }
 

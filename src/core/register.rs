@@ -21,11 +21,11 @@ use serde::{Deserialize, Serialize};
 
 use call_events_messages::{DncRequested, DncType, SchemaVersion, ids};
 
-use crate::core::domain::{Phone, Timestamp};
-use crate::core::lead::DncSignal;
+use crate::core::domain::{CampaignId, EventId, EventType, ExternalLeadId, Phone, Timestamp};
+use crate::core::lead::{DncSignal, Source};
 use crate::core::messages::{DNC_TYPE, Queue, QueueMessage};
 
-pub use call_events_messages::{DncReason, DncSource, Evidence};
+pub use call_events_messages::{DncEventType, DncReason, DncSource, Evidence};
 
 /// The signed request as received now: what a DNC signal keeps as its proof.
 pub fn evidence_of_request(signature_header: Option<&str>, body: &[u8]) -> Evidence {
@@ -37,31 +37,40 @@ pub fn evidence_of_request(signature_header: Option<&str>, body: &[u8]) -> Evide
     }
 }
 
-/// A DNC signal with its evidence, as the webhook commits it for the relay.
+/// A DNC signal with the signed request that carried it (its evidence): what a write
+/// commits for the register, and what the register keeps of the phone's earliest signal.
+/// Typed: the signal is the core's [`DncSignal`]; only its stored form is text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StoredSignal", into = "StoredSignal")]
+pub struct DncSignalRecord {
+    pub signal: DncSignal,
+    pub evidence: Evidence,
+}
+
+/// A [`DncSignalRecord`] as the lead item's `dncSignals` and the register store it: the
+/// signal's fields as text, `at` lossless (RFC 3339 with nanoseconds, so it orders
+/// exactly). The bytes of every released item format.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DncSignalRecord {
+pub struct StoredSignal {
     pub phone: String,
     #[serde(default)]
     pub campaign_id: Option<String>,
     #[serde(default)]
     pub external_lead_id: Option<String>,
     pub reason: DncReason,
-    /// The signal's time, RFC 3339 with nanoseconds (lossless, so it orders exactly).
     pub at: String,
     pub source: DncSource,
     pub evidence: Evidence,
 }
 
-impl DncSignalRecord {
-    pub fn new(signal: &DncSignal, evidence: Evidence) -> Self {
+impl From<DncSignalRecord> for StoredSignal {
+    fn from(record: DncSignalRecord) -> Self {
+        let signal = record.signal;
         Self {
             phone: signal.phone.as_str().to_owned(),
-            campaign_id: signal.campaign_id.as_ref().map(|c| c.as_str().to_owned()),
-            external_lead_id: signal
-                .external_lead_id
-                .as_ref()
-                .map(|e| e.as_str().to_owned()),
+            campaign_id: signal.campaign_id.map(|c| c.as_str().to_owned()),
+            external_lead_id: signal.external_lead_id.map(|e| e.as_str().to_owned()),
             reason: signal.reason,
             at: signal.at.to_rfc3339_exact(),
             source: DncSource {
@@ -69,18 +78,64 @@ impl DncSignalRecord {
                 event_time: signal.source.event_time.to_rfc3339(),
                 event_id: signal.source.event_id.as_str().to_owned(),
             },
+            evidence: record.evidence,
+        }
+    }
+}
+
+impl TryFrom<StoredSignal> for DncSignalRecord {
+    type Error = String;
+
+    /// What was stored was valid when it was written: only the phone and times are checked
+    /// again (the campaign and lead ids are taken as stored, whatever rules came since).
+    fn try_from(stored: StoredSignal) -> Result<Self, Self::Error> {
+        let time = |field: &str, raw: &str| {
+            Timestamp::parse(raw).map_err(|e| format!("a stored DNC signal's {field}: {e}"))
+        };
+        let event_type = match stored.source.event_type {
+            DncEventType::CallKeyPressed => EventType::CallKeyPressed,
+            DncEventType::CallEnded => EventType::CallEnded,
+            DncEventType::DncCreated => EventType::DncCreated,
+        };
+        Ok(Self {
+            signal: DncSignal {
+                phone: Phone::parse(&stored.phone)
+                    .map_err(|e| format!("a stored DNC signal's phone: {e}"))?,
+                campaign_id: stored.campaign_id.map(CampaignId::from_stored),
+                external_lead_id: stored.external_lead_id.map(ExternalLeadId::from_stored),
+                reason: stored.reason,
+                at: time("at", &stored.at)?,
+                source: Source {
+                    event_type,
+                    event_time: time("eventTime", &stored.source.event_time)?,
+                    event_id: EventId::from_stored(stored.source.event_id),
+                },
+            },
+            evidence: stored.evidence,
+        })
+    }
+}
+
+impl DncSignalRecord {
+    pub fn new(signal: &DncSignal, evidence: Evidence) -> Self {
+        Self {
+            signal: signal.clone(),
             evidence,
         }
     }
 
+    pub fn phone(&self) -> &Phone {
+        &self.signal.phone
+    }
+
     /// The signal's id: the id of the event that carried it.
     pub fn id(&self) -> &str {
-        &self.source.event_id
+        self.signal.source.event_id.as_str()
     }
 
     /// Earlier signals sort first: by time, then by event id (a total order).
-    fn order(&self) -> (Option<Timestamp>, &str) {
-        (Timestamp::parse(&self.at).ok(), self.id())
+    fn order(&self) -> (Timestamp, &str) {
+        (self.signal.at, self.id())
     }
 }
 
@@ -176,20 +231,18 @@ pub fn dnc_request_id(phone: &Phone) -> String {
 
 /// The phone's `dnc.requested`, from its earliest signal.
 pub fn dnc_request(phone: &Phone, entry: &RegisterEntry) -> QueueMessage {
-    let first = &entry.first;
+    let first = StoredSignal::from(entry.first.clone());
     let message = DncRequested {
         schema_version: SchemaVersion,
         message_type: DncType::DncRequested,
         id: dnc_request_id(phone),
-        campaign_id: first.campaign_id.clone(),
+        campaign_id: first.campaign_id,
         phone: phone.as_str().to_owned(),
-        external_lead_id: first.external_lead_id.clone(),
+        external_lead_id: first.external_lead_id,
         reason: first.reason,
-        requested_at: Timestamp::parse(&first.at)
-            .map(Timestamp::to_rfc3339)
-            .unwrap_or_else(|_| first.at.clone()),
-        source: first.source.clone(),
-        evidence: first.evidence.clone(),
+        requested_at: entry.first.signal.at.to_rfc3339(),
+        source: first.source,
+        evidence: first.evidence,
     };
     QueueMessage {
         queue: Queue::Dnc,
@@ -206,7 +259,7 @@ mod tests {
     use super::*;
 
     fn signal(id: &str, at: &str, campaign: Option<&str>) -> DncSignalRecord {
-        DncSignalRecord {
+        DncSignalRecord::try_from(StoredSignal {
             phone: "+12025550100".into(),
             campaign_id: campaign.map(str::to_owned),
             external_lead_id: None,
@@ -222,7 +275,8 @@ mod tests {
                 signature_header: "t=1,v2=00".into(),
                 body: "{}".into(),
             },
-        }
+        })
+        .unwrap()
     }
 
     fn apply(signals: &[DncSignalRecord]) -> Option<RegisterEntry> {

@@ -169,22 +169,18 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         entries: &mut Entries,
         report: &mut RelayReport,
     ) -> Result<(), String> {
-        let committed = match &change.decided {
-            Ok(committed) => committed,
+        let decided = match &change.decided {
+            Ok(decided) => decided,
+            // A signal whose phone is not E.164 makes its record unreadable: parked here.
             Err(why) => {
                 report.unreadable += 1;
                 let reason = format!("unreadable stream record {}", change.sequence_number);
                 return self.park(&reason, why, report).await;
             }
         };
-        for signal in &committed.dnc_signals {
-            let Ok(phone) = Phone::parse(&signal.phone) else {
-                let body = serde_json::to_string(signal).unwrap_or_default();
-                self.park("a DNC signal with an invalid phone", &body, report)
-                    .await?;
-                continue;
-            };
-            match self.register_signal(&phone, signal).await {
+        for signal in &decided.dnc_signals {
+            let phone = signal.phone();
+            match self.register_signal(phone, signal).await {
                 Ok(entry) => {
                     report.dnc_signals_registered += 1;
                     entries.insert(phone.as_str().to_owned(), Some(entry));
@@ -307,16 +303,13 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         report: &mut RelayReport,
     ) -> Result<(), String> {
         // An unreadable record was parked in pass 1.
-        let Ok(committed) = &change.decided else {
+        let Ok(decided) = &change.decided else {
             return Ok(());
         };
-        for signal in &committed.dnc_signals {
-            let Ok(phone) = Phone::parse(&signal.phone) else {
-                continue; // parked in pass 1
-            };
-            self.send_pending(&phone, entries, report).await?;
+        for signal in &decided.dnc_signals {
+            self.send_pending(signal.phone(), entries, report).await?;
         }
-        for message in &committed.messages {
+        for message in &decided.messages {
             if message.queue == Queue::Callback {
                 match self.on_register(&message.group, entries).await {
                     Ok(false) => {}
@@ -338,7 +331,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
             }
             self.publish(message, report).await?;
         }
-        if let Some(record) = &committed.quarantine {
+        if let Some(record) = &decided.quarantine {
             match self.publisher.quarantine(record).await {
                 Ok(()) => report.quarantine_forwarded += 1,
                 Err(e) if e.is_permanent() => {

@@ -491,7 +491,7 @@ pub fn signal_item(
 /// The key (`phone`, `campaignId`) of a signal kept without a lead.
 pub fn signal_key(record: &DncSignalRecord) -> (String, String) {
     (
-        record.phone.clone(),
+        record.phone().as_str().to_owned(),
         format!("{SIGNAL_SORT_KEY_PREFIX}{}", record.id()),
     )
 }

@@ -25,7 +25,8 @@ use crate::adapters::dynamodb::item::{VERSION, versioned};
 use crate::adapters::failure::classify;
 use crate::core::domain::{Phone, Timestamp};
 use crate::core::register::{
-    DncReason, DncSignalRecord, DncSource, Evidence, RECENT_SIGNAL_IDS, RegisterEntry, RequestState,
+    DncReason, DncSignalRecord, DncSource, Evidence, RECENT_SIGNAL_IDS, RegisterEntry,
+    RequestState, StoredSignal,
 };
 use crate::ports::{BackendError, DncRegisterStore, RegisterSaveError};
 
@@ -81,10 +82,8 @@ pub fn register_item(
     entry: &RegisterEntry,
     version: u64,
 ) -> Result<HashMap<String, AttributeValue>, serde_dynamo::Error> {
-    let first = &entry.first;
-    let dnc_at = Timestamp::parse(&first.at)
-        .map(Timestamp::to_rfc3339)
-        .unwrap_or_else(|_| first.at.clone());
+    let dnc_at = entry.first.signal.at.to_rfc3339();
+    let first = StoredSignal::from(entry.first.clone());
     let (state, sent_at, pending_since, refused) = match &entry.request {
         RequestState::Pending { since } => (PENDING, None, Some(since.clone()), None),
         RequestState::Sent { at } => (SENT, Some(at.clone()), None, None),
@@ -94,12 +93,12 @@ pub fn register_item(
         phone: phone.as_str().to_owned(),
         dnc_at,
         reason: first.reason,
-        campaign_id: first.campaign_id.clone(),
-        external_lead_id: first.external_lead_id.clone(),
-        source: first.source.clone(),
-        evidence: first.evidence.clone(),
+        campaign_id: first.campaign_id,
+        external_lead_id: first.external_lead_id,
+        source: first.source,
+        evidence: first.evidence,
         signals: entry.signals,
-        first_signal_at: first.at.clone(),
+        first_signal_at: first.at,
         recent_signal_ids: entry.recent_signal_ids.iter().cloned().collect(),
         signal_ids: Vec::new(),
         request_state: Some(state.to_owned()),
@@ -132,16 +131,18 @@ pub fn register_entry(
     while recent.len() > RECENT_SIGNAL_IDS {
         recent.pop_front();
     }
+    let first = DncSignalRecord::try_from(StoredSignal {
+        phone: item.phone,
+        campaign_id: item.campaign_id,
+        external_lead_id: item.external_lead_id,
+        reason: item.reason,
+        at: item.first_signal_at,
+        source: item.source,
+        evidence: item.evidence,
+    })
+    .map_err(<serde_dynamo::Error as serde::de::Error>::custom)?;
     let entry = RegisterEntry {
-        first: DncSignalRecord {
-            phone: item.phone,
-            campaign_id: item.campaign_id,
-            external_lead_id: item.external_lead_id,
-            reason: item.reason,
-            at: item.first_signal_at,
-            source: item.source,
-            evidence: item.evidence,
-        },
+        first,
         signals: item.signals,
         recent_signal_ids: recent,
         request,
