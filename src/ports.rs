@@ -1,8 +1,9 @@
 //! What the use cases need from the outside world, one small trait per need:
 //! [`LeadStore`] and [`Inbox`] for the webhook (DynamoDB only: its answer depends on nothing
 //! else), [`MessagePublisher`], [`DncRegisterStore`] and [`ParkingLot`] for the relay and
-//! the sweep, [`StreamReader`] for the redrive of given-up stream batches. Each has a DynamoDB or
-//! SQS adapter and an in-memory one ([`crate::adapters`], [`crate::adapters`]).
+//! the sweep, [`StreamReader`] for the redrive of given-up stream batches,
+//! [`QuarantineQueue`] for the replay. Each has an AWS adapter and an in-memory one (in
+//! `adapters/`, which this module does not import: the imports point inwards).
 
 use std::error::Error as StdError;
 use std::future::Future;

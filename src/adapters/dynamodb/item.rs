@@ -114,6 +114,9 @@ pub const EXPIRES_AT: &str = "expiresAt";
 /// as the quarantine queue keeps it, so an operator can always find the original.
 pub const QUARANTINE_KEPT_SECONDS: i64 = 14 * 24 * 3600;
 
+/// The partition key prefix of a quarantined body (no phone starts with it).
+pub const QUARANTINE_PREFIX: &str = "quarantine#";
+
 /// The key of a lead's item.
 pub fn lead_key(campaign_id: &CampaignId, phone: &Phone) -> HashMap<String, AttributeValue> {
     HashMap::from([
@@ -136,31 +139,40 @@ pub fn lead_item(
     version: u64,
     now: Timestamp,
 ) -> Result<HashMap<String, AttributeValue>, serde_dynamo::Error> {
-    serde_dynamo::to_item(LeadItem::from_state(state, outbox, version, now))
+    serde_dynamo::to_item(TableItem::from_state(state, outbox, version, now))
 }
 
 /// A lead read back from its DynamoDB item.
 pub fn stored_lead(item: HashMap<String, AttributeValue>) -> Result<StoredLead, BackendError> {
     let unreadable = "the stored lead item is unreadable";
-    let item: LeadItem = serde_dynamo::from_item(item)
+    let item: TableItem = serde_dynamo::from_item(item)
         .map_err(|e| BackendError::permanent("reading the lead item", unreadable, e))?;
     item.into_stored()
         .map_err(|e| BackendError::permanent("reading the lead item", unreadable, e))
 }
 
-/// The item as stored. Attribute names are part of the contract (other services read them).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Every item of the lead table, as stored: a lead, a DNC signal kept without a lead, a
+/// quarantined body, or what the relay parked. The one codec of the table: each attribute
+/// name is written here once (the camelCase of its field), and the webhook, the relay, the
+/// in-memory store and the fuzz targets all read and write through this struct. Lead
+/// attributes are part of the contract (other services read them); a lead has all those
+/// this code always writes, the other kinds none.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct LeadItem {
+struct TableItem {
     phone: String,
     campaign_id: String,
+    // --- a lead (CONTRACT §4) ---
     #[serde(default, skip_serializing_if = "Option::is_none")]
     external_lead_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     status: Option<String>,
-    last_event_type: String,
-    last_event_time: String,
-    updated_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_event_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_event_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    updated_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last_call_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -171,17 +183,22 @@ struct LeadItem {
     transferred_to: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     scheduled_callback_time: Option<String>,
-    calls_initiated: u64,
-    calls_received: u64,
-    calls_ended: u64,
-    calls_transferred: u64,
-    keypresses: u64,
-    dnc: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    calls_initiated: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    calls_received: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    calls_ended: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    calls_transferred: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    keypresses: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dnc: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dnc_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dnc_reason: Option<String>,
-    version: u64,
     /// Absent in format 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     format_version: Option<u64>,
@@ -196,7 +213,35 @@ struct LeadItem {
     event_horizon: Option<String>,
     /// Order key (see [`order_key`]) of each event that set "latest" attributes -> the
     /// names of those attributes. Keyed by event, as one event usually sets several.
-    event_order: BTreeMap<String, Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    event_order: Option<BTreeMap<String, Vec<String>>>,
+    /// What the write decided, and its version: all the relay reads of an item.
+    #[serde(flatten)]
+    decided: DecidedAttributes,
+    // --- not a lead ---
+    /// DynamoDB's time to live ([`EXPIRES_AT`]): quarantined bodies, signals kept without a
+    /// lead. Never on a lead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+    /// What the relay parked: `parked` or `stream-gap`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parked_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    body: Option<String>,
+}
+
+/// The attributes of any item that say what its write decided: the relay reads only these
+/// (so an attribute another writer damaged elsewhere in a lead item does not stop it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DecidedAttributes {
+    /// Optimistic concurrency ([`VERSION`]): leads and signals kept without a lead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    version: Option<u64>,
     /// The messages decided by the write of `outboxVersion`, by id. Absent when that write
     /// decided none. Items of the first format had an outbox without `outboxVersion`:
     /// messages not yet confirmed sent, which the next write carries over.
@@ -208,6 +253,9 @@ struct LeadItem {
     dnc_signals: BTreeMap<String, DncSignalRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     outbox_version: Option<u64>,
+    /// A body kept for replay, which the relay forwards to the quarantine queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    quarantine: Option<QuarantineRecord>,
 }
 
 /// An item this function cannot read back: written by something else, or damaged.
@@ -249,7 +297,7 @@ fn recent_events(
     Ok(recent)
 }
 
-impl LeadItem {
+impl TableItem {
     fn from_state(state: &LeadState, outbox: &Decided, version: u64, now: Timestamp) -> Self {
         let mut event_order: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut stamp = |name: &'static str, at: &EventOrder| {
@@ -300,46 +348,51 @@ impl LeadItem {
             campaign_id: state.campaign_id.as_str().to_owned(),
             external_lead_id: value(&state.external_lead_id, |id| id.as_str().to_owned()),
             status: state.status().map(|s| s.as_str().to_owned()),
-            last_event_type: state.last_event.value.as_str().to_owned(),
-            last_event_time: state.last_event.at.time.to_rfc3339(),
-            updated_at: now.to_rfc3339(),
+            last_event_type: Some(state.last_event.value.as_str().to_owned()),
+            last_event_time: Some(state.last_event.at.time.to_rfc3339()),
+            updated_at: Some(now.to_rfc3339()),
             last_call_type: value(&state.last_call_type, Clone::clone),
             last_call_result: value(&state.last_call_result, |r| r.as_str().to_owned()),
             last_keypress: value(&state.last_keypress, |k| k.as_char().to_string()),
             transferred_to: value(&state.transferred_to, |p| p.as_str().to_owned()),
             scheduled_callback_time: value(&state.scheduled_callback_time, |t| t.to_rfc3339()),
-            calls_initiated,
-            calls_received,
-            calls_ended,
-            calls_transferred,
-            keypresses,
-            dnc: state.dnc.is_some(),
+            calls_initiated: Some(calls_initiated),
+            calls_received: Some(calls_received),
+            calls_ended: Some(calls_ended),
+            calls_transferred: Some(calls_transferred),
+            keypresses: Some(keypresses),
+            dnc: Some(state.dnc.is_some()),
             dnc_at: state.dnc.as_ref().map(|d| d.at.time.to_rfc3339()),
             dnc_reason: value(&state.dnc, |r| r.as_str().to_owned()),
-            version,
             format_version: Some(FORMAT_VERSION),
             event_ids: Vec::new(),
             recent_events: state.recent.iter().map(order_key).collect(),
             event_horizon: state.horizon.as_ref().map(order_key),
-            event_order,
-            outbox: outbox
-                .messages
-                .iter()
-                .map(|m| (m.id.clone(), m.clone()))
-                .collect(),
-            dnc_signals: outbox
-                .dnc_signals
-                .iter()
-                .map(|s| (s.id().to_owned(), s.clone()))
-                .collect(),
-            outbox_version: (!outbox.is_empty()).then_some(version),
+            event_order: Some(event_order),
+            decided: DecidedAttributes {
+                version: Some(version),
+                outbox: outbox
+                    .messages
+                    .iter()
+                    .map(|m| (m.id.clone(), m.clone()))
+                    .collect(),
+                dnc_signals: outbox
+                    .dnc_signals
+                    .iter()
+                    .map(|s| (s.id().to_owned(), s.clone()))
+                    .collect(),
+                outbox_version: (!outbox.is_empty()).then_some(version),
+                quarantine: None,
+            },
+            ..Self::default()
         }
     }
 
     fn into_stored(self) -> Result<StoredLead, CorruptItem> {
         // Attribute name -> the order of the event that set it.
         let mut order: BTreeMap<&str, EventOrder> = BTreeMap::new();
-        for (key, names) in &self.event_order {
+        let event_order = self.event_order.as_ref().ok_or(CorruptItem("eventOrder"))?;
+        for (key, names) in event_order {
             let at = parse_order_key(key).ok_or(CorruptItem("eventOrder"))?;
             for name in names {
                 order.insert(name, at.clone());
@@ -366,8 +419,13 @@ impl LeadItem {
             .get("lastEvent")
             .cloned()
             .ok_or(CorruptItem("eventOrder"))?;
-        let last_event_type =
-            EventType::from_wire(&self.last_event_type).ok_or(CorruptItem("lastEventType"))?;
+        let last_event_type = self
+            .last_event_type
+            .as_deref()
+            .and_then(EventType::from_wire)
+            .ok_or(CorruptItem("lastEventType"))?;
+        let count = |value: Option<u64>, name| value.ok_or(CorruptItem(name));
+        let dnc = self.dnc.ok_or(CorruptItem("dnc"))?;
         let state = LeadState {
             campaign_id: CampaignId::parse(&self.campaign_id)
                 .map_err(|_| CorruptItem("campaignId"))?,
@@ -401,13 +459,13 @@ impl LeadItem {
                 |s| Timestamp::parse(s).ok(),
             )?,
             counters: Counters {
-                calls_initiated: self.calls_initiated,
-                calls_received: self.calls_received,
-                calls_ended: self.calls_ended,
-                calls_transferred: self.calls_transferred,
-                keypresses: self.keypresses,
+                calls_initiated: count(self.calls_initiated, "callsInitiated")?,
+                calls_received: count(self.calls_received, "callsReceived")?,
+                calls_ended: count(self.calls_ended, "callsEnded")?,
+                calls_transferred: count(self.calls_transferred, "callsTransferred")?,
+                keypresses: count(self.keypresses, "keypresses")?,
             },
-            dnc: match self.dnc {
+            dnc: match dnc {
                 true => stamped("dnc", order, self.dnc_reason, |s| {
                     DncReason::ALL.into_iter().find(|r| r.as_str() == s)
                 })?,
@@ -420,19 +478,19 @@ impl LeadItem {
                 .map(|key| parse_order_key(key).ok_or(CorruptItem("eventHorizon")))
                 .transpose()?,
         };
-        if self.dnc && state.dnc.is_none() {
+        if dnc && state.dnc.is_none() {
             return Err(CorruptItem("dncReason"));
         }
-        let unsent = match self.outbox_version {
+        let unsent = match self.decided.outbox_version {
             Some(_) => Decided::default(),
             None => Decided {
-                messages: self.outbox.into_values().collect(),
+                messages: self.decided.outbox.into_values().collect(),
                 ..Decided::default()
             },
         };
         Ok(StoredLead {
             state,
-            version: self.version,
+            version: self.decided.version.ok_or(CorruptItem("version"))?,
             unsent,
         })
     }
@@ -447,24 +505,19 @@ pub fn quarantine_item(
     let received_at = Timestamp::parse(&record.received_at)
         .map(|t| t.to_unix_parts().0)
         .unwrap_or_default();
-    serde_dynamo::to_item(QuarantineItem {
+    serde_dynamo::to_item(TableItem {
         phone: format!(
-            "quarantine#{}",
+            "{QUARANTINE_PREFIX}{}",
             short_digest(&[&record.received_at, &record.reason, &record.body])
         ),
         campaign_id: "quarantine".to_owned(),
-        quarantine: record.clone(),
-        expires_at: received_at + QUARANTINE_KEPT_SECONDS,
+        decided: DecidedAttributes {
+            quarantine: Some(record.clone()),
+            ..DecidedAttributes::default()
+        },
+        expires_at: Some(received_at + QUARANTINE_KEPT_SECONDS),
+        ..TableItem::default()
     })
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct QuarantineItem {
-    phone: String,
-    campaign_id: String,
-    quarantine: QuarantineRecord,
-    expires_at: i64,
 }
 
 /// The sort-key prefix of a DNC signal kept without a lead (no campaign can take `#`).
@@ -478,13 +531,17 @@ pub fn signal_item(
     now: Timestamp,
 ) -> Result<HashMap<String, AttributeValue>, serde_dynamo::Error> {
     let (phone, campaign_id) = signal_key(record);
-    serde_dynamo::to_item(SignalItem {
+    serde_dynamo::to_item(TableItem {
         phone,
         campaign_id,
-        dnc_signals: BTreeMap::from([(record.id().to_owned(), record.clone())]),
-        version: 1,
-        outbox_version: 1,
-        expires_at: now.to_unix_parts().0 + QUARANTINE_KEPT_SECONDS,
+        decided: DecidedAttributes {
+            version: Some(1),
+            dnc_signals: BTreeMap::from([(record.id().to_owned(), record.clone())]),
+            outbox_version: Some(1),
+            ..DecidedAttributes::default()
+        },
+        expires_at: Some(now.to_unix_parts().0 + QUARANTINE_KEPT_SECONDS),
+        ..TableItem::default()
     })
 }
 
@@ -494,17 +551,6 @@ pub fn signal_key(record: &DncSignalRecord) -> (String, String) {
         record.phone().as_str().to_owned(),
         format!("{SIGNAL_SORT_KEY_PREFIX}{}", record.id()),
     )
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SignalItem {
-    phone: String,
-    campaign_id: String,
-    dnc_signals: BTreeMap<String, DncSignalRecord>,
-    version: u64,
-    outbox_version: u64,
-    expires_at: i64,
 }
 
 /// The partition key of what the relay parked in the table (no phone starts with `#`).
@@ -517,7 +563,7 @@ pub const PARKED_PARTITION: &str = "#relay";
 pub fn parked_item(
     parked: &Parked,
 ) -> Result<HashMap<String, AttributeValue>, serde_dynamo::Error> {
-    serde_dynamo::to_item(ParkedItem {
+    serde_dynamo::to_item(TableItem {
         phone: PARKED_PARTITION.to_owned(),
         campaign_id: format!(
             "{}#{}#{}",
@@ -525,38 +571,12 @@ pub fn parked_item(
             parked.at,
             short_digest(&[&parked.reason, &parked.body])
         ),
-        kind: parked.kind.to_owned(),
-        parked_at: parked.at.clone(),
-        reason: parked.reason.clone(),
-        body: parked.body.clone(),
+        kind: Some(parked.kind.to_owned()),
+        parked_at: Some(parked.at.clone()),
+        reason: Some(parked.reason.clone()),
+        body: Some(parked.body.clone()),
+        ..TableItem::default()
     })
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ParkedItem {
-    phone: String,
-    campaign_id: String,
-    kind: String,
-    parked_at: String,
-    reason: String,
-    body: String,
-}
-
-/// Only the attributes the relay reads; every other one is ignored.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CommittedView {
-    #[serde(default)]
-    version: Option<u64>,
-    #[serde(default)]
-    outbox: BTreeMap<String, QueueMessage>,
-    #[serde(default)]
-    dnc_signals: BTreeMap<String, DncSignalRecord>,
-    #[serde(default)]
-    outbox_version: Option<u64>,
-    #[serde(default)]
-    quarantine: Option<QuarantineRecord>,
 }
 
 /// What the write that produced `new_image` decided. An outbox carried unchanged from an
@@ -564,7 +584,7 @@ struct CommittedView {
 /// An item of the first format (no `outboxVersion`) decided nothing the relay sends: its
 /// messages go out with the next write, which carries them over.
 pub fn committed(new_image: serde_dynamo::Item) -> Result<Decided, serde_dynamo::Error> {
-    let view: CommittedView = serde_dynamo::from_item(new_image)?;
+    let view: DecidedAttributes = serde_dynamo::from_item(new_image)?;
     let decided_by_this_write =
         view.outbox_version.is_some() && view.outbox_version == view.version;
     if !decided_by_this_write {
@@ -600,10 +620,10 @@ mod tests {
     }
 
     fn round_trip(state: &LeadState) -> LeadState {
-        let item = LeadItem::from_state(state, &Decided::default(), 3, Timestamp::now());
+        let item = TableItem::from_state(state, &Decided::default(), 3, Timestamp::now());
         let attributes: std::collections::HashMap<String, AttributeValue> =
             serde_dynamo::to_item(item).unwrap();
-        let item: LeadItem = serde_dynamo::from_item(attributes).unwrap();
+        let item: TableItem = serde_dynamo::from_item(attributes).unwrap();
         item.into_stored().unwrap().state
     }
 
@@ -658,7 +678,7 @@ mod tests {
             r#""externalLeadId":"abc123","callType":"inbound","callResult":"dnc""#,
         );
         let item: std::collections::HashMap<String, AttributeValue> = serde_dynamo::to_item(
-            LeadItem::from_state(&state, &Decided::default(), 1, Timestamp::now()),
+            TableItem::from_state(&state, &Decided::default(), 1, Timestamp::now()),
         )
         .unwrap();
         let s = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
@@ -692,7 +712,7 @@ mod tests {
             r#""externalLeadId":null"#,
         );
         let item: std::collections::HashMap<String, AttributeValue> = serde_dynamo::to_item(
-            LeadItem::from_state(&state, &Decided::default(), 1, Timestamp::now()),
+            TableItem::from_state(&state, &Decided::default(), 1, Timestamp::now()),
         )
         .unwrap();
         assert!(!item.contains_key("externalLeadId"));
