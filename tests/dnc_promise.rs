@@ -6,7 +6,7 @@
 mod support;
 
 use call_events::adapters::MemoryPublisher;
-use call_events::adapters::dynamodb::item::{PARKED_PARTITION, committed};
+use call_events::adapters::dynamodb::item::PARKED_PARTITION;
 use call_events::adapters::{MemoryDncRegister, MemoryLeadStore};
 use call_events::core::decided::Change;
 use call_events::core::domain::{Phone, Timestamp};
@@ -75,15 +75,7 @@ impl World {
 
     /// The stream records not relayed yet, in order.
     fn new_changes(&mut self) -> Vec<Change> {
-        let all: Vec<Change> = self
-            .store
-            .stream()
-            .into_iter()
-            .map(|entry| Change {
-                sequence_number: entry.sequence_number,
-                decided: committed(entry.new_image).map_err(|e| e.to_string()),
-            })
-            .collect();
+        let all = support::changes(&self.store);
         let fresh = all[self.relayed..].to_vec();
         self.relayed = all.len();
         fresh

@@ -6,9 +6,7 @@
 mod support;
 
 use call_events::adapters::MemoryPublisher;
-use call_events::adapters::dynamodb::item::committed;
 use call_events::adapters::{MemoryDncRegister, MemoryLeadStore};
-use call_events::core::decided::Change;
 use call_events::core::signature::{Secret, Verifier};
 use call_events::entrypoints::http::WebhookHandler;
 use call_events::usecases::record::CallEventRecorder;
@@ -37,14 +35,7 @@ async fn deliver(body: &str) -> Outcome {
     let (response, _) = webhook.respond(&request(&signed(body))).await;
     let status = response.status().as_u16();
     let answer: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
-    let changes: Vec<Change> = store
-        .stream()
-        .into_iter()
-        .map(|entry| Change {
-            sequence_number: entry.sequence_number,
-            decided: committed(entry.new_image).map_err(|e| e.to_string()),
-        })
-        .collect();
+    let changes = support::changes(&store);
     let publisher = MemoryPublisher::new();
     let register = MemoryDncRegister::new();
     let report = Relay::new(publisher.clone(), register.clone(), store.clone())

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use call_events::adapters::MemoryPublisher;
-use call_events::adapters::dynamodb::item::{committed, stored_lead};
+use call_events::adapters::dynamodb::item::stored_lead;
 use call_events::adapters::{MemoryDncRegister, MemoryLeadStore};
 use call_events::core::decided::Change;
 use call_events::core::decided::Decided;
@@ -19,7 +19,7 @@ use call_events::core::register::Evidence;
 use call_events::usecases::record::{CallEventRecorder, Recorded};
 use call_events::usecases::relay::Relay;
 use proptest::prelude::*;
-use support::{body, call_event, parse_call};
+use support::{body, call_event, changes, parse_call};
 
 const PHONE: &str = "+1234567890";
 
@@ -80,18 +80,6 @@ fn stored_state(store: &MemoryLeadStore) -> Option<LeadState> {
     store
         .item(PHONE, "camp")
         .map(|item| stored_lead(item).unwrap().state)
-}
-
-/// Every change on the store's stream, as the relay receives them.
-fn changes(store: &MemoryLeadStore) -> Vec<Change> {
-    store
-        .stream()
-        .into_iter()
-        .map(|entry| Change {
-            sequence_number: entry.sequence_number,
-            decided: committed(entry.new_image).map_err(|e| e.to_string()),
-        })
-        .collect()
 }
 
 /// Runs the relay over the stream from `from`, as Lambda would; returns where to resume.

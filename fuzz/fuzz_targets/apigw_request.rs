@@ -6,10 +6,10 @@
 
 use std::sync::OnceLock;
 
+use call_events::adapters::MemoryLeadStore;
+use call_events::core::signature::{Secret, Verifier};
 use call_events::entrypoints::http::{WebhookHandler, request_from_event};
 use call_events::usecases::record::CallEventRecorder;
-use call_events::core::signature::{Secret, Verifier};
-use call_events::adapters::MemoryLeadStore;
 use libfuzzer_sys::fuzz_target;
 
 fn webhook() -> &'static (tokio::runtime::Runtime, WebhookHandler<MemoryLeadStore>) {

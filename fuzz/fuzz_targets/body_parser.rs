@@ -2,8 +2,8 @@
 //! the item round trip unchanged.
 #![no_main]
 
-use call_events::core::lead::{Decision, decide};
 use call_events::adapters::dynamodb::item::{lead_item, stored_lead};
+use call_events::core::lead::{Decision, decide};
 use call_events::core::wire::{Inbound, parse_body};
 use libfuzzer_sys::fuzz_target;
 

@@ -16,6 +16,21 @@ pub fn body(event_type: &str, campaign: &str, time: &str, phone: &str, data: &st
     )
 }
 
+/// Every committed write of the in-memory table so far, as the relay receives them.
+pub fn changes(
+    store: &call_events::adapters::MemoryLeadStore,
+) -> Vec<call_events::core::decided::Change> {
+    store
+        .stream()
+        .into_iter()
+        .map(|entry| call_events::core::decided::Change {
+            sequence_number: entry.sequence_number,
+            decided: call_events::adapters::dynamodb::item::committed(entry.new_image)
+                .map_err(|e| e.to_string()),
+        })
+        .collect()
+}
+
 pub fn parse_call(body: &str) -> CallEvent {
     match parse_body(body.as_bytes()) {
         Ok(Inbound::Call(event)) => event,

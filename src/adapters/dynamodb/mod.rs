@@ -6,10 +6,12 @@ pub mod item;
 pub mod register;
 pub mod stream;
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::adapters::failure::classify;
 use crate::core::decided::Decided;
@@ -80,11 +82,16 @@ impl LeadStore for DynamoLeadStore {
     }
 }
 
-impl Inbox for DynamoLeadStore {
-    async fn keep_quarantined(&self, record: &QuarantineRecord) -> Result<(), BackendError> {
-        let item = quarantine_item(record).map_err(|e| {
-            BackendError::permanent("writing the quarantine item", "the body cannot be kept", e)
-        })?;
+impl DynamoLeadStore {
+    /// Puts an item that is not a lead, unconditionally; `why` says what a permanent
+    /// refusal means.
+    async fn put_unconditionally(
+        &self,
+        item: Result<HashMap<String, AttributeValue>, serde_dynamo::Error>,
+        operation: &'static str,
+        why: &'static str,
+    ) -> Result<(), BackendError> {
+        let item = item.map_err(|e| BackendError::permanent(operation, why, e))?;
         self.client
             .put_item()
             .table_name(&self.table)
@@ -92,13 +99,16 @@ impl Inbox for DynamoLeadStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| {
-                classify(
-                    "DynamoDB PutItem (quarantine)",
-                    "the body cannot be kept",
-                    e,
-                )
-            })
+            .map_err(|e| classify(operation, why, e))
+    }
+}
+
+impl Inbox for DynamoLeadStore {
+    async fn keep_quarantined(&self, record: &QuarantineRecord) -> Result<(), BackendError> {
+        let item = quarantine_item(record);
+        let why = "the body cannot be kept";
+        self.put_unconditionally(item, "DynamoDB PutItem (quarantine)", why)
+            .await
     }
 
     async fn keep_signal(&self, record: &DncSignalRecord) -> Result<bool, BackendError> {
@@ -134,16 +144,9 @@ impl Inbox for DynamoLeadStore {
 
 impl ParkingLot for DynamoLeadStore {
     async fn park(&self, parked: &Parked) -> Result<(), BackendError> {
-        let item = parked_item(parked).map_err(|e| {
-            BackendError::permanent("writing the parked item", "cannot be encoded", e)
-        })?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
+        let item = parked_item(parked);
+        let why = "DynamoDB refuses the parked item";
+        self.put_unconditionally(item, "DynamoDB PutItem (parked)", why)
             .await
-            .map(|_| ())
-            .map_err(|e| classify("DynamoDB PutItem (parked)", "DynamoDB refuses it", e))
     }
 }
