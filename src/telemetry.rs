@@ -9,8 +9,22 @@ use serde::Serialize;
 pub const METRICS_NAMESPACE: &str = "CallEventsReceiver";
 /// The EMF dimension every metric carries, so each function's alarms see only its own.
 pub const DIMENSION: &str = "FunctionName";
+/// The second dimension set adds the version that ran, so an alarm that gates a deployment
+/// watches the new version alone (CodeDeploy's canary).
+pub const VERSION_DIMENSION: &str = "ExecutedVersion";
+/// Every metric is published per function, and per function and version.
+const DIMENSION_SETS: [&[&str]; 2] = [&[DIMENSION], &[DIMENSION, VERSION_DIMENSION]];
 
 /// The function's name, as Lambda sets it (`local` elsewhere): the value of [`DIMENSION`].
+/// The version that runs, as Lambda sets it (`$LATEST` elsewhere): the value of
+/// [`VERSION_DIMENSION`].
+fn function_version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        std::env::var("AWS_LAMBDA_FUNCTION_VERSION").unwrap_or_else(|_| "$LATEST".to_owned())
+    })
+}
+
 fn function_name() -> &'static str {
     static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     NAME.get_or_init(|| {
@@ -33,7 +47,7 @@ struct Directive<'a> {
     #[serde(rename = "Namespace")]
     namespace: &'static str,
     #[serde(rename = "Dimensions")]
-    dimensions: [[&'static str; 1]; 1],
+    dimensions: [&'static [&'static str]; 2],
     #[serde(rename = "Metrics")]
     metrics: Vec<Definition<'a>>,
 }
@@ -64,7 +78,7 @@ fn emf_block<'a>(timestamp_ms: i64, metrics: &[(&'a str, usize)], with_duration:
         timestamp: timestamp_ms,
         directives: [Directive {
             namespace: METRICS_NAMESPACE,
-            dimensions: [[DIMENSION]],
+            dimensions: DIMENSION_SETS,
             metrics: definitions,
         }],
     }
@@ -92,6 +106,8 @@ struct RequestLine<'a> {
     emf: Emf<'a>,
     #[serde(rename = "FunctionName")]
     function_name: &'a str,
+    #[serde(rename = "ExecutedVersion")]
+    executed_version: &'a str,
     level: &'static str,
     message: &'static str,
     request_id: Option<&'a str>,
@@ -119,6 +135,8 @@ struct BatchLine<'a> {
     emf: Emf<'a>,
     #[serde(rename = "FunctionName")]
     function_name: &'a str,
+    #[serde(rename = "ExecutedVersion")]
+    executed_version: &'a str,
     level: &'static str,
     message: &'static str,
     retry_from: Option<&'a str>,
@@ -231,6 +249,7 @@ impl RequestReport {
         let line = RequestLine {
             emf: emf_block(timestamp_ms, &metrics, true),
             function_name: function_name(),
+            executed_version: function_version(),
             level: match self.outcome {
                 Outcome::BackendUnavailable => "ERROR",
                 _ => "INFO",
@@ -289,6 +308,7 @@ pub fn relay_log_line_of(
     let line = BatchLine {
         emf: emf_block(timestamp_ms, &metrics, false),
         function_name: function_name(),
+        executed_version: function_version(),
         level: match report.retry_from {
             Some(_) => "ERROR",
             None => "INFO",
@@ -339,8 +359,12 @@ mod tests {
         let directive = &v["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(v["_aws"]["Timestamp"], 42);
         assert_eq!(directive["Namespace"], METRICS_NAMESPACE);
-        assert_eq!(directive["Dimensions"], json!([["FunctionName"]]));
+        assert_eq!(
+            directive["Dimensions"],
+            json!([["FunctionName"], ["FunctionName", "ExecutedVersion"]])
+        );
         assert!(v["FunctionName"].is_string(), "the dimension has a value");
+        assert!(v["ExecutedVersion"].is_string(), "so has the version");
         let names: Vec<&str> = directive["Metrics"]
             .as_array()
             .unwrap()
@@ -392,8 +416,12 @@ mod tests {
         let line = relay_log_line(&report, Duration::from_millis(3), 7);
         let v: Value = serde_json::from_str(&line).unwrap();
         let directive = &v["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(directive["Dimensions"], json!([["FunctionName"]]));
+        assert_eq!(
+            directive["Dimensions"],
+            json!([["FunctionName"], ["FunctionName", "ExecutedVersion"]])
+        );
         assert!(v["FunctionName"].is_string());
+        assert!(v["ExecutedVersion"].is_string());
         for (name, count) in [
             ("CallbacksSent", 2),
             ("CallbacksSuppressed", 1),

@@ -345,12 +345,24 @@ fn each_function_environment_in_the_template_is_what_its_code_reads() {
     assert_eq!(environment(&template, "RelayFunction"), relay);
 }
 
-/// The actions a function's policy allows; every statement an Allow on named resources.
+/// A statement as it is when its condition holds (`!If [condition, statement, NoValue]`).
+fn when_present(statement: &Value) -> &Value {
+    match statement {
+        Value::Tagged(tagged) if tagged.tag == "If" => &tagged.value[1],
+        other => other,
+    }
+}
+
+/// The actions a function's policy allows (conditional statements included); every
+/// statement an Allow on named resources.
 fn allowed_actions(template: &Value, function: &str) -> BTreeSet<String> {
-    let statements = resource(template, function)["Policies"][0]["Statement"]
+    let statements: Vec<Value> = resource(template, function)["Policies"][0]["Statement"]
         .as_sequence()
-        .unwrap();
-    for s in statements {
+        .unwrap()
+        .iter()
+        .map(|s| when_present(s).clone())
+        .collect();
+    for s in &statements {
         assert_eq!(text(&s["Effect"]), "Allow");
         let resources = match s["Resource"].as_sequence() {
             Some(list) => list.iter().map(text).collect(),
@@ -366,9 +378,14 @@ fn allowed_actions(template: &Value, function: &str) -> BTreeSet<String> {
 
 #[test]
 fn webhook_is_allowed_one_dynamodb_write_and_its_secret_and_nothing_on_sqs() {
-    let expected: BTreeSet<String> = ["dynamodb:PutItem", "secretsmanager:GetSecretValue"]
-        .map(String::from)
-        .into();
+    // kms:Decrypt only when the user brings a secret under their own key.
+    let expected: BTreeSet<String> = [
+        "dynamodb:PutItem",
+        "secretsmanager:GetSecretValue",
+        "kms:Decrypt",
+    ]
+    .map(String::from)
+    .into();
     assert_eq!(allowed_actions(&template(), "WebhookFunction"), expected);
 }
 
@@ -413,7 +430,7 @@ fn given_up_batches_are_redriven_by_the_relay_until_relayed_or_written_down_as_g
     let template = template();
     let source = resource(&template, "RelayRedriveSource");
     assert_eq!(text(&source["EventSourceArn"]), "RelayFailureQueue.Arn");
-    assert_eq!(text(&source["FunctionName"]), "RelayFunction");
+    assert_eq!(text(&source["FunctionName"]), "RelayFunction.Alias");
     assert_eq!(
         text(&source["FunctionResponseTypes"][0]),
         "ReportBatchItemFailures"
@@ -492,7 +509,7 @@ fn relay_event_source_reports_partial_failures_bisects_and_parks_old_records() {
     let template = template();
     let source = resource(&template, "RelayEventSource");
     assert_eq!(text(&source["EventSourceArn"]), "LeadTable.StreamArn");
-    assert_eq!(text(&source["FunctionName"]), "RelayFunction");
+    assert_eq!(text(&source["FunctionName"]), "RelayFunction.Alias");
     assert_eq!(
         text(&source["FunctionResponseTypes"][0]),
         "ReportBatchItemFailures"
@@ -860,6 +877,27 @@ fn every_alarm_on_the_functions_own_metrics_names_one_that_function_emits() {
         let dimensions = pairs(&alarm["Dimensions"], "Name", "Value");
         let function = &dimensions[call_events::telemetry::DIMENSION];
         let metric = text(&alarm["MetricName"]);
+        // The alarm's dimensions are one of the sets the lines declare.
+        let line = RequestReport::new(Outcome::Processed, 200).to_log_line(0);
+        let line: Json = serde_json::from_str(&line).unwrap();
+        let sets = line["_aws"]["CloudWatchMetrics"][0]["Dimensions"].clone();
+        let names: Vec<&str> = dimensions.keys().map(String::as_str).collect();
+        assert!(
+            sets.as_array()
+                .unwrap()
+                .iter()
+                .any(|set| *set == serde_json::json!(names) || {
+                    let mut sorted: Vec<&str> = set
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter_map(|v| v.as_str())
+                        .collect();
+                    sorted.sort();
+                    sorted == names
+                }),
+            "{name:?}: dimensions {names:?} are not a set the lines declare: {sets}"
+        );
         assert!(
             emitted[function.as_str()].contains(&metric),
             "{name:?}: {function} emits no {metric}"
@@ -867,4 +905,107 @@ fn every_alarm_on_the_functions_own_metrics_names_one_that_function_emits() {
         checked += 1;
     }
     assert!(checked >= 8, "{checked}");
+}
+
+#[test]
+fn every_alarm_has_a_runbook_entry() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let runbook = &readme[readme
+        .find("### When the webhook's alarms fire")
+        .expect("the runbook section")..];
+    let template = template();
+    let alarms: Vec<String> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| text(&r["Type"]) == "AWS::CloudWatch::Alarm")
+        .map(|(name, _)| text(name))
+        .collect();
+    assert!(alarms.len() >= 20, "{alarms:?}");
+    let missing: Vec<&String> = alarms
+        .iter()
+        .filter(|alarm| !runbook.contains(&format!("**`{alarm}`**")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "alarms without a runbook entry: {missing:?}"
+    );
+}
+
+#[test]
+fn the_webhook_deploys_behind_an_alias_with_a_canary_its_new_versions_alarms_roll_back() {
+    let template = template();
+    let webhook = resource(&template, "WebhookFunction");
+    assert_eq!(text(&webhook["AutoPublishAlias"]), "live");
+    let preference = &webhook["DeploymentPreference"];
+    assert_eq!(text(&preference["Type"]), "DeploymentStrategy");
+    let default = text(&template["Parameters"]["DeploymentStrategy"]["Default"]);
+    assert!(default.starts_with("Canary"), "{default}");
+    let gates: Vec<String> = preference["Alarms"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(text)
+        .collect();
+    assert_eq!(gates.len(), 4);
+    for gate in &gates {
+        let alarm = resource(&template, gate);
+        let dimensions = pairs(&alarm["Dimensions"], "Name", "Value");
+        assert_eq!(
+            dimensions
+                .get(call_events::telemetry::VERSION_DIMENSION)
+                .map(String::as_str),
+            Some("WebhookFunction.Version.Version"),
+            "{gate} watches the new version"
+        );
+    }
+    for metric in [
+        "Errors",
+        "BackendErrors",
+        "PermanentFailures",
+        "Unauthorized",
+    ] {
+        assert!(
+            gates
+                .iter()
+                .any(|g| text(&resource(&template, g)["MetricName"]) == metric),
+            "{metric}"
+        );
+    }
+}
+
+#[test]
+fn the_relay_moves_all_at_once_and_every_trigger_invokes_its_alias() {
+    let template = template();
+    let relay = resource(&template, "RelayFunction");
+    assert_eq!(text(&relay["AutoPublishAlias"]), "live");
+    assert_eq!(text(&relay["DeploymentPreference"]["Type"]), "AllAtOnce");
+    for source in ["RelayEventSource", "RelayRedriveSource"] {
+        assert_eq!(
+            text(&resource(&template, source)["FunctionName"]),
+            "RelayFunction.Alias",
+            "{source}"
+        );
+    }
+}
+
+#[test]
+fn a_secret_the_user_brings_may_be_decrypted_with_their_key_through_secrets_manager_only() {
+    let template = template();
+    let statements = resource(&template, "WebhookFunction")["Policies"][0]["Statement"]
+        .as_sequence()
+        .unwrap();
+    let kms = statements
+        .iter()
+        .find_map(|s| match s {
+            Value::Tagged(t) if t.tag == "If" && text(&t.value[0]) == "HasSecretKmsKey" => {
+                Some(t.value[1].clone())
+            }
+            _ => None,
+        })
+        .expect("a conditional kms:Decrypt statement");
+    assert_eq!(text(&kms["Action"][0]), "kms:Decrypt");
+    assert_eq!(text(&kms["Resource"]), "WebhookSecretKmsKeyArn");
+    assert!(!kms["Condition"]["StringEquals"]["kms:ViaService"].is_null());
 }
