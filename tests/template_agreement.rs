@@ -1009,3 +1009,86 @@ fn a_secret_the_user_brings_may_be_decrypted_with_their_key_through_secrets_mana
     assert_eq!(text(&kms["Resource"]), "WebhookSecretKmsKeyArn");
     assert!(!kms["Condition"]["StringEquals"]["kms:ViaService"].is_null());
 }
+
+#[test]
+fn every_metric_the_dashboard_shows_is_one_the_code_emits_and_every_alarm_is_on_it() {
+    use call_events::telemetry::{Outcome, RequestReport, relay_log_line};
+    let template = template();
+    let dashboard = resource(&template, "Dashboard");
+    // `!Sub` text: the substitutions are names of the template's resources.
+    let body = text(&dashboard["DashboardBody"]);
+    let body: Json = serde_json::from_str(&body).expect("the dashboard body is JSON");
+    let emitted = BTreeMap::from([
+        (
+            "${WebhookFunction}",
+            emf_metric_names(&RequestReport::new(Outcome::Processed, 200).to_log_line(0)),
+        ),
+        (
+            "${RelayFunction}",
+            emf_metric_names(&relay_log_line(
+                &call_events::usecases::relay::RelayReport::default(),
+                std::time::Duration::ZERO,
+                0,
+            )),
+        ),
+    ]);
+    let mut ours = 0;
+    let mut alarms_shown = BTreeSet::new();
+    for widget in body["widgets"].as_array().unwrap() {
+        if widget["type"] == "alarm" {
+            for arn in widget["properties"]["alarms"].as_array().unwrap() {
+                let arn = arn.as_str().unwrap();
+                alarms_shown.insert(
+                    arn.trim_start_matches("${")
+                        .trim_end_matches(".Arn}")
+                        .to_owned(),
+                );
+            }
+            continue;
+        }
+        let Some(metrics) = widget["properties"]["metrics"].as_array() else {
+            continue;
+        };
+        for metric in metrics {
+            let parts = metric.as_array().unwrap();
+            let namespace = parts[0].as_str().unwrap();
+            let name = parts[1].as_str().unwrap();
+            if namespace == call_events::telemetry::METRICS_NAMESPACE {
+                assert_eq!(parts[2], call_events::telemetry::DIMENSION);
+                let function = parts[3].as_str().unwrap();
+                assert!(
+                    emitted[function].contains(name),
+                    "the dashboard shows {name} of {function}, which emits no such metric"
+                );
+                ours += 1;
+            } else {
+                // AWS's own metrics: a namespace, a name, and a dimension on a resource of
+                // the stack.
+                assert!(namespace.starts_with("AWS/"), "{namespace}");
+                let value = parts[3].as_str().unwrap();
+                let resource_name = value
+                    .trim_start_matches("${")
+                    .trim_end_matches('}')
+                    .split('.')
+                    .next()
+                    .unwrap();
+                assert!(
+                    !resource(&template, resource_name).is_null(),
+                    "{name}: {value} names no resource"
+                );
+            }
+        }
+    }
+    assert!(ours >= 15, "{ours}");
+    let alarms: BTreeSet<String> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| text(&r["Type"]) == "AWS::CloudWatch::Alarm")
+        .map(|(name, _)| text(name))
+        .collect();
+    assert_eq!(
+        alarms_shown, alarms,
+        "every alarm's state is on the dashboard"
+    );
+}
