@@ -73,6 +73,8 @@ keep=()
 .venv/bin/python scripts/local.py run --url "$webhook_url" --port "$port" --env-file "$env_file" "${keep[@]}" || status=$?
 # Every event type once more through the trigger command, checked.
 .venv/bin/python scripts/local.py triggers || status=$?
+# The deployed stack's smoke test, run here against the local stack.
+.venv/bin/python scripts/smoke.py --env-file "$env_file" --url "$webhook_url" || status=$?
 # The example consumer under `cargo lambda invoke`, on its sample SQS batches: each acted on
 # (see its log lines in .local/function.log), then again, skipped by message id.
 for batch in callback-batch dnc-batch callback-batch; do
