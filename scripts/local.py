@@ -25,6 +25,8 @@ import time
 import urllib.error
 import urllib.request
 
+import moto_look  # scripts/moto_look.py
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 LOCAL_SECRET = "local-dev-secret-do-not-deploy"
@@ -190,17 +192,10 @@ def plain(value):
 
 
 def drain(sqs, url, keep=False):
-    """Every message on the queue; deleted, unless `keep` (then left there to look at)."""
+    """Every message on the queue; deleted, unless `keep` (then left there to look at: read
+    from moto's own state, never received, so no look moves a message towards its DLQ)."""
     if keep:
-        seen = {}
-        for _ in range(10):
-            out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
-                                      MessageAttributeNames=["All"], AttributeNames=["SentTimestamp"], WaitTimeSeconds=0)
-            new = [m for m in out.get("Messages", []) if m["MessageId"] not in seen]
-            if not new:
-                break
-            seen.update((m["MessageId"], m) for m in new)
-        return list(seen.values())
+        return moto_look.on_queue(os.environ["AWS_ENDPOINT_URL"], queue_of_url(url))
     messages = []
     while True:
         out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
@@ -352,14 +347,67 @@ def triggers():
     return 1 if problems else 0
 
 
+def looks():
+    """Looking never moves a message: one key 9 through the trigger command, then its phone
+    looked at six times (each must show the same messages, the DNC request among them), then
+    the dump. A look by receiving would have moved the message to its DLQ by the sixth."""
+    phone = "+12025550188"
+    trigger = [sys.executable, str(ROOT / "scripts" / "trigger.py")]
+    out = subprocess.run([*trigger, "lead.call_key_pressed", "--key", "9", "--phone", phone],
+                         capture_output=True, text=True)
+    print("\n== Six looks at one phone, then the dump ==")
+    problems = [] if out.returncode == 0 else [f"trigger.py failed:\n{out.stdout}{out.stderr}"]
+    counts = []
+    for _ in range(6):
+        shown = subprocess.run([*trigger, "--show", phone], capture_output=True, text=True)
+        line = next((l for l in shown.stdout.splitlines() if l.startswith(f"messages for {phone}")), "")
+        counts.append(int(line.rsplit(":", 1)[-1]) if line else -1)
+        if "dnc.requested" not in shown.stdout:
+            problems.append(f"a look did not show the phone's dnc.requested:\n{shown.stdout}{shown.stderr}")
+    print(f"trigger.py --show {phone}, six times: {counts} message(s)")
+    if len(set(counts)) != 1 or counts[0] < 1:
+        problems.append(f"the looks disagree or show nothing: {counts}")
+    dumped = subprocess.run([sys.executable, str(ROOT / "scripts" / "local.py"), "dump"], capture_output=True, text=True)
+    print(f"local.py dump: exit {dumped.returncode}, {len(dumped.stdout.splitlines())} line(s)")
+    if dumped.returncode != 0 or phone not in dumped.stdout:
+        problems.append(f"local.py dump failed or missed {phone}:\n{dumped.stderr}")
+    for p in problems:
+        print(p)
+    return 1 if problems else 0
+
+
+def queue_of_url(url):
+    """`callback`, `dnc` or `quarantine`: which of the local stack's queues a URL names."""
+    name = url.rsplit("/", 1)[-1]
+    for suffix, queue in (("-callbacks.fifo", "callback"), ("-dnc.fifo", "dnc"), ("-quarantine", "quarantine")):
+        if name.endswith(suffix):
+            return queue
+    raise ValueError(f"not one of the local stack's three queues: {url}")
+
+
 def dump():
     """Every item of the two tables and every message on the queues, left where they are."""
     import boto3
 
-    env = load_env(ROOT / ".local" / "session.env")
+    session = ROOT / ".local" / "session.env"
+    if not session.exists():
+        print("local.py dump: no local stack: start one with `bash scripts/local.sh --keep-running`", file=sys.stderr)
+        return 2
+    env = load_env(session)
     for name in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]:
         os.environ[name] = env[name]
-    dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
+    os.environ["AWS_DEFAULT_REGION"] = env["AWS_REGION"]  # the variable botocore reads
+    try:
+        return show_everything(env, boto3.client("dynamodb"), boto3.client("sqs"))
+    except Exception as error:  # the emulator is not running: one line, not a traceback
+        if type(error).__name__ in ("EndpointConnectionError", "URLError", "ConnectionRefusedError"):
+            print(f"local.py dump: the local stack is not answering ({error}); start it with "
+                  "`bash scripts/local.sh --keep-running`", file=sys.stderr)
+            return 2
+        raise
+
+
+def show_everything(env, dynamodb, sqs):
     for table in [env["TABLE_NAME"], env["DNC_TABLE_NAME"]]:
         print(f"== {table} ==")
         for item in dynamodb.scan(TableName=table)["Items"]:
@@ -381,12 +429,15 @@ def main():
     r.add_argument("--env-file", required=True)
     r.add_argument("--keep-messages", action="store_true", help="leave the queue messages readable")
     sub.add_parser("triggers", help="every event type through scripts/trigger.py, checked")
+    sub.add_parser("looks", help="one phone looked at six times, then the dump: looking never moves a message")
     sub.add_parser("dump", help="every table item and queue message of the running stack")
     s = sub.add_parser("sign", help="print a sample event signed now")
     s.add_argument("file")
     args = parser.parse_args()
     if args.command == "triggers":
         return triggers()
+    if args.command == "looks":
+        return looks()
     if args.command == "dump":
         return dump()
     if args.command == "sign":

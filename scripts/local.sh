@@ -73,6 +73,8 @@ keep=()
 .venv/bin/python scripts/local.py run --url "$webhook_url" --port "$port" --env-file "$env_file" "${keep[@]}" || status=$?
 # Every event type once more through the trigger command, checked.
 .venv/bin/python scripts/local.py triggers || status=$?
+# Looking never moves a message: one phone six times, then the dump.
+.venv/bin/python scripts/local.py looks || status=$?
 # The deployed stack's smoke test, run here against the local stack.
 .venv/bin/python scripts/smoke.py --env-file "$env_file" --url "$webhook_url" || status=$?
 # The example consumer under `cargo lambda invoke`, on its sample SQS batches: each acted on
@@ -98,7 +100,8 @@ Trigger an event (made fresh, signed now, posted; then the answer, item, registe
   .venv/bin/python scripts/trigger.py lead.call_key_pressed --key 9 --phone +12025550199 --campaign spring-campaign
   .venv/bin/python scripts/trigger.py lead.call_scheduled --phone +12025550199 --campaign autumn-campaign
   .venv/bin/python scripts/trigger.py dnc.created --legacy
-  .venv/bin/python scripts/trigger.py --body my-edited-body.json     # any body, signed correctly
+  .venv/bin/python scripts/trigger.py --body my-edited-body.json     # any raw body, signed correctly
+  .venv/bin/python scripts/trigger.py --body events/09-call-key-pressed-9.json  # a sample's body
 Look at the state:
   .venv/bin/python scripts/trigger.py --show +12025550103            # lead items, register entry, messages
   .venv/bin/python scripts/local.py dump                             # every table item and queue message

@@ -30,6 +30,8 @@ import time
 import urllib.error
 import urllib.request
 
+import moto_look  # scripts/moto_look.py
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SESSION = ROOT / ".local" / "session.env"
 EVENTS = [
@@ -142,15 +144,15 @@ def show_phone(env, phone, wait_for_messages=0.0):
         print(f"  evidence: received {entry['evidence']['receivedAt']}, header {entry['evidence']['signatureHeader'][:40]}...")
     else:
         print(f"\nDNC register {phone}: not on it (may be called)")
-    sqs = boto3.client("sqs")
     deadline = time.time() + wait_for_messages
     while True:
         found = []
-        for queue, key in [("callback", "CALLBACK_QUEUE_URL"), ("dnc", "DNC_QUEUE_URL")]:
-            for message in peek(sqs, env[key]):
-                body = json.loads(message["Body"])
-                if body.get("phone") == phone:
-                    found.append((queue, body))
+        # Looked at in moto's own state: a receive would count towards the DLQ's limit.
+        for message in moto_look.messages(env["AWS_ENDPOINT_URL"]):
+            queue = moto_look.queue_of(message)
+            body = json.loads(message["Body"]) if queue in ("callback", "dnc") else {}
+            if body.get("phone") == phone:
+                found.append((queue, body))
         if found or time.time() >= deadline:
             break
         time.sleep(0.2)
@@ -165,18 +167,20 @@ def show_phone(env, phone, wait_for_messages=0.0):
                 print(f"  {message_id}: decided, not sent: the phone is on the DNC register")
 
 
-def peek(sqs, url):
-    """The queue's messages, left on it (received with no visibility timeout)."""
-    seen = {}
-    for _ in range(5):
-        out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0,
-                                  MessageAttributeNames=["All"], WaitTimeSeconds=0)
-        batch = out.get("Messages", [])
-        new = [m for m in batch if m["MessageId"] not in seen]
-        if not new:
-            break
-        seen.update((m["MessageId"], m) for m in new)
-    return list(seen.values())
+def raw_body(data):
+    """The body to send: the file's bytes, or, for an API Gateway event (a sample from
+    events/), the body it carries."""
+    try:
+        event = json.loads(data)
+    except ValueError:
+        return data
+    if isinstance(event, dict) and "body" in event and ("requestContext" in event or "headers" in event):
+        body = event.get("body") or ""
+        if event.get("isBase64Encoded"):
+            import base64
+            return base64.b64decode(body)
+        return body.encode()
+    return data
 
 
 def main():
@@ -192,7 +196,8 @@ def main():
     parser.add_argument("--scheduled-time", help="lead.call_scheduled: scheduledTime (default tomorrow 10:00Z)")
     parser.add_argument("--transferred-to", default="+12025550100")
     parser.add_argument("--legacy", action="store_true", help="dnc.created in the legacy v1 envelope, signed v1")
-    parser.add_argument("--body", help="send this file's bytes as the body, signed now")
+    parser.add_argument("--body", metavar="FILE", help="send this body, signed now: a file holding the raw body, or "
+                        "one of the API Gateway events in events/ (its body is sent)")
     parser.add_argument("--show", metavar="PHONE", help="only show the phone's items, register entry and messages")
     args = parser.parse_args()
     env = load_session()
@@ -201,7 +206,7 @@ def main():
         return 0
     secret = env["WEBHOOK_SECRET"].split(",")[0].strip()
     if args.body:
-        body = pathlib.Path(args.body).read_bytes()
+        body = raw_body(pathlib.Path(args.body).read_bytes())
         try:
             parsed = json.loads(body)
             legacy = "metadata" not in parsed and "type" in parsed
@@ -225,4 +230,15 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (urllib.error.URLError, ConnectionError) as error:
+        print(f"trigger.py: the local stack is not answering ({error}); start it with "
+              "`bash scripts/local.sh --keep-running`", file=sys.stderr)
+        sys.exit(2)
+    except Exception as error:  # botocore's EndpointConnectionError and the like
+        if type(error).__name__ in ("EndpointConnectionError", "ConnectionClosedError"):
+            print(f"trigger.py: the local AWS emulator is not answering ({error}); start the stack with "
+                  "`bash scripts/local.sh --keep-running`", file=sys.stderr)
+            sys.exit(2)
+        raise
