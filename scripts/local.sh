@@ -62,7 +62,7 @@ done
 webhook_url="http://127.0.0.1:$port/lambda-url/call-events-receiver/call-events"
 echo "webhook listening on $webhook_url (logs: .local/function.log)" >&2
 # What scripts/trigger.py needs to reach this stack.
-{ cat "$env_file"; echo "WEBHOOK_URL=$webhook_url"; } > .local/session.env
+{ cat "$env_file"; echo "WEBHOOK_URL=$webhook_url"; echo "LAMBDA_PORT=$port"; } > .local/session.env
 .venv/bin/python scripts/relay_poller.py --port "$port" --env-file "$env_file" > .local/relay-poller.log 2>&1 &
 poller_pid=$!
 echo "relay fed from the table's stream by scripts/relay_poller.py (log: .local/relay-poller.log)" >&2
@@ -107,6 +107,8 @@ Look at the state:
   .venv/bin/python scripts/local.py dump                             # every table item and queue message
 Invoke with an API Gateway event:
   PATH="$root/.venv/bin:\$PATH" cargo lambda invoke call-events-receiver -A 127.0.0.1 -P $port --data-file events/09-call-key-pressed-9.json
+Replay the quarantine queue through the current code (a debug build, this stack's environment):
+  (set -a; . .local/session.env; set +a; cargo run --bin call-events-replay -- --dry-run)
 Invoke the example consumer with an SQS batch (its log lines go to .local/function.log):
   PATH="$root/.venv/bin:\$PATH" cargo lambda invoke call-events-example-consumer -A 127.0.0.1 -P $port --data-file crates/example-consumer/events/callback-batch.json
 MSG
