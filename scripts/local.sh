@@ -26,6 +26,7 @@ cargo build --bins
 # The example consumer on its own, as watch builds it (its crate's features only).
 cargo build -p call-events-example-consumer --bin call-events-example-consumer
 echo "building and running the resource set-up (examples/local_resources.rs)" >&2
+cargo build --example local_resources   # cargo's progress shows: the first build takes a while
 env_file="$root/.local/function.env"
 cargo run --quiet --example local_resources -- local > "$env_file"
 {
