@@ -28,6 +28,18 @@ fn sources(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// The external crates the check looks for: AWS, Lambda, and the emulator set-up.
+const AWS_AND_LAMBDA: &[&str] = &[
+    "aws_sdk_",
+    "aws_smithy_",
+    "aws_config",
+    "aws_lambda_events",
+    "lambda_http",
+    "lambda_runtime",
+    "serde_dynamo",
+    "call_events_local",
+];
+
 /// The crate's top-level modules a file's code names (`crate::x`), and the external crates
 /// it names, comments left out.
 fn imports(text: &str) -> (BTreeSet<String>, BTreeSet<String>) {
@@ -49,18 +61,9 @@ fn imports(text: &str) -> (BTreeSet<String>, BTreeSet<String>) {
                 .collect();
             modules.insert(name);
         }
-        for external in [
-            "aws_sdk_",
-            "aws_smithy_",
-            "aws_config",
-            "aws_lambda_events",
-            "lambda_http",
-            "lambda_runtime",
-            "serde_dynamo",
-            "call_events_local",
-        ] {
+        for external in AWS_AND_LAMBDA {
             if code.contains(external) {
-                crates.insert(external.to_owned());
+                crates.insert(external.to_string());
             }
         }
     }
@@ -109,16 +112,6 @@ fn allowed(layer: &str) -> &'static [&'static str] {
 
 /// External crates a layer must not name.
 fn forbidden_crates(layer: &str) -> &'static [&'static str] {
-    const AWS_AND_LAMBDA: &[&str] = &[
-        "aws_sdk_",
-        "aws_smithy_",
-        "aws_config",
-        "aws_lambda_events",
-        "lambda_http",
-        "lambda_runtime",
-        "serde_dynamo",
-        "call_events_local",
-    ];
     match layer {
         "core" | "ports" | "usecases" => AWS_AND_LAMBDA,
         _ => &["call_events_local"],

@@ -91,6 +91,8 @@ async fn an_unreadable_stored_lead_is_quarantined_not_503_and_its_dnc_signal_sti
                 json!("cannot be stored: the stored lead item is unreadable")
             )
         );
+        // CONTRACT §2: the signal was committed for the register, and the answer says so.
+        assert_eq!(answer["effects"], json!(["dnc"]));
     }
     let item = aws.item(phone, "spring").await.unwrap();
     assert_eq!(

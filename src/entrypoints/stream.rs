@@ -128,21 +128,6 @@ where
         answer.map_err(|e| e.to_string())
     }
 
-    /// Relays the batch and writes its log line.
-    pub async fn handle(&self, event: Event) -> DynamoDbEventResponse {
-        let started = Instant::now();
-        let (response, report) = self.respond(event).await;
-        println!(
-            "{}",
-            crate::telemetry::relay_log_line(
-                &report,
-                started.elapsed(),
-                chrono::Utc::now().timestamp_millis()
-            )
-        );
-        response
-    }
-
     pub async fn respond(&self, event: Event) -> (DynamoDbEventResponse, RelayReport) {
         let decode = self.decode;
         let changes: Vec<Change> = event

@@ -116,27 +116,34 @@ pub async fn create(sdk: &SdkConfig, prefix: &str) -> Result<Resources, BackendE
     })
 }
 
+fn create_failed(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> BackendError {
+    BackendError::new("DynamoDB CreateTable", e)
+}
+
+/// A string attribute of a key.
+fn attribute(name: &str) -> Result<AttributeDefinition, BackendError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(create_failed)
+}
+
+fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, BackendError> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+        .map_err(create_failed)
+}
+
 /// Creates the lead table with its stream (new and old images) and time to live; returns
 /// the stream's ARN.
 async fn create_table(
     client: &aws_sdk_dynamodb::Client,
     name: &str,
 ) -> Result<String, BackendError> {
-    let fail = |e| BackendError::new("DynamoDB CreateTable", e);
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(fail)
-    };
-    let key = |name: &str, key_type| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(key_type)
-            .build()
-            .map_err(fail)
-    };
+    let fail = create_failed;
     let index = GlobalSecondaryIndex::builder()
         .index_name(EXTERNAL_LEAD_ID_INDEX)
         .key_schema(key("externalLeadId", KeyType::Hash)?)
@@ -201,21 +208,7 @@ async fn create_register_table(
     client: &aws_sdk_dynamodb::Client,
     name: &str,
 ) -> Result<(), BackendError> {
-    let fail = |e| BackendError::new("DynamoDB CreateTable", e);
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(fail)
-    };
-    let key = |name: &str, key_type| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(key_type)
-            .build()
-            .map_err(fail)
-    };
+    let fail = create_failed;
     // The sweep's sparse index of pending requests, keys only (as in template.yaml).
     let pending = GlobalSecondaryIndex::builder()
         .index_name(PENDING_INDEX)

@@ -150,6 +150,20 @@ pub fn register_entry(
     Ok((entry, item.version))
 }
 
+/// [`register_entry`], an item this code cannot read being a permanent failure: what both
+/// registers (DynamoDB's and the in-memory one) answer a load with.
+pub fn read_entry(
+    item: HashMap<String, AttributeValue>,
+) -> Result<(RegisterEntry, u64), BackendError> {
+    register_entry(item).map_err(|e| {
+        BackendError::permanent(
+            "reading the DNC register item",
+            "the DNC register item is unreadable",
+            e,
+        )
+    })
+}
+
 /// `entry` with its request `state`: what marking it sent or refused writes, the same rule
 /// for the memory register and DynamoDB's (where it is one UpdateItem, see below). A
 /// request already sent stays sent, with its first time.
@@ -246,13 +260,7 @@ impl DncRegisterStore for DynamoDncRegister {
                     e,
                 )
             })?;
-        output.item.map(register_entry).transpose().map_err(|e| {
-            BackendError::permanent(
-                "reading the DNC register item",
-                "the DNC register item is unreadable",
-                e,
-            )
-        })
+        output.item.map(read_entry).transpose()
     }
 
     async fn save(

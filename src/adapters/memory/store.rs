@@ -14,7 +14,7 @@ use crate::adapters::dynamodb::item::{
     signal_key, stored_lead, version_condition_holds,
 };
 use crate::adapters::dynamodb::register::{
-    PENDING, PENDING_KEY, PENDING_SINCE, register_entry, register_item, with_request,
+    PENDING, PENDING_KEY, PENDING_SINCE, read_entry, register_item, with_request,
 };
 use crate::core::decided::Decided;
 use crate::core::domain::{Phone, Timestamp};
@@ -226,16 +226,7 @@ impl MemoryDncRegister {
 
 impl DncRegisterStore for MemoryDncRegister {
     async fn load(&self, phone: &Phone) -> Result<Option<(RegisterEntry, u64)>, BackendError> {
-        self.item(phone.as_str())
-            .map(register_entry)
-            .transpose()
-            .map_err(|e| {
-                BackendError::permanent(
-                    "reading the DNC register item",
-                    "the DNC register item is unreadable",
-                    e,
-                )
-            })
+        self.item(phone.as_str()).map(read_entry).transpose()
     }
 
     async fn save(
@@ -296,8 +287,7 @@ impl MemoryDncRegister {
         let Some(item) = items.get(phone.as_str()).cloned() else {
             return Ok(());
         };
-        let (entry, version) = register_entry(item)
-            .map_err(|e| BackendError::permanent("reading the register item", "unreadable", e))?;
+        let (entry, version) = read_entry(item)?;
         if let Some(entry) = with_request(&entry, state) {
             let item = register_item(phone, &entry, version + 1)
                 .map_err(|e| BackendError::new("writing the DNC register item", e))?;
