@@ -87,8 +87,16 @@ for batch in callback-batch dnc-batch callback-batch; do
   [[ "$answer" == '{"batchItemFailures":[]}' ]] || { echo "  expected no failed message" >&2; status=1; }
 done
 grep -h 'message handled' .local/function.log | sed -E 's/Lambda runtime invoke\{[^}]*\}: //; s/^ */  /' | tail -3 || true
+if (( status == 0 )); then
+  echo "local checks: all passed"
+else
+  echo "local checks: FAILED (exit $status; see above)"
+fi
 
 if (( keep_running )); then
+  # A raw body to edit and send (the sample's body, without its API Gateway event).
+  .venv/bin/python -c 'import json,sys; sys.stdout.write(json.load(open(sys.argv[1]))["body"])' \
+    events/02-call-received.json > .local/my-body.json
   cat <<MSG
 
 Still running (Ctrl-C stops the function and moto). The messages of the run above are
@@ -101,7 +109,7 @@ Trigger an event (made fresh, signed now, posted; then the answer, item, registe
   .venv/bin/python scripts/trigger.py lead.call_key_pressed --key 9 --phone +12025550199 --campaign spring-campaign
   .venv/bin/python scripts/trigger.py lead.call_scheduled --phone +12025550199 --campaign autumn-campaign
   .venv/bin/python scripts/trigger.py dnc.created --legacy
-  .venv/bin/python scripts/trigger.py --body my-edited-body.json     # any raw body, signed correctly
+  .venv/bin/python scripts/trigger.py --body .local/my-body.json     # edit it: any raw body, signed as it is
   .venv/bin/python scripts/trigger.py --body events/09-call-key-pressed-9.json  # a sample's body
 Look at the state:
   .venv/bin/python scripts/trigger.py --show +12025550103            # lead items, register entry, messages

@@ -9,7 +9,7 @@ DNC register entry and the messages the relay sent for the phone.
   trigger.py lead.call_scheduled --scheduled-time 2026-12-01T10:00:00Z
   trigger.py dnc.created                 # the v2 envelope
   trigger.py dnc.created --legacy        # the legacy v1 envelope, signed v1
-  trigger.py --body my-edited-body.json  # any body, signed correctly as it is
+  trigger.py --body .local/my-body.json  # any raw body, signed correctly as it is
   trigger.py --show +12025550199         # the lead items, register entry and messages of a phone
 
 Events: lead.call_initiated, lead.call_received, lead.call_scheduled, lead.call_ended,
@@ -206,7 +206,10 @@ def main():
         return 0
     secret = env["WEBHOOK_SECRET"].split(",")[0].strip()
     if args.body:
-        body = raw_body(pathlib.Path(args.body).read_bytes())
+        try:
+            body = raw_body(pathlib.Path(args.body).read_bytes())
+        except OSError as error:
+            parser.error(f"--body: cannot read {args.body}: {error.strerror}")
         try:
             parsed = json.loads(body)
             legacy = "metadata" not in parsed and "type" in parsed

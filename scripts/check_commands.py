@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""The commands a newcomer is told to paste, run as printed: CI runs this.
+
+  check_commands.py local         # `bash scripts/local.sh --keep-running`, then every command
+                                  # its banner prints and every README block marked for the
+                                  # local stack; one phone looked at six times (the same
+                                  # messages each time), the dump; then Ctrl-C, as a person
+                                  # stops it, and everything it started must be gone
+  check_commands.py deploy-build  # the README's deploy blocks up to their first `sam deploy`
+                                  # (PATH, the arm64 target, `sam build`; the example
+                                  # consumer's too), and each function's bootstrap checked:
+                                  # the part of a deploy that needs no AWS account
+
+A README block is run when the line before its opening fence is
+`<!-- checked: local stack -->` or `<!-- checked: deploy build -->`; it runs as one bash
+script from the repository's root, so its `export` and variables carry from line to line, as
+in a pasted terminal session.
+"""
+import argparse
+import os
+import pathlib
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+LOCAL_MARK = "<!-- checked: local stack -->"
+DEPLOY_MARK = "<!-- checked: deploy build -->"
+# The phone whose DNC request the run leaves on the queue; the banner's look names it.
+LOOKED_AT = "+12025550103"
+BANNER_COMMAND = re.compile(r"^  (\.venv/bin/python |PATH=|\(set -a)")
+FIRST_BUILD = 45 * 60  # seconds: a fresh clone compiles ~380 crates before the banner
+COMMAND_TIMEOUT = 15 * 60
+
+
+def fenced_blocks(text, mark):
+    """The ```sh blocks whose opening fence follows `mark` (blank lines between allowed)."""
+    blocks, lines, i = [], text.splitlines(), 0
+    while i < len(lines):
+        if lines[i].strip() == mark:
+            j = i + 1
+            while j < len(lines) and not lines[j].strip():
+                j += 1
+            if j < len(lines) and lines[j].strip().startswith("```"):
+                k = j + 1
+                while k < len(lines) and not lines[k].strip().startswith("```"):
+                    k += 1
+                blocks.append("\n".join(line.strip() for line in lines[j + 1:k]))
+                i = k
+        i += 1
+    return blocks
+
+
+def run_shell(script, what):
+    """Runs `script` with bash from the repository's root; prints a short account; returns
+    (ok, stdout)."""
+    print(f"\n$ {what}", flush=True)
+    started = time.monotonic()
+    try:
+        done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, capture_output=True,
+                              text=True, timeout=COMMAND_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        print(f"  timed out after {COMMAND_TIMEOUT} s")
+        return False, ""
+    took = time.monotonic() - started
+    out = done.stdout + done.stderr
+    tail = "\n".join("  | " + line for line in out.strip().splitlines()[-4:])
+    print(f"  exit {done.returncode} in {took:.1f} s\n{tail}")
+    return done.returncode == 0, done.stdout
+
+
+def port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), 1).close()
+        return True
+    except OSError:
+        return False
+
+
+def messages_shown(out):
+    """The `messages for PHONE on the queues` section of `trigger.py --show`: its lines."""
+    lines = out.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("messages for ")), None)
+    if start is None:
+        return None
+    return [line for line in lines[start:] if line.startswith("  ")]
+
+
+def start_keep_running(log_path):
+    log = open(log_path, "w")
+    process = subprocess.Popen(["bash", "scripts/local.sh", "--keep-running"], cwd=ROOT, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + FIRST_BUILD
+    while time.monotonic() < deadline:
+        text = log_path.read_text(errors="replace")
+        if "\nStill running" in text:
+            return process, text
+        if process.poll() is not None:
+            break
+        time.sleep(1)
+    print(log_path.read_text(errors="replace")[-4000:])
+    raise SystemExit(f"local.sh --keep-running did not reach its banner (exit {process.poll()}); log: {log_path}")
+
+
+def stop(process, ports):
+    """Ctrl-C, as a person stops it: the signal goes to local.sh's whole process group."""
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        return ["local.sh did not stop within 60 s of Ctrl-C"]
+    time.sleep(1)
+    return [f"port {port} still answers after Ctrl-C" for port in ports if port_open(port)]
+
+
+def check_local():
+    log_path = ROOT / ".local" / "keep-running.log"
+    log_path.parent.mkdir(exist_ok=True)
+    started = time.monotonic()
+    print("starting `bash scripts/local.sh --keep-running` (log: .local/keep-running.log)", flush=True)
+    process, text = start_keep_running(log_path)
+    print(f"its banner after {time.monotonic() - started:.0f} s", flush=True)
+    problems = []
+    try:
+        if "local checks: all passed" not in text:
+            problems.append("local.sh's own checks did not all pass (see .local/keep-running.log)")
+        session = dict(line.split("=", 1) for line in (ROOT / ".local" / "session.env").read_text().splitlines()
+                       if "=" in line)
+        ports = [int(session["LAMBDA_PORT"]), int(session["AWS_ENDPOINT_URL"].rsplit(":", 1)[1])]
+        banner = text.split("\nStill running", 1)[1]
+        banner_commands = [line.strip() for line in banner.splitlines() if BANNER_COMMAND.match(line)]
+        readme_blocks = fenced_blocks(README.read_text(), LOCAL_MARK)
+        print(f"the banner prints {len(banner_commands)} command(s); the README marks {len(readme_blocks)} block(s)")
+        if len(banner_commands) < 5 or len(readme_blocks) < 3:
+            problems.append("fewer commands than expected: the banner or the README markers changed")
+        for command in banner_commands:
+            ok, _ = run_shell(command, f"(banner) {command}")
+            if not ok:
+                problems.append(f"the banner's command failed: {command}")
+        for block in readme_blocks:
+            ok, _ = run_shell(block, "(README) " + block.replace("\n", "\n    "))
+            if not ok:
+                problems.append(f"a README block failed:\n{block}")
+        # Looking never moves a message: six looks, the same messages each time.
+        looks = []
+        for _ in range(6):
+            ok, out = run_shell(f".venv/bin/python scripts/trigger.py --show {LOOKED_AT}", f"look at {LOOKED_AT}")
+            looks.append(messages_shown(out) if ok else None)
+        print(f"\nsix looks at {LOOKED_AT}: {[None if m is None else len(m) for m in looks]} message(s)")
+        if any(m != looks[0] for m in looks) or not looks[0] or not any("dnc.requested" in m for m in looks[0]):
+            problems.append(f"the six looks at {LOOKED_AT} differ, or show no dnc.requested: {looks}")
+        ok, out = run_shell(".venv/bin/python scripts/local.py dump", "the dump")
+        if not ok or LOOKED_AT not in out or "dnc.requested" not in out:
+            problems.append("local.py dump failed, or showed neither the phone nor its DNC request")
+    finally:
+        problems += stop(process, ports if "ports" in locals() else [])
+    print(f"\nstopped with Ctrl-C: exit {process.returncode}")
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    print(f"check_commands.py local: {'FAILED' if problems else 'all passed'} "
+          f"in {time.monotonic() - started:.0f} s")
+    return 1 if problems else 0
+
+
+def elf_machine(path):
+    """The ELF header's machine: 'aarch64', 'x86_64' or what it is."""
+    header = path.read_bytes()[:20]
+    if header[:4] != b"\x7fELF":
+        return "not an ELF file"
+    return {0xB7: "aarch64", 0x3E: "x86_64"}.get(int.from_bytes(header[18:20], "little"), "other")
+
+
+def serverless_functions(template):
+    """The logical ids of a template's `AWS::Serverless::Function` resources."""
+    return re.findall(r"^  (\w+):\n    Type: AWS::Serverless::Function", template.read_text(), re.M)
+
+
+def check_deploy_build():
+    """Every README block marked for the deploy build, as printed up to its first `sam
+    deploy`; then each function's bootstrap in the block's build directory, arm64."""
+    started = time.time()
+    blocks = fenced_blocks(README.read_text(), DEPLOY_MARK)
+    builds = []
+    for block in blocks:
+        lines = block.splitlines()
+        cut = next((i for i, line in enumerate(lines) if "sam deploy" in line), len(lines))
+        script = "\n".join(lines[:cut])
+        if "sam build" not in script:
+            print(f"a block marked for the deploy build has no `sam build` before `sam deploy`:\n{block}")
+            return 1
+        template = re.search(r"sam build.*?-t (\S+)", script.replace("\\\n", " "))
+        build_dir = re.search(r"--build-dir (\S+)", script)
+        builds.append((script, ROOT / (template.group(1) if template else "template.yaml"),
+                       ROOT / (build_dir.group(1) if build_dir else ".aws-sam/build")))
+    # The receiver first, as a newcomer deploys it (its block installs the arm64 target).
+    builds.sort(key=lambda build: build[1] != ROOT / "template.yaml")
+    if len(builds) < 2:
+        print(f"the README marks {len(builds)} deploy-build block(s); the receiver's and the example consumer's expected")
+        return 1
+    problems = []
+    for script, template, build_dir in builds:
+        shutil.rmtree(build_dir, ignore_errors=True)  # what is there after the build, it built
+        ok, _ = run_shell(script, "(README) " + script.replace("\n", "\n    "))
+        if ok:
+            for function in serverless_functions(template):
+                bootstrap = build_dir / function / "bootstrap"
+                if not bootstrap.is_file():
+                    problems.append(f"no {bootstrap.relative_to(ROOT)} after sam build")
+                    continue
+                machine = elf_machine(bootstrap)
+                print(f"{bootstrap.relative_to(ROOT)}: {bootstrap.stat().st_size} bytes, {machine}")
+                if machine != "aarch64":
+                    problems.append(f"{function}'s bootstrap is {machine}, not the arm64 the template deploys")
+            continue
+        installed = subprocess.run(["rustup", "target", "list", "--installed"], capture_output=True, text=True)
+        if "aarch64-unknown-linux-gnu" in installed.stdout.split():
+            problems.append(f"a deploy-build block failed:\n{script}")
+            continue
+        # A machine that cannot download the target (no network beyond the package
+        # registries) still checks that the functions build for release, for x86_64, and says so.
+        print("\nthe aarch64-unknown-linux-gnu target could not be installed here, so `sam build` "
+              "could not run: building the receiver's functions for x86_64 with cargo lambda instead")
+        if subprocess.run(["bash", "scripts/build_functions.sh"], cwd=ROOT).returncode != 0:
+            problems.append("scripts/build_functions.sh failed")
+        break
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    print(f"check_commands.py deploy-build: {'FAILED' if problems else 'all passed'} in {time.time() - started:.0f} s")
+    return 1 if problems else 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["local", "deploy-build"])
+    args = parser.parse_args()
+    return check_local() if args.what == "local" else check_deploy_build()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
