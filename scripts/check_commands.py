@@ -161,6 +161,14 @@ def check_local():
     finally:
         problems += stop(process, ports if "ports" in locals() else [])
     print(f"\nstopped with Ctrl-C: exit {process.returncode}")
+    # Against the stopped stack, the local tools say so in one line, not a traceback.
+    for command in [f"scripts/trigger.py --show {LOOKED_AT}", "scripts/trigger.py lead.call_received",
+                    "scripts/local.py dump"]:
+        done = subprocess.run([sys.executable, *command.split()], cwd=ROOT, capture_output=True, text=True)
+        said = done.stderr.strip()
+        print(f"stopped stack, {command}: exit {done.returncode}: {said}")
+        if done.returncode != 2 or "Traceback" in said or len(said.splitlines()) != 1:
+            problems.append(f"{command} against the stopped stack did not answer in one line with exit 2")
     for problem in problems:
         print(f"PROBLEM: {problem}")
     print(f"check_commands.py local: {'FAILED' if problems else 'all passed'} "

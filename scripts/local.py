@@ -397,6 +397,10 @@ def dump():
     for name in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]:
         os.environ[name] = env[name]
     os.environ["AWS_DEFAULT_REGION"] = env["AWS_REGION"]  # the variable botocore reads
+    if not moto_look.answering(env["AWS_ENDPOINT_URL"]):
+        print(f"local.py dump: the local stack is not answering at {env['AWS_ENDPOINT_URL']}; start it with "
+              "`bash scripts/local.sh --keep-running`", file=sys.stderr)
+        return 2
     try:
         return show_everything(env, boto3.client("dynamodb"), boto3.client("sqs"))
     except Exception as error:  # the emulator is not running: one line, not a traceback

@@ -4,10 +4,23 @@ VisibilityTimeout=0, and after 5 the message moves to the dead-letter queue, as 
 the local tools never look by receiving. Used by scripts/trigger.py and scripts/local.py.
 """
 import json
+import socket
+import urllib.parse
 import urllib.request
 
 # Which queue a message is on, by its body: the relay sends each type to one queue.
 QUEUE_OF_TYPE = {"callback.scheduled": "callback", "dnc.requested": "dnc"}
+
+
+def answering(url):
+    """Whether something listens at the URL's host and port: asked before any boto3 call,
+    which retries a refused connection for about 25 s before it gives up."""
+    parsed = urllib.parse.urlsplit(url)
+    try:
+        socket.create_connection((parsed.hostname, parsed.port or 80), 1).close()
+        return True
+    except OSError:
+        return False
 
 
 def messages(endpoint):

@@ -45,13 +45,25 @@ EVENTS = [
 ]
 
 
-def load_session():
+def not_running(what):
+    """One line and exit 2: the stack this tool talks to is not up."""
+    print(f"trigger.py: {what}; start the stack with `bash scripts/local.sh --keep-running`", file=sys.stderr)
+    sys.exit(2)
+
+
+def load_session(need_webhook=True):
     if not SESSION.exists():
-        sys.exit("no local stack: start one with `bash scripts/local.sh --keep-running` (it writes .local/session.env)")
+        not_running("no local stack (no .local/session.env)")
     env = dict(line.split("=", 1) for line in SESSION.read_text().splitlines() if "=" in line)
     for name in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]:
         os.environ[name] = env[name]
     os.environ["AWS_DEFAULT_REGION"] = env["AWS_REGION"]
+    needed = [(env["AWS_ENDPOINT_URL"], "the local AWS emulator")]
+    if need_webhook:
+        needed.append((env["WEBHOOK_URL"], "the local webhook"))
+    for url, what in needed:
+        if not moto_look.answering(url):
+            not_running(f"{what} is not answering at {url}")
     return env
 
 
@@ -200,7 +212,7 @@ def main():
                         "one of the API Gateway events in events/ (its body is sent)")
     parser.add_argument("--show", metavar="PHONE", help="only show the phone's items, register entry and messages")
     args = parser.parse_args()
-    env = load_session()
+    env = load_session(need_webhook=not args.show)
     if args.show:
         show_phone(env, args.show)
         return 0
