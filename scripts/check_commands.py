@@ -103,6 +103,9 @@ def start_keep_running(log_path):
         if process.poll() is not None:
             break
         time.sleep(1)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)  # its own clean-up stops moto and the function
+        process.wait(timeout=60)
     print(log_path.read_text(errors="replace")[-4000:])
     raise SystemExit(f"local.sh --keep-running did not reach its banner (exit {process.poll()}); log: {log_path}")
 
@@ -126,7 +129,7 @@ def check_local():
     print("starting `bash scripts/local.sh --keep-running` (log: .local/keep-running.log)", flush=True)
     process, text = start_keep_running(log_path)
     print(f"its banner after {time.monotonic() - started:.0f} s", flush=True)
-    problems = []
+    problems, ports = [], []
     try:
         if "local checks: all passed" not in text:
             problems.append("local.sh's own checks did not all pass (see .local/keep-running.log)")
@@ -159,7 +162,7 @@ def check_local():
         if not ok or LOOKED_AT not in out or "dnc.requested" not in out:
             problems.append("local.py dump failed, or showed neither the phone nor its DNC request")
     finally:
-        problems += stop(process, ports if "ports" in locals() else [])
+        problems += stop(process, ports)
     print(f"\nstopped with Ctrl-C: exit {process.returncode}")
     # Against the stopped stack, the local tools say so in one line, not a traceback.
     for command in [f"scripts/trigger.py --show {LOOKED_AT}", "scripts/trigger.py lead.call_received",
