@@ -4,8 +4,10 @@
   check_commands.py local         # `bash scripts/local.sh --keep-running`, then every command
                                   # its banner prints and every README block marked for the
                                   # local stack; one phone looked at six times (the same
-                                  # messages each time), the dump; then Ctrl-C, as a person
-                                  # stops it, and everything it started must be gone
+                                  # messages each time), the dump; the README's `aws` commands
+                                  # as API requests to the stack; then Ctrl-C, as a person
+                                  # stops it: everything it started must be gone, and the
+                                  # local tools must say so in one line
   check_commands.py deploy-build  # the README's deploy blocks up to their first `sam deploy`
                                   # (PATH, the arm64 target, `sam build`; the example
                                   # consumer's too), and each function's bootstrap checked:
@@ -17,6 +19,7 @@ script from the repository's root, so its `export` and variables carry from line
 in a pasted terminal session.
 """
 import argparse
+import json
 import os
 import pathlib
 import re
@@ -89,6 +92,80 @@ def messages_shown(out):
     if start is None:
         return None
     return [line for line in lines[start:] if line.startswith("  ")]
+
+
+# What the README's AWS commands leave for the reader to fill in, filled in from the local
+# stack's session (a name) or with a plain value. A placeholder not here fails the check.
+PLACEHOLDERS = {
+    "<LeadTableName>": "TABLE_NAME",
+    "<DncRegisterTableName>": "DNC_TABLE_NAME",
+    "<QuarantineQueueUrl>": "QUARANTINE_QUEUE_URL",
+    "<first arrival>": "=2026-01-01T00:00:00.000Z",
+    "<last arrival>": "=2026-01-02T00:00:00.000Z",
+    "<its campaignId>": "=stream-gap#example",
+}
+
+
+# Operations moto does not implement: named in the output as not checked.
+NOT_ON_MOTO = {"start-message-move-task": "moto 5.2 has no StartMessageMoveTask"}
+
+
+def aws_commands(text):
+    """Every `aws dynamodb …` and `aws sqs …` command of the README, in fenced blocks and in
+    inline code, with its line continuations joined; mentions without options left out."""
+    joined = re.sub(r"\\\n\s*", " ", text)
+    found = re.findall(r"^\s*(aws (?:dynamodb|sqs) [^\n]+)$", joined, re.M)
+    found += re.findall(r"`(aws (?:dynamodb|sqs) [^`]+)`", joined)
+    commands = [command.split("  #")[0].strip() for command in found if " --" in command]
+    return list(dict.fromkeys(commands))  # each once, in the README's order
+
+
+def as_boto3_call(command, session):
+    """The API request an `aws` CLI command makes, as (service, method, parameters): the
+    CLI's own mapping (`--table-name` is `TableName`, a JSON value is parsed)."""
+    import shlex
+
+    for placeholder, source in PLACEHOLDERS.items():
+        value = source[1:] if source.startswith("=") else session[source]
+        command = command.replace(placeholder, value)
+    if re.search(r"<[^>\s]+[^>]*>", command):
+        raise ValueError(f"a placeholder check_commands.py does not know: {command}")
+    words = shlex.split(command)
+    service, operation, options = words[1], words[2], words[3:]
+    parameters = {}
+    for name, value in zip(options[::2], options[1::2]):
+        key = "".join(part.capitalize() for part in name.lstrip("-").split("-"))
+        parameters[key] = json.loads(value) if value[:1] in "{[" else int(value) if value.isdigit() else value
+    return service, operation.replace("-", "_"), parameters
+
+
+def check_aws_commands(session):
+    """The README's AWS commands (its runbook's, mostly) as API requests to the local stack:
+    each must be accepted, so a runbook query never fails in an incident on a wrong index,
+    key or expression. Through boto3: the aws CLI is not one of the project's tools."""
+    import boto3
+
+    os.environ.update({name: session[name] for name in
+                       ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]})
+    os.environ["AWS_DEFAULT_REGION"] = session["AWS_REGION"]
+    problems = []
+    commands = aws_commands(README.read_text())
+    print(f"\nthe README's {len(commands)} AWS command(s), as requests to the local stack:")
+    for command in commands:
+        operation = command.split()[2]
+        if operation in NOT_ON_MOTO:
+            print(f"  not checked ({NOT_ON_MOTO[operation]}): {command}")
+            continue
+        try:
+            service, method, parameters = as_boto3_call(command, session)
+            getattr(boto3.client(service), method)(**parameters)
+            print(f"  ok: {command}")
+        except Exception as error:  # any refusal is the finding
+            print(f"  FAILED: {command}\n    {type(error).__name__}: {error}")
+            problems.append(f"the README's command is refused by the local stack: {command}")
+    if len(commands) < 6:
+        problems.append(f"only {len(commands)} AWS commands found in the README: the extraction broke")
+    return problems
 
 
 def start_keep_running(log_path):
@@ -164,6 +241,7 @@ def check_local():
         ok, out = run_shell(".venv/bin/python scripts/local.py dump", "the dump")
         if not ok or LOOKED_AT not in out or "dnc.requested" not in out:
             problems.append("local.py dump failed, or showed neither the phone nor its DNC request")
+        problems += check_aws_commands(session)
     finally:
         problems += stop(process, ports)
     print(f"\nstopped with Ctrl-C: exit {process.returncode}")
