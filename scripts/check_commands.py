@@ -36,7 +36,6 @@ LOCAL_MARK = "<!-- checked: local stack -->"
 DEPLOY_MARK = "<!-- checked: deploy build -->"
 # The phone whose DNC request the run leaves on the queue; the banner's look names it.
 LOOKED_AT = "+12025550103"
-BANNER_COMMAND = re.compile(r"^  (\.venv/bin/python |PATH=|\(set -a)")
 FIRST_BUILD = 45 * 60  # seconds: a fresh clone compiles ~380 crates before the banner
 COMMAND_TIMEOUT = 15 * 60
 
@@ -213,8 +212,10 @@ def check_local():
         session = dict(line.split("=", 1) for line in (ROOT / ".local" / "session.env").read_text().splitlines()
                        if "=" in line)
         ports = [int(session["LAMBDA_PORT"]), int(session["AWS_ENDPOINT_URL"].rsplit(":", 1)[1])]
-        banner = text.split("\nStill running", 1)[1]
-        banner_commands = [line.strip() for line in banner.splitlines() if BANNER_COMMAND.match(line)]
+        # The banner's commands: every indented line from "Trigger an event" on (above it,
+        # the addresses and logs).
+        banner = text.split("\nStill running", 1)[1].split("\nTrigger an event", 1)[-1]
+        banner_commands = [line.strip() for line in banner.splitlines() if line.startswith("  ") and line.strip()]
         readme_blocks = fenced_blocks(README.read_text(), LOCAL_MARK)
         print(f"the banner prints {len(banner_commands)} command(s); the README marks {len(readme_blocks)} block(s)")
         if len(banner_commands) < 5 or len(readme_blocks) < 3:
