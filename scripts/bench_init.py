@@ -26,6 +26,8 @@ import threading
 import time
 import uuid
 
+import local_env  # scripts/local_env.py
+
 SECRET = "bench-secret-0123456789abcdef"
 
 
@@ -77,15 +79,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.server.responses.put((kind, payload))
         elif self.path.endswith("/init/error"):
             self.server.responses.put(("init-error", payload))
-
-
-def load_env(path):
-    env = dict(os.environ)
-    for line in pathlib.Path(path).read_text().splitlines():
-        if "=" in line:
-            k, v = line.split("=", 1)
-            env[k] = v
-    return env
 
 
 def start(binary, env, api):
@@ -144,7 +137,7 @@ def main():
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--events", type=int, default=1000)
     args = parser.parse_args()
-    env = load_env(args.env_file)
+    env = {**os.environ, **local_env.read(args.env_file)}
 
     inits = []
     for _ in range(args.runs):

@@ -30,6 +30,8 @@ import subprocess
 import sys
 import time
 
+import local_env  # scripts/local_env.py
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 LOCAL_MARK = "<!-- checked: local stack -->"
@@ -144,9 +146,7 @@ def check_aws_commands(session):
     key or expression. Through boto3: the aws CLI is not one of the project's tools."""
     import boto3
 
-    os.environ.update({name: session[name] for name in
-                       ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]})
-    os.environ["AWS_DEFAULT_REGION"] = session["AWS_REGION"]
+    local_env.use_its_aws(session)
     problems = []
     commands = aws_commands(README.read_text())
     print(f"\nthe README's {len(commands)} AWS command(s), as requests to the local stack:")
@@ -209,8 +209,7 @@ def check_local():
     try:
         if "local checks: all passed" not in text:
             problems.append("local.sh's own checks did not all pass (see .local/keep-running.log)")
-        session = dict(line.split("=", 1) for line in (ROOT / ".local" / "session.env").read_text().splitlines()
-                       if "=" in line)
+        session = local_env.read(ROOT / ".local" / "session.env")
         ports = [int(session["LAMBDA_PORT"]), int(session["AWS_ENDPOINT_URL"].rsplit(":", 1)[1])]
         # The banner's commands: every indented line from "Trigger an event" on (above it,
         # the addresses and logs).

@@ -25,6 +25,7 @@ import time
 import urllib.error
 import urllib.request
 
+import local_env  # scripts/local_env.py
 import moto_look  # scripts/moto_look.py
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -170,15 +171,6 @@ def deliver(url, port, name):
     return status, answer, via
 
 
-def load_env(path):
-    env = {}
-    for line in pathlib.Path(path).read_text().splitlines():
-        if "=" in line:
-            key, value = line.split("=", 1)
-            env[key] = value
-    return env
-
-
 def plain(value):
     """A DynamoDB attribute value as plain Python."""
     (kind, v), = value.items()
@@ -211,7 +203,7 @@ def drain(sqs, url, keep=False):
 def run(args):
     import boto3  # installed with moto into .venv
 
-    env = load_env(args.env_file)
+    env = local_env.read(args.env_file)
     problems = []
     print("\n== Deliveries ==")
     print(f"{'sample':34} {'via':10} {'HTTP':>4}  outcome        effects / reason")
@@ -393,10 +385,8 @@ def dump():
     if not session.exists():
         print("local.py dump: no local stack: start one with `bash scripts/local.sh --keep-running`", file=sys.stderr)
         return 2
-    env = load_env(session)
-    for name in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]:
-        os.environ[name] = env[name]
-    os.environ["AWS_DEFAULT_REGION"] = env["AWS_REGION"]  # the variable botocore reads
+    env = local_env.read(session)
+    local_env.use_its_aws(env)
     if not moto_look.answering(env["AWS_ENDPOINT_URL"]):
         print(f"local.py dump: the local stack is not answering at {env['AWS_ENDPOINT_URL']}; start it with "
               "`bash scripts/local.sh --keep-running`", file=sys.stderr)

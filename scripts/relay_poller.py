@@ -18,16 +18,9 @@ import time
 import urllib.error
 import urllib.request
 
+import local_env  # scripts/local_env.py
+
 BATCH_SIZE = 10
-
-
-def load_env(path):
-    env = {}
-    for line in open(path).read().splitlines():
-        if "=" in line:
-            key, value = line.split("=", 1)
-            env[key] = value
-    return env
 
 
 def lambda_record(record, arn):
@@ -73,7 +66,7 @@ def main():
     parser.add_argument("--port", required=True, type=int)
     parser.add_argument("--env-file", required=True)
     args = parser.parse_args()
-    env = load_env(args.env_file)
+    env = local_env.read(args.env_file)
     arn = env["LEAD_TABLE_STREAM_ARN"]
     streams = boto3.client("dynamodbstreams")
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]

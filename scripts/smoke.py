@@ -22,19 +22,11 @@ import time
 import urllib.error
 import urllib.request
 
+import local_env  # scripts/local_env.py
+
 # Reserved for this test: no real lead has this campaign, and the number is a fictional one.
 CAMPAIGN = "smoke-test"
 PHONE = "+15555550100"
-
-
-def load_env(path):
-    env = {}
-    with open(path) as lines:
-        for line in lines:
-            if "=" in line and not line.startswith("#"):
-                key, value = line.rstrip("\n").split("=", 1)
-                env[key] = value
-    return env
 
 
 def deployed(stack, region):
@@ -50,7 +42,7 @@ def deployed(stack, region):
 def local(env_file, url):
     import boto3
 
-    env = load_env(env_file)
+    env = local_env.read(env_file)
     client = boto3.client("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"],
                           aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
     return url, env["TABLE_NAME"], env["WEBHOOK_SECRET"], client

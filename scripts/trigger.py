@@ -22,7 +22,6 @@ import datetime
 import hashlib
 import hmac
 import json
-import os
 import pathlib
 import random
 import sys
@@ -30,6 +29,7 @@ import time
 import urllib.error
 import urllib.request
 
+import local_env  # scripts/local_env.py
 import moto_look  # scripts/moto_look.py
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -54,10 +54,8 @@ def not_running(what):
 def load_session(need_webhook=True):
     if not SESSION.exists():
         not_running("no local stack (no .local/session.env)")
-    env = dict(line.split("=", 1) for line in SESSION.read_text().splitlines() if "=" in line)
-    for name in ["AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]:
-        os.environ[name] = env[name]
-    os.environ["AWS_DEFAULT_REGION"] = env["AWS_REGION"]
+    env = local_env.read(SESSION)
+    local_env.use_its_aws(env)
     needed = [(env["AWS_ENDPOINT_URL"], "the local AWS emulator")]
     if need_webhook:
         needed.append((env["WEBHOOK_URL"], "the local webhook"))
