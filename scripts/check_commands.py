@@ -193,9 +193,6 @@ def stop(process, ports):
         process.wait(timeout=60)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
-        # `cargo lambda watch` runs in its own session, which that kill does not reach.
-        for port in ports:
-            subprocess.run(["pkill", "-KILL", "-f", f"lambda watch .*-P {port} "], check=False)
         return ["local.sh did not stop within 60 s of Ctrl-C"]
     time.sleep(1)
     return [f"port {port} still answers after Ctrl-C" for port in ports if port_open(port)]

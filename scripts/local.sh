@@ -47,13 +47,8 @@ watch_pid=$!
 poller_pid=""
 cleanup() {
   [[ -n "$poller_pid" ]] && kill "$poller_pid" 2>/dev/null || true
-  # `cargo lambda watch` and the functions it runs (their own session): asked to stop, and
-  # killed after 5 s, since watch once let a SIGTERM go and the stop hung.
   kill -- "-$watch_pid" 2>/dev/null || true
-  (sleep 5; kill -KILL -- "-$watch_pid") >/dev/null 2>&1 &
-  local killer=$!
   wait "$watch_pid" 2>/dev/null || true
-  kill "$killer" 2>/dev/null || true
   stop_moto
 }
 trap cleanup EXIT
