@@ -169,8 +169,12 @@ def check_aws_commands(session):
 
 def start_keep_running(log_path):
     log = open(log_path, "w")
+    # local.sh stops on Ctrl-C through its INT trap, and bash cannot trap a signal that was
+    # ignored when it started: as it is when CI itself runs as a background job. So local.sh
+    # starts with SIGINT's default action, as from a terminal.
     process = subprocess.Popen(["bash", "scripts/local.sh", "--keep-running"], cwd=ROOT, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
+                               stderr=subprocess.STDOUT, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + FIRST_BUILD
     while time.monotonic() < deadline:
         text = log_path.read_text(errors="replace")
@@ -193,6 +197,9 @@ def stop(process, ports):
         process.wait(timeout=60)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
+        # `cargo lambda watch` runs in its own session, which that kill does not reach.
+        for port in ports:
+            subprocess.run(["pkill", "-KILL", "-f", f"lambda watch .*-P {port} "], check=False)
         return ["local.sh did not stop within 60 s of Ctrl-C"]
     time.sleep(1)
     return [f"port {port} still answers after Ctrl-C" for port in ports if port_open(port)]
