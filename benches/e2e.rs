@@ -570,6 +570,7 @@ async fn cache_hit_rates(bodies: &[String]) {
                 received_at: String::new(),
                 signature_header: String::new(),
                 body: String::new(),
+                body_base64: None,
             };
             webhooks[rng.below(instances)]
                 .record(event, &evidence)

@@ -134,6 +134,7 @@ fn per_event(
                     received_at: Timestamp::now().to_rfc3339(),
                     signature_header: header.to_owned(),
                     body: String::from_utf8_lossy(body).into_owned(),
+                    body_base64: None,
                 },
             )),
         }

@@ -10,11 +10,10 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-use crate::adapters::dynamodb::item::committed;
-use crate::adapters::{DynamoDncRegister, DynamoLeadStore, DynamoStreamReader};
+use crate::adapters::dynamodb::stream::decode_new_image;
+use crate::adapters::{DynamoDncRegister, DynamoLeadStore, DynamoStreamShards};
 use crate::adapters::{SqsPublisher, SqsQuarantineQueue};
 use crate::config::{Config, ConfigError, RelayConfig, ReplayConfig, SecretSource, parse_secrets};
-use crate::core::decided::Decided;
 use crate::core::signature::{Secret, Verifier};
 use crate::entrypoints::http::WebhookHandler;
 use crate::entrypoints::stream::StreamHandler;
@@ -25,7 +24,7 @@ use crate::usecases::replay::{Replay, Trust};
 
 pub type LiveHandler = WebhookHandler<DynamoLeadStore>;
 pub type LiveRelay =
-    StreamHandler<SqsPublisher, DynamoDncRegister, DynamoLeadStore, DynamoStreamReader>;
+    StreamHandler<SqsPublisher, DynamoDncRegister, DynamoLeadStore, DynamoStreamShards>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -121,17 +120,12 @@ pub fn build_relay(config: &RelayConfig, sdk: &SdkConfig) -> LiveRelay {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let register = DynamoDncRegister::new(dynamodb.clone(), &config.dnc_table_name);
     let lot = DynamoLeadStore::new(dynamodb, &config.table_name);
-    let reader = DynamoStreamReader::new(aws_sdk_dynamodbstreams::Client::new(sdk));
+    let shards = DynamoStreamShards::new(aws_sdk_dynamodbstreams::Client::new(sdk));
     StreamHandler::new(
         Relay::new(publisher, register, lot),
-        reader,
+        shards,
         decode_new_image,
     )
-}
-
-/// What a write decided, read from a stream record's new image with the lead item codec.
-pub fn decode_new_image(image: serde_dynamo::Item) -> Result<Decided, String> {
-    committed(image).map_err(|e| e.to_string())
 }
 
 /// The secret's value is the list of client secrets, comma- or newline-separated.

@@ -1,7 +1,7 @@
 //! What the use cases need from the outside world, one small trait per need:
 //! [`LeadStore`] and [`Inbox`] for the webhook (DynamoDB only: its answer depends on nothing
 //! else), [`MessagePublisher`], [`DncRegisterStore`] and [`ParkingLot`] for the relay and
-//! the sweep, [`StreamReader`] for the redrive of given-up stream batches,
+//! the sweep, [`StreamShards`] for the redrive of given-up stream batches,
 //! [`QuarantineQueue`] for the replay. Each has an AWS adapter and an in-memory one (in
 //! `adapters/`, which this module does not import: the imports point inwards).
 
@@ -224,6 +224,56 @@ pub struct StreamBatch {
     pub batch_size: Option<u64>,
 }
 
+/// Where a read of a shard starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShardPosition {
+    /// At this sequence number: a batch's first record.
+    At(String),
+    /// Just after this sequence number: the last record read, to renew an expired iterator.
+    After(String),
+}
+
+/// One `GetRecords` answer of a shard.
+#[derive(Debug, Clone)]
+pub struct StreamPage {
+    /// The page's records, in order; a page may be empty well before the shard's end.
+    pub changes: Vec<Change>,
+    /// The next page's iterator; `None` once a closed shard has been read to its end.
+    pub next: Option<String>,
+}
+
+/// Why a page or an iterator could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// The iterator is older than DynamoDB Streams keeps iterators (15 minutes): take a new
+    /// one from the last record read.
+    #[error("the shard iterator expired")]
+    Expired,
+    /// Too many reads of the shard: the same read may pass after a pause.
+    #[error("the stream throttles the read")]
+    Throttled(#[source] BackendError),
+    /// The stream no longer holds the records (trimmed after 24 h, or the stream or shard
+    /// is gone): they can never be read again.
+    #[error("the stream no longer holds the records: {0}")]
+    Gone(String),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
+
+/// The lead table's stream, page by page, as DynamoDB Streams serves it.
+pub trait StreamShards: Send + Sync {
+    /// An iterator on the batch's shard, at or after a sequence number; `None` when a
+    /// closed shard holds nothing from there on.
+    fn iterator(
+        &self,
+        batch: &StreamBatch,
+        from: &ShardPosition,
+    ) -> impl Future<Output = Result<Option<String>, PageError>> + Send;
+
+    /// The page an iterator points at.
+    fn page(&self, iterator: &str) -> impl Future<Output = Result<StreamPage, PageError>> + Send;
+}
+
 /// Why a batch could not be read from the stream.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -231,15 +281,10 @@ pub enum ReadError {
     /// is gone): they can never be read again.
     #[error("the stream no longer holds the batch: {0}")]
     Gone(String),
+    /// The read did not reach the batch's last record in its time (empty pages, throttling):
+    /// it may next time.
+    #[error("the stream read is incomplete: {0}")]
+    Incomplete(String),
     #[error(transparent)]
     Backend(#[from] BackendError),
-}
-
-/// The lead table's stream, read again.
-pub trait StreamReader: Send + Sync {
-    /// The batch's records, first to last sequence number, as the relay takes them.
-    fn read(
-        &self,
-        batch: &StreamBatch,
-    ) -> impl Future<Output = Result<Vec<Change>, ReadError>> + Send;
 }

@@ -140,6 +140,9 @@ struct BatchLine<'a> {
     level: &'static str,
     message: &'static str,
     retry_from: Option<&'a str>,
+    /// Why the invocation stopped short (a sweep's transient failure or its deadline).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
     duration_ms: f64,
     #[serde(flatten)]
     values: Values<'a>,
@@ -190,6 +193,9 @@ pub struct RequestReport {
     pub callback_suppressed: bool,
     /// The event could never be stored (and was quarantined).
     pub permanent_failure: bool,
+    /// The quarantined body could not be kept whole (kept cut: a preview, its length and
+    /// digest).
+    pub body_cut: bool,
     /// Why the request was refused or failed: a signature error kind, a rejected field,
     /// or a backend error chain. For operators only.
     pub detail: Option<String>,
@@ -216,6 +222,7 @@ impl RequestReport {
             effects: Vec::new(),
             callback_suppressed: false,
             permanent_failure: false,
+            body_cut: false,
             detail: None,
             duration: Duration::ZERO,
         }
@@ -226,7 +233,7 @@ impl RequestReport {
     }
 
     /// The counts this request adds to each metric.
-    pub fn metrics(&self) -> [(&'static str, usize); 10] {
+    pub fn metrics(&self) -> [(&'static str, usize); 11] {
         let is = |outcome| usize::from(self.outcome == outcome);
         [
             ("Processed", is(Outcome::Processed)),
@@ -239,6 +246,7 @@ impl RequestReport {
             ("CallbacksSuppressed", usize::from(self.callback_suppressed)),
             ("BackendErrors", is(Outcome::BackendUnavailable)),
             ("PermanentFailures", usize::from(self.permanent_failure)),
+            ("BodiesCut", usize::from(self.body_cut)),
         ]
     }
 
@@ -279,14 +287,15 @@ pub fn relay_log_line(
     duration: Duration,
     timestamp_ms: i64,
 ) -> String {
-    relay_log_line_of("relay batch", report, duration, timestamp_ms)
+    relay_log_line_of("relay batch", report, None, duration, timestamp_ms)
 }
 
 /// The relay function's line for one invocation: `what` is `relay batch`, `sweep` or
-/// `redrive`.
+/// `redrive`; `error`, why it stopped short, if it did.
 pub fn relay_log_line_of(
     what: &'static str,
     report: &crate::usecases::relay::RelayReport,
+    error: Option<&str>,
     duration: Duration,
     timestamp_ms: i64,
 ) -> String {
@@ -303,18 +312,20 @@ pub fn relay_log_line_of(
         ("DncRequestsPending", report.pending_found),
         ("BatchesRedriven", report.redriven),
         ("StreamGaps", report.gaps),
+        ("RedrivesDeferred", report.redrives_deferred),
         ("UnreadableRecords", report.unreadable),
     ];
     let line = BatchLine {
         emf: emf_block(timestamp_ms, &metrics, false),
         function_name: function_name(),
         executed_version: function_version(),
-        level: match report.retry_from {
-            Some(_) => "ERROR",
-            None => "INFO",
+        level: match (&report.retry_from, error) {
+            (None, None) => "INFO",
+            _ => "ERROR",
         },
         message: what,
         retry_from: report.retry_from.as_deref(),
+        error,
         duration_ms: duration.as_secs_f64() * 1000.0,
         values: Values(&metrics),
     };

@@ -15,6 +15,7 @@ use call_events::usecases::relay::SWEEP_GRACE;
 use serde_json::{Value, json};
 use support::aws::{CLOSED_ENDPOINT, TestAws, body_json, deliver, s, signed};
 use support::body;
+use support::fault_proxy::{Fault, FaultProxy};
 
 const DNC_PHONE: &str = "+12025550701";
 const CALLBACK_PHONE: &str = "+12025550702";
@@ -85,7 +86,7 @@ async fn sqs_down_longer_than_the_record_age_then_back_loses_nothing() {
     let now = Timestamp::now().to_unix_parts().0;
     let a_minute_on =
         Timestamp::from_unix_parts(now + SWEEP_GRACE.as_secs() as i64 + 1, 0).unwrap();
-    let swept = relay.relay().sweep(a_minute_on).await.unwrap();
+    let swept = support::finished(relay.relay().sweep(a_minute_on, support::budget()).await);
     assert_eq!((swept.pending_found, swept.dnc_sent), (1, 1));
     let register = aws.register_item(DNC_PHONE).await.unwrap();
     assert_eq!(s(&register, "requestState").as_deref(), Some("sent"));
@@ -129,8 +130,74 @@ async fn the_redrive_alone_sends_the_dnc_request_and_the_callback_once() {
     assert_eq!(s(&register, "requestState").as_deref(), Some("sent"));
     // The sweep finds nothing pending.
     let later = Timestamp::from_unix_parts(Timestamp::now().to_unix_parts().0 + 3600, 0).unwrap();
-    let swept = relay.relay().sweep(later).await.unwrap();
+    let swept = support::finished(relay.relay().sweep(later, support::budget()).await);
     assert_eq!((swept.pending_found, swept.dnc_sent), (0, 0));
+}
+
+/// DynamoDB Streams may answer pages with no records before the records (moto never
+/// does: a proxy in front of its streams endpoint plays it). The redrive reads through them.
+#[tokio::test]
+async fn a_redrive_reads_through_empty_pages_to_the_batchs_records() {
+    let aws = TestAws::new().await;
+    given_up_while_sqs_is_down(&aws).await;
+    let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").unwrap()).await;
+    proxy.empty_first_pages();
+    let relay = aws.relay_with_streams_at(&proxy.endpoint);
+    let answer = aws.redrive(&relay).await;
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    assert_eq!(
+        proxy.empty_pages(),
+        1,
+        "the stream answered an empty page first"
+    );
+    let (callbacks, dnc) = ids(&aws).await;
+    assert_eq!((callbacks.len(), dnc.len()), (1, 1), "every record relayed");
+}
+
+/// An iterator that expired (DynamoDB Streams keeps them 15 minutes) is renewed from the
+/// last record read; a throttled read is tried again.
+#[tokio::test]
+async fn a_redrive_renews_an_expired_iterator_and_waits_out_throttling() {
+    let aws = TestAws::new().await;
+    given_up_while_sqs_is_down(&aws).await;
+    let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").unwrap()).await;
+    // GetShardIterator passes; GetRecords: expired, then throttled (the SDK tries twice).
+    proxy.inject(&[
+        Fault::Pass,
+        Fault::Error("ExpiredIteratorException"),
+        Fault::Error("LimitExceededException"),
+        Fault::Error("LimitExceededException"),
+    ]);
+    let relay = aws.relay_with_streams_at(&proxy.endpoint);
+    let answer = aws.redrive(&relay).await;
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    let (callbacks, dnc) = ids(&aws).await;
+    assert_eq!((callbacks.len(), dnc.len()), (1, 1));
+}
+
+/// A read that cannot reach the batch's last record in its time is never counted done:
+/// the on-failure message comes back, and is relayed once the stream answers.
+#[tokio::test]
+async fn a_redrive_that_cannot_read_to_the_batchs_end_comes_back_until_it_can() {
+    let aws = TestAws::new().await;
+    given_up_while_sqs_is_down(&aws).await;
+    let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").unwrap()).await;
+    proxy.break_with(Fault::Error("LimitExceededException"));
+    let relay = aws.relay_with_streams_at(&proxy.endpoint);
+    // 2 s to read (the relay keeps 10 s of the invocation to send what it read).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(12);
+    let answer = aws.redrive_by(&relay, deadline).await;
+    assert_eq!(
+        answer["batchItemFailures"].as_array().map(Vec::len),
+        Some(1),
+        "{answer}"
+    );
+    assert_eq!(ids(&aws).await, (BTreeMap::new(), BTreeMap::new()));
+    proxy.heal();
+    let answer = aws.redrive(&relay).await;
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    let (callbacks, dnc) = ids(&aws).await;
+    assert_eq!((callbacks.len(), dnc.len()), (1, 1));
 }
 
 #[tokio::test]
@@ -227,14 +294,13 @@ async fn a_sweep_costs_one_query_plus_a_read_and_a_write_per_pending_request_wha
  {
     use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
     use call_events::adapters::SqsPublisher;
-    use call_events::adapters::dynamodb::register::register_item;
+    use call_events::adapters::dynamodb::register::{PENDING_SHARDS, register_item};
     use call_events::adapters::{DynamoDncRegister, DynamoLeadStore};
     use call_events::core::domain::Phone;
     use call_events::core::register::{
         DncReason, DncSignalRecord, DncSource, Evidence, RegisterEntry, RequestState, StoredSignal,
     };
     use call_events::usecases::relay::Relay;
-    use support::fault_proxy::FaultProxy;
 
     const SENT: usize = 1000;
     const PENDING: usize = 3;
@@ -255,6 +321,7 @@ async fn a_sweep_costs_one_query_plus_a_read_and_a_write_per_pending_request_wha
                 received_at: "2024-01-28T12:00:01.000Z".into(),
                 signature_header: "t=1,v2=00".into(),
                 body: "{}".into(),
+                body_base64: None,
             },
         })
         .unwrap();
@@ -305,19 +372,24 @@ async fn a_sweep_costs_one_query_plus_a_read_and_a_write_per_pending_request_wha
         DynamoDncRegister::new(dynamodb.clone(), &aws.resources.dnc_table_name),
         DynamoLeadStore::new(dynamodb, &aws.resources.table_name),
     );
-    let swept = relay.sweep(Timestamp::now()).await.unwrap();
+    let swept = support::finished(relay.sweep(Timestamp::now(), support::budget()).await);
     assert_eq!((swept.pending_found, swept.dnc_sent), (PENDING, PENDING));
     let calls = proxy.calls();
+    let queries = PENDING_SHARDS as usize + 1;
     assert_eq!(
         calls,
-        1 + 2 * PENDING,
-        "one Query, then a GetItem and an UpdateItem each"
+        queries + 2 * PENDING,
+        "one Query per index key, then a GetItem and an UpdateItem each"
     );
-    let idle = relay.sweep(Timestamp::now()).await.unwrap();
+    let idle = support::finished(relay.sweep(Timestamp::now(), support::budget()).await);
     assert_eq!(idle.pending_found, 0);
-    assert_eq!(proxy.calls() - calls, 1, "an idle sweep is one Query");
+    assert_eq!(
+        proxy.calls() - calls,
+        queries,
+        "an idle sweep is one Query per index key"
+    );
     println!(
-        "sweep over a register of {} entries: {calls} DynamoDB calls with {PENDING} pending, 1 when idle",
+        "sweep over a register of {} entries: {calls} DynamoDB calls with {PENDING} pending, {queries} when idle",
         SENT + PENDING
     );
     let (_, dnc) = ids(&aws).await;

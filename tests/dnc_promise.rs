@@ -57,6 +57,7 @@ impl World {
             received_at: "2024-01-28T13:00:00.000Z".into(),
             signature_header: "t=1,v2=00".into(),
             body: raw,
+            body_base64: None,
         };
         CallEventRecorder::new(self.store.clone())
             .record(&event, &evidence)
@@ -124,7 +125,7 @@ async fn a_request_stays_pending_until_sqs_takes_it_and_the_sweep_sends_it_once(
     );
     // Lambda gives the batch up; the stream never hands it over again. SQS comes back.
     world.publisher.set_down(false);
-    let fresh = world.relay.sweep(Timestamp::now()).await.unwrap();
+    let fresh = support::finished(world.relay.sweep(Timestamp::now(), support::budget()).await);
     assert_eq!(
         fresh.pending_found, 0,
         "a request younger than the grace is the stream's"
@@ -156,7 +157,7 @@ async fn sweep_after_grace(
     let later =
         Timestamp::from_unix_parts(now.to_unix_parts().0 + SWEEP_GRACE.as_secs() as i64 + 1, 0)
             .unwrap();
-    world.relay.sweep(later).await.unwrap()
+    support::finished(world.relay.sweep(later, support::budget()).await)
 }
 
 #[tokio::test]

@@ -46,6 +46,7 @@ fn evidence(body: &str) -> Evidence {
         received_at: "2024-01-28T12:00:01.000Z".into(),
         signature_header: "t=1706443201000,v2=00".into(),
         body: body.into(),
+        body_base64: None,
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use call_events::adapters::MemoryPublisher;
 use call_events::adapters::dynamodb::item::stored_lead;
+use call_events::adapters::dynamodb::stream::decode_new_image;
 use call_events::adapters::{MemoryDncRegister, MemoryLeadStore};
 use call_events::core::decided::Change;
 use call_events::core::decided::Decided;
@@ -73,6 +74,7 @@ fn evidence_of(event: &CallEvent) -> Evidence {
         received_at: "2024-01-28T13:00:00.000Z".into(),
         signature_header: "t=1706446800000,v2=00".into(),
         body: event.id().to_string(),
+        body_base64: None,
     }
 }
 
@@ -264,10 +266,14 @@ async fn relay_parks_an_unreadable_record_with_its_reason_and_goes_on() {
     record(&instance(&store), &scheduled(0)).await;
     let publisher = MemoryPublisher::new();
     let relay = relay_to(&publisher);
+    // A signal whose phone is not E.164: the image cannot be read.
+    let image = r#"{"phone":{"S":"+1234567890"},"campaignId":{"S":"camp"},"version":{"N":"1"},"outboxVersion":{"N":"1"},"dncSignals":{"M":{"evt_x":{"M":{"phone":{"S":"not a phone"}}}}}}"#;
+    let image: serde_dynamo::Item = serde_json::from_str(image).unwrap();
     let mut batch = vec![Change {
         sequence_number: "0".into(),
-        decided: Err("outbox is not a map".into()),
+        decided: decode_new_image(image.clone()),
     }];
+    assert!(batch[0].decided.is_err());
     batch.extend(changes(&store));
     let report = relay.relay(&batch).await;
     assert_eq!((report.unreadable, report.parked), (1, 1));
@@ -277,9 +283,13 @@ async fn relay_parks_an_unreadable_record_with_its_reason_and_goes_on() {
     assert!(
         parked[0]
             .reason
-            .starts_with("relay: unreadable stream record 0")
+            .starts_with("relay: unreadable stream record 0: "),
+        "{}",
+        parked[0].reason
     );
-    assert_eq!(parked[0].body, "outbox is not a map");
+    // Parked with its image (DynamoDB JSON), so what it held can be put right by hand.
+    let kept: serde_dynamo::Item = serde_json::from_str(&parked[0].body).unwrap();
+    assert_eq!(kept, image);
 }
 
 #[tokio::test]
@@ -478,6 +488,7 @@ async fn register_and_messages(
             PhoneEvent::Legacy(e) => {
                 let evidence = Evidence {
                     body: e.id().to_string(),
+                    body_base64: None,
                     ..evidence_of(&initiated(0))
                 };
                 webhook.record_legacy_dnc(e, &evidence).await.unwrap();

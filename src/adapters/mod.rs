@@ -10,6 +10,6 @@ pub mod sqs;
 
 pub use dynamodb::DynamoLeadStore;
 pub use dynamodb::register::DynamoDncRegister;
-pub use dynamodb::stream::DynamoStreamReader;
+pub use dynamodb::stream::DynamoStreamShards;
 pub use memory::{MemoryDncRegister, MemoryLeadStore, MemoryPublisher, MemoryQuarantineQueue};
 pub use sqs::{QueueUrls, SqsPublisher, SqsQuarantineQueue};

@@ -20,11 +20,20 @@ async fn main() -> Result<(), Error> {
     let handler = &handler;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
+            let deadline = deadline_of(&event.context);
             handler
-                .handle_event(event.payload)
+                .handle_event(event.payload, deadline)
                 .await
                 .map_err(Error::from)
         },
     ))
     .await
+}
+
+/// The invocation's deadline (Lambda gives it in milliseconds since the epoch) on tokio's
+/// clock.
+fn deadline_of(context: &lambda_runtime::Context) -> tokio::time::Instant {
+    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    let left = std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms));
+    tokio::time::Instant::now() + left
 }

@@ -29,5 +29,35 @@ pub struct Change {
     /// The record's sequence number: what a partial batch failure names.
     pub sequence_number: String,
     /// What the write decided, or why the record's new image could not be read.
-    pub decided: Result<Decided, String>,
+    pub decided: Result<Decided, Unreadable>,
+}
+
+/// A record's new image this code cannot read: why, and the image itself (DynamoDB JSON),
+/// so that what it held can be put right by hand once it is parked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub why: String,
+    pub image: String,
+}
+
+/// Stream sequence numbers are decimal strings of any length: `a` comes after `b`.
+pub fn sequence_after(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
+    (a.len(), a) > (b.len(), b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_numbers_compare_as_numbers_not_as_text() {
+        assert!(sequence_after("1000", "999"));
+        assert!(!sequence_after("999", "1000"));
+        assert!(!sequence_after("000123", "123"));
+        assert!(sequence_after(
+            "800000000003126276363",
+            "800000000003126276362"
+        ));
+    }
 }

@@ -29,12 +29,13 @@ pub use call_events_messages::{DncEventType, DncReason, DncSource, Evidence};
 
 /// The signed request as received now: what a DNC signal keeps as its proof.
 pub fn evidence_of_request(signature_header: Option<&str>, body: &[u8]) -> Evidence {
-    Evidence {
-        received_at: Timestamp::now().to_rfc3339(),
-        signature_header: signature_header.unwrap_or_default().to_owned(),
-        // A body that carries a signal is JSON, so UTF-8, and this is lossless.
-        body: String::from_utf8_lossy(body).into_owned(),
-    }
+    // Exact even when the bytes are not UTF-8: serde_json does not check the text of
+    // fields it skips, so such a body can still be a valid event.
+    Evidence::of_request(
+        Timestamp::now().to_rfc3339(),
+        signature_header.unwrap_or_default().to_owned(),
+        body,
+    )
 }
 
 /// A DNC signal with the signed request that carried it (its evidence): what a write
@@ -274,6 +275,7 @@ mod tests {
                 received_at: "2024-01-28T12:00:01.000Z".into(),
                 signature_header: "t=1,v2=00".into(),
                 body: "{}".into(),
+                body_base64: None,
             },
         })
         .unwrap()

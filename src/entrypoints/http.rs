@@ -207,6 +207,7 @@ fn respond_with(answer: Answer, mut report: RequestReport) -> (StatusCode, Value
             permanent_failure,
         })) => {
             report.permanent_failure = permanent_failure;
+            report.body_cut = kept.cut;
             report.detail = Some(kept.reason.clone());
             let mut body = json!({"status": "quarantined", "reason": kept.reason});
             if kept.dnc_kept {

@@ -6,34 +6,35 @@
 //!   try again;
 //! - EventBridge's scheduled event: the sweep of pending DNC requests.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use serde::Deserialize;
 use serde_json::Value;
 
-use serde::Deserialize;
-
-use crate::core::decided::{Change, Decided};
+use crate::core::decided::{Change, Decided, Unreadable};
 use crate::core::domain::Timestamp;
-use crate::ports::{DncRegisterStore, MessagePublisher, ParkingLot};
-use crate::ports::{StreamBatch, StreamReader};
-use crate::telemetry::relay_log_line_of;
+use crate::ports::{DncRegisterStore, MessagePublisher, ParkingLot, StreamBatch, StreamShards};
+use crate::telemetry::{error_chain, relay_log_line_of};
 use crate::usecases::redrive::{Redriven, redrive};
-use crate::usecases::relay::{Relay, RelayReport};
+use crate::usecases::relay::{Relay, RelayReport, parked};
 
 /// Reads what a write decided from a stream record's new image: the lead table's item
-/// codec, handed over by the wiring ([`crate::app`]).
-pub type ImageDecoder = fn(serde_dynamo::Item) -> Result<Decided, String>;
+/// codec, handed over by the wiring ([`crate::app`]); the redrive's reader uses the same.
+pub type ImageDecoder = fn(serde_dynamo::Item) -> Result<Decided, Unreadable>;
+
+/// What a redrive keeps of the invocation's time to relay the batch once it is read.
+pub const REDRIVE_RELAY_RESERVE: Duration = Duration::from_secs(10);
+/// What a sweep keeps of the invocation's time to write its line.
+pub const SWEEP_RESERVE: Duration = Duration::from_secs(3);
 
 /// Lambda's on-failure record of a DynamoDB stream batch (what it sends to the queue).
 #[derive(Debug, Clone, Deserialize)]
 pub struct OnFailureRecord {
     #[serde(rename = "DDBStreamBatchInfo")]
     pub batch: StreamBatch,
-    #[serde(default, rename = "requestContext")]
-    pub request_context: Option<serde_json::Value>,
 }
 
 /// What invoked the relay function.
@@ -68,7 +69,7 @@ impl Trigger {
 
 pub struct StreamHandler<P, R, K, S> {
     relay: Relay<P, R, K>,
-    reader: S,
+    shards: S,
     decode: ImageDecoder,
 }
 
@@ -77,12 +78,12 @@ where
     P: MessagePublisher,
     R: DncRegisterStore,
     K: ParkingLot,
-    S: StreamReader,
+    S: StreamShards,
 {
-    pub fn new(relay: Relay<P, R, K>, reader: S, decode: ImageDecoder) -> Self {
+    pub fn new(relay: Relay<P, R, K>, shards: S, decode: ImageDecoder) -> Self {
         Self {
             relay,
-            reader,
+            shards,
             decode,
         }
     }
@@ -92,28 +93,34 @@ where
         &self.relay
     }
 
-    /// Any of the function's events: the answer Lambda expects for it, or an error (an
-    /// unknown event, a sweep that could not finish) for the invocation to fail.
-    pub async fn handle_event(&self, event: Value) -> Result<Value, String> {
+    /// Any of the function's events, with the invocation's `deadline`: the answer Lambda
+    /// expects for it, or an error (an unknown event, a sweep that stopped short) for the
+    /// invocation to fail. Every invocation writes its line, also when it stops short.
+    pub async fn handle_event(
+        &self,
+        event: Value,
+        deadline: tokio::time::Instant,
+    ) -> Result<Value, String> {
         let trigger = Trigger::of(&event).ok_or("not a stream, on-failure or scheduled event")?;
         let started = Instant::now();
-        let (answer, report, what) = match trigger {
+        let (answer, report, stopped, what) = match trigger {
             Trigger::Stream => {
                 let event: Event = serde_json::from_value(event).map_err(|e| e.to_string())?;
                 let (response, report) = self.respond(event).await;
-                (serde_json::to_value(response), report, "relay batch")
+                (serde_json::to_value(response), report, None, "relay batch")
             }
             Trigger::Redrive => {
                 let event: SqsEvent = serde_json::from_value(event).map_err(|e| e.to_string())?;
-                let (response, report) = self.redrive(event).await;
-                (serde_json::to_value(response), report, "redrive")
+                let read_by = deadline
+                    .checked_sub(REDRIVE_RELAY_RESERVE)
+                    .unwrap_or(deadline);
+                let (response, report) = self.redrive(event, read_by).await;
+                (serde_json::to_value(response), report, None, "redrive")
             }
             Trigger::Sweep => {
-                let report = self.relay.sweep(Timestamp::now()).await;
-                let report = report.inspect_err(|why| {
-                    tracing::error!(error = %why, "the sweep stopped; the next one goes on");
-                })?;
-                (Ok(Value::Null), report, "sweep")
+                let by = deadline.checked_sub(SWEEP_RESERVE).unwrap_or(deadline);
+                let swept = self.relay.sweep(Timestamp::now(), by).await;
+                (Ok(Value::Null), swept.report, swept.stopped, "sweep")
             }
         };
         println!(
@@ -121,10 +128,15 @@ where
             relay_log_line_of(
                 what,
                 &report,
+                stopped.as_deref(),
                 started.elapsed(),
                 chrono::Utc::now().timestamp_millis()
             )
         );
+        if let Some(why) = stopped {
+            tracing::error!(error = %why, "the sweep stopped; the next one goes on");
+            return Err(why);
+        }
         answer.map_err(|e| e.to_string())
     }
 
@@ -145,23 +157,34 @@ where
         (response, report)
     }
 
-    /// Redrives each on-failure record of the SQS batch; the ones not done come back.
-    /// A message that is not an on-failure record is written down as a gap of unknown
-    /// extent (it must have meant something) rather than retried forever.
-    pub async fn redrive(&self, event: SqsEvent) -> (SqsBatchResponse, RelayReport) {
+    /// Redrives each on-failure record of the SQS batch, reading the stream until
+    /// `read_by`; the ones not done come back. A message that is not an on-failure record
+    /// is parked in the lead table for a person (it must have meant something) rather than
+    /// retried forever.
+    pub async fn redrive(
+        &self,
+        event: SqsEvent,
+        read_by: tokio::time::Instant,
+    ) -> (SqsBatchResponse, RelayReport) {
         let mut total = RelayReport::default();
         let mut response = SqsBatchResponse::default();
         for message in event.records {
             let id = message.message_id.clone().unwrap_or_default();
             let body = message.body.unwrap_or_default();
             let outcome = match serde_json::from_str::<OnFailureRecord>(&body) {
-                Ok(record) => redrive(&self.reader, &self.relay, &record.batch).await,
+                Ok(record) => redrive(&self.shards, &self.relay, &record.batch, read_by).await,
                 Err(e) => {
                     let reason = format!("not an on-failure record of the stream: {e}");
-                    let parked = crate::usecases::relay::parked(&reason, &body);
-                    match self.relay.lot().park(&parked).await {
-                        Ok(()) => Redriven::Gap,
-                        Err(e) => Redriven::Retry(crate::telemetry::error_chain(&e)),
+                    match self.relay.lot().park(&parked(&reason, &body)).await {
+                        Ok(()) => {
+                            total.parked += 1;
+                            total.parked_in_table += 1;
+                            continue;
+                        }
+                        Err(e) => Redriven::Retry {
+                            why: error_chain(&e),
+                            report: RelayReport::default(),
+                        },
                     }
                 }
             };
@@ -171,9 +194,10 @@ where
                     total.redriven += 1;
                 }
                 Redriven::Gap => total.gaps += 1,
-                Redriven::Retry(why) => {
+                Redriven::Retry { why, report } => {
                     tracing::warn!(message_id = %id, why, "redrive not done: it comes back");
-                    total.send_failures += 1;
+                    add(&mut total, &report);
+                    total.redrives_deferred += 1;
                     let mut failure = BatchItemFailure::default();
                     failure.item_identifier = id;
                     response.batch_item_failures.push(failure);

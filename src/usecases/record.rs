@@ -24,7 +24,7 @@ use crate::core::error_chain;
 use crate::core::lead::{Decision, DncSignal, Effect, decide};
 use crate::core::messages::{QuarantineRecord, QueueMessage};
 use crate::core::register::{DncSignalRecord, Evidence, evidence_of_request};
-use crate::core::wire::{Inbound, LEGACY_DNC_CREATED, parse_body, readable_dnc_signal};
+use crate::core::wire::{Inbound, LEGACY_DNC_CREATED, Rejection, parse_body, readable_dnc_signal};
 use crate::ports::{BackendError, Inbox, LeadStore, SaveError, StoredLead};
 
 /// Leads whose last state an instance keeps: a few thousand, a few MB at most.
@@ -231,45 +231,54 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
     /// ignores it, or quarantines it. An event that parses but can never be stored is
     /// quarantined too (with its DNC signal), never answered with a failure the sender would
     /// retry; only a failure that may pass comes back as an error.
+    ///
+    /// One deadline covers all of it, the quarantine's writes included: a slow DynamoDB
+    /// ends in [`RecordError::DeadlineExceeded`] (a 503), never in the function's timeout.
     pub async fn receive(
         &self,
         body: &[u8],
         signature_header: Option<&str>,
     ) -> (Delivery, Result<Receipt, RecordError>) {
-        let mut delivery = Delivery::default();
-        let (result, signal) = match parse_body(body) {
-            Ok(Inbound::NotHandled { event_type }) => {
-                delivery.event_type = Some(event_type);
-                return (delivery, Ok(Receipt::Ignored));
-            }
+        let inbound = parse_body(body);
+        let delivery = Delivery::of(&inbound);
+        let receiving = self.receive_parsed(inbound, body, signature_header);
+        let result = match tokio::time::timeout(self.deadline, receiving).await {
+            Ok(result) => result,
+            Err(_elapsed) => Err(RecordError::DeadlineExceeded(self.deadline)),
+        };
+        (delivery, result)
+    }
+
+    async fn receive_parsed(
+        &self,
+        inbound: Result<Inbound, Rejection>,
+        body: &[u8],
+        signature_header: Option<&str>,
+    ) -> Result<Receipt, RecordError> {
+        let (result, signal) = match inbound {
+            Ok(Inbound::NotHandled { .. }) => return Ok(Receipt::Ignored),
             // Safe to log whole: a rejection never repeats the offending value.
             Err(rejection) => {
                 let kept = self
                     .quarantine(body, signature_header, rejection.to_string(), None)
-                    .await;
-                let receipt = kept.map(|kept| Receipt::Quarantined {
+                    .await?;
+                return Ok(Receipt::Quarantined {
                     kept,
                     permanent_failure: false,
                 });
-                return (delivery, receipt.map_err(RecordError::from));
             }
             Ok(Inbound::Call(event)) => {
-                delivery.event_type = Some(event.event_type().as_str().to_owned());
-                delivery.campaign_id = Some(event.campaign_id.as_str().to_owned());
-                delivery.phone = Some(event.phone.clone());
                 let evidence = evidence_of_request(signature_header, body);
                 let signal = DncSignal::of_event(&event, &event.id());
                 (self.record(&event, &evidence).await, signal)
             }
             Ok(Inbound::LegacyDnc(event)) => {
-                delivery.event_type = Some(LEGACY_DNC_CREATED.to_owned());
-                delivery.phone = Some(event.phone.clone());
                 let evidence = evidence_of_request(signature_header, body);
                 let signal = Some(DncSignal::legacy(&event));
                 (self.record_legacy_dnc(&event, &evidence).await, signal)
             }
         };
-        let receipt = match result {
+        match result {
             Ok(recorded) => Ok(Receipt::Recorded(recorded)),
             Err(e) => match e.permanent() {
                 Some(why) => {
@@ -280,17 +289,15 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
                     let reason = format!("cannot be stored: {why}");
                     let kept = self
                         .quarantine(body, signature_header, reason, signal)
-                        .await;
-                    kept.map(|kept| Receipt::Quarantined {
+                        .await?;
+                    Ok(Receipt::Quarantined {
                         kept,
                         permanent_failure: true,
                     })
-                    .map_err(RecordError::from)
                 }
                 None => Err(e),
             },
-        };
-        (delivery, receipt)
+        }
     }
 
     /// Keeps an authentic body that cannot be recorded, before the answer, and commits the
@@ -327,8 +334,29 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
         }
         let record = QuarantineRecord::new(evidence.received_at, reason.clone(), body)
             .signed(signature_header);
-        self.store.keep_quarantined(&record).await?;
-        Ok(Quarantined { reason, dnc_kept })
+        match self.store.keep_quarantined(&record).await {
+            Ok(()) => Ok(Quarantined {
+                reason,
+                dnc_kept,
+                cut: false,
+            }),
+            // Every body up to the size limit fits (README, "Quarantine"); should one still
+            // not, a 5xx would only make the sender give up on the webhook: keep what is
+            // known of it, counted and alarmed.
+            Err(e) if e.is_permanent() => {
+                tracing::error!(
+                    error = %error_chain(&e),
+                    "the quarantined body cannot be kept whole: kept cut, with its length and digest"
+                );
+                self.store.keep_quarantined(&cut(record, body)).await?;
+                Ok(Quarantined {
+                    reason,
+                    dnc_kept,
+                    cut: true,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -355,11 +383,52 @@ pub struct Delivery {
     pub phone: Option<Phone>,
 }
 
+impl Delivery {
+    fn of(inbound: &Result<Inbound, Rejection>) -> Self {
+        match inbound {
+            Ok(Inbound::NotHandled { event_type }) => Self {
+                event_type: Some(event_type.clone()),
+                ..Self::default()
+            },
+            Ok(Inbound::Call(event)) => Self {
+                event_type: Some(event.event_type().as_str().to_owned()),
+                campaign_id: Some(event.campaign_id.as_str().to_owned()),
+                phone: Some(event.phone.clone()),
+            },
+            Ok(Inbound::LegacyDnc(event)) => Self {
+                event_type: Some(LEGACY_DNC_CREATED.to_owned()),
+                phone: Some(event.phone.clone()),
+                ..Self::default()
+            },
+            Err(_) => Self::default(),
+        }
+    }
+}
+
 /// A body kept for replay, and whether its DNC signal was committed for the register.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quarantined {
     pub reason: String,
     pub dnc_kept: bool,
+    /// Kept only in part (a preview, its full length and digest): alarmed.
+    pub cut: bool,
+}
+
+/// `record` with its body cut to a preview, what was cut said in the reason.
+fn cut(record: QuarantineRecord, body: &[u8]) -> QuarantineRecord {
+    use sha2::Digest;
+    let reason = format!(
+        "{}; body not kept whole: {} bytes, sha-256 {}, preview only",
+        record.reason,
+        body.len(),
+        hex::encode(sha2::Sha256::digest(body))
+    );
+    QuarantineRecord {
+        reason,
+        body: call_events_messages::preview(body),
+        body_base64: None,
+        ..record
+    }
 }
 
 fn known_state(known: &Option<StoredLead>) -> Option<&crate::core::lead::LeadState> {

@@ -5,18 +5,34 @@
 //! (24 h), and runs the relay over them: the same use case, so the same message ids, the
 //! register's idempotency and FIFO deduplication make a second pass harmless.
 //!
-//! A batch that cannot be relayed yet (SQS still down) is tried again later (the message
-//! comes back on the on-failure queue). A batch the stream no longer holds is a gap: it is
-//! counted, alarmed, and written down in the lead table with what is known (shard, sequence
-//! range, time range) for a person (README, "Operating"). The DNC requests of a gap are not
-//! lost even then: the register keeps them pending and the sweep sends them.
+//! The read is complete or it is retried ([`read_batch`]): DynamoDB Streams may answer
+//! empty pages before the records, expires iterators after 15 minutes and throttles; a read
+//! that has not reached the batch's last sequence number within its time budget is never
+//! counted done. A batch that cannot be relayed yet (SQS still down) is tried again later
+//! (the message comes back on the on-failure queue). A batch the stream no longer holds is
+//! a gap: counted, alarmed, and written down in the lead table with what is known (shard,
+//! sequence range, time range) for a person (README, "Operating"). The DNC requests of a
+//! gap are not lost even then: the register keeps them pending and the sweep sends them.
 
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::core::decided::{Change, sequence_after};
 use crate::core::domain::Timestamp;
 use crate::core::error_chain;
 use crate::ports::{
-    DncRegisterStore, MessagePublisher, Parked, ParkingLot, ReadError, StreamBatch, StreamReader,
+    DncRegisterStore, MessagePublisher, PageError, Parked, ParkingLot, ReadError, ShardPosition,
+    StreamBatch, StreamShards,
 };
 use crate::usecases::relay::{Relay, RelayReport};
+
+/// The pause after an empty page: DynamoDB Streams serves each shard a few reads a second,
+/// and an empty page means the records are further on, not that there are none.
+pub const EMPTY_PAGE_PAUSE: Duration = Duration::from_millis(250);
+/// The first pause after a throttled read; doubles each time, up to [`THROTTLE_PAUSE_CAP`].
+const THROTTLE_PAUSE: Duration = Duration::from_millis(100);
+const THROTTLE_PAUSE_CAP: Duration = Duration::from_secs(2);
 
 /// What became of one on-failure record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,28 +42,41 @@ pub enum Redriven {
     /// The stream no longer holds it: written down as a gap.
     Gap,
     /// Not done yet (a transient failure): the on-failure message comes back later.
-    Retry(String),
+    /// `report` counts what the relay did before it stopped, if it ran.
+    Retry { why: String, report: RelayReport },
 }
 
-/// Redrives one on-failure record's batch through the relay.
+impl Redriven {
+    fn retry(why: String) -> Self {
+        Self::Retry {
+            why,
+            report: RelayReport::default(),
+        }
+    }
+}
+
+/// Redrives one on-failure record's batch through the relay, reading the stream until
+/// `read_by`.
 pub async fn redrive<S, P, R, K>(
-    reader: &S,
+    shards: &S,
     relay: &Relay<P, R, K>,
     batch: &StreamBatch,
+    read_by: Instant,
 ) -> Redriven
 where
-    S: StreamReader,
+    S: StreamShards,
     P: MessagePublisher,
     R: DncRegisterStore,
     K: ParkingLot,
 {
-    match reader.read(batch).await {
+    match read_batch(shards, batch, read_by).await {
         Ok(changes) => {
             let report = relay.relay(&changes).await;
             match &report.retry_from {
-                Some(sequence_number) => {
-                    Redriven::Retry(format!("the relay stopped at record {sequence_number}"))
-                }
+                Some(sequence_number) => Redriven::Retry {
+                    why: format!("the relay stopped at record {sequence_number}"),
+                    report,
+                },
                 None => Redriven::Relayed(report),
             }
         }
@@ -59,14 +88,125 @@ where
                 why,
                 "a given-up stream batch is no longer held: written down for the operator"
             );
-            let gap = gap(batch, &why);
-            match relay.lot().park(&gap).await {
+            match relay.lot().park(&gap(batch, &why)).await {
                 Ok(()) => Redriven::Gap,
-                Err(e) => Redriven::Retry(error_chain(&e)),
+                Err(e) => Redriven::retry(error_chain(&e)),
             }
         }
-        Err(ReadError::Backend(e)) => Redriven::Retry(error_chain(&e)),
+        Err(e) => Redriven::retry(error_chain(&e)),
     }
+}
+
+/// Every record of the batch, first to last sequence number, read page by page.
+///
+/// Complete only when a record at or past the batch's last sequence number was seen, or
+/// the shard is closed and was read to its end. Empty pages are followed (after a short
+/// pause); an expired iterator is renewed just after the last record read; a throttled read
+/// is tried again after a growing pause. Anything else, or `by` reached first, is an error:
+/// [`ReadError::Gone`] when the stream no longer holds the records, else one worth retrying.
+pub async fn read_batch<S: StreamShards>(
+    shards: &S,
+    batch: &StreamBatch,
+    by: Instant,
+) -> Result<Vec<Change>, ReadError> {
+    let mut changes: Vec<Change> = Vec::new();
+    let mut iterator: Option<String> = None;
+    let mut throttled = 0u32;
+    let short = |changes: &[Change], why: &str| {
+        ReadError::Incomplete(format!(
+            "{why} after {} records, before sequence number {}",
+            changes.len(),
+            batch.end_sequence_number
+        ))
+    };
+    loop {
+        let current = match iterator.take() {
+            Some(iterator) => iterator,
+            None => {
+                let from = match changes.last() {
+                    Some(last) => ShardPosition::After(last.sequence_number.clone()),
+                    None => ShardPosition::At(batch.start_sequence_number.clone()),
+                };
+                let Ok(got) = tokio::time::timeout_at(by, shards.iterator(batch, &from)).await
+                else {
+                    return Err(short(&changes, "out of time"));
+                };
+                match got {
+                    Ok(Some(iterator)) => iterator,
+                    // A closed shard with nothing after the last record read.
+                    Ok(None) => return Ok(changes),
+                    Err(PageError::Throttled(_) | PageError::Expired) => {
+                        pause(backoff(&mut throttled), by)
+                            .await
+                            .map_err(|()| short(&changes, "throttled until out of time"))?;
+                        continue;
+                    }
+                    Err(PageError::Gone(why)) => return Err(ReadError::Gone(why)),
+                    Err(PageError::Backend(e)) => return Err(ReadError::Backend(e)),
+                }
+            }
+        };
+        let Ok(page) = tokio::time::timeout_at(by, shards.page(&current)).await else {
+            return Err(short(&changes, "out of time"));
+        };
+        match page {
+            Ok(page) => {
+                let empty = page.changes.is_empty();
+                for change in page.changes {
+                    let seq = change.sequence_number.as_str();
+                    if sequence_after(seq, &batch.end_sequence_number) {
+                        return Ok(changes);
+                    }
+                    if sequence_after(&batch.start_sequence_number, seq) {
+                        continue;
+                    }
+                    let last = !sequence_after(&batch.end_sequence_number, seq);
+                    changes.push(change);
+                    if last {
+                        return Ok(changes);
+                    }
+                }
+                // A closed shard read to its end: there is nothing more to read.
+                let Some(next) = page.next else {
+                    return Ok(changes);
+                };
+                if empty {
+                    pause(EMPTY_PAGE_PAUSE, by)
+                        .await
+                        .map_err(|()| short(&changes, "only empty pages until out of time"))?;
+                }
+                iterator = Some(next);
+            }
+            // Renewed from the last record read, at the top of the loop.
+            Err(PageError::Expired) => {}
+            Err(PageError::Throttled(_)) => {
+                pause(backoff(&mut throttled), by)
+                    .await
+                    .map_err(|()| short(&changes, "throttled until out of time"))?;
+                iterator = Some(current);
+            }
+            Err(PageError::Gone(why)) => return Err(ReadError::Gone(why)),
+            Err(PageError::Backend(e)) => return Err(ReadError::Backend(e)),
+        }
+    }
+}
+
+/// Sleeps `pause`, unless that would end past `by`.
+async fn pause(pause: Duration, by: Instant) -> Result<(), ()> {
+    if Instant::now() + pause >= by {
+        return Err(());
+    }
+    tokio::time::sleep(pause).await;
+    Ok(())
+}
+
+/// The next pause after a throttled read: doubling, capped, with jitter.
+fn backoff(throttled: &mut u32) -> Duration {
+    let ceiling = THROTTLE_PAUSE
+        .saturating_mul(1u32 << (*throttled).min(8))
+        .min(THROTTLE_PAUSE_CAP);
+    *throttled += 1;
+    ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
 }
 
 /// What is known of a batch the stream no longer holds, for the operator.
@@ -80,5 +220,19 @@ pub fn gap(batch: &StreamBatch, why: &str) -> Parked {
              the register only if an earlier pass registered them"
         ),
         body: serde_json::to_string(batch).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttle_pauses_grow_and_stay_under_their_cap() {
+        let mut throttled = 0;
+        let pauses: Vec<Duration> = (0..12).map(|_| backoff(&mut throttled)).collect();
+        assert!(pauses.iter().all(|p| *p <= THROTTLE_PAUSE_CAP));
+        assert!(pauses[0] <= THROTTLE_PAUSE);
+        assert!(pauses[11] >= THROTTLE_PAUSE_CAP / 2);
     }
 }

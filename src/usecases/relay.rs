@@ -78,6 +78,9 @@ pub struct RelayReport {
     pub redriven: usize,
     /// Given-up stream batches the stream no longer held: written down for a person.
     pub gaps: usize,
+    /// Given-up stream batches not redriven yet (a read short of the batch's end, SQS
+    /// down): their on-failure messages come back later.
+    pub redrives_deferred: usize,
     /// The sequence number of the first record not fully handled; it and every later
     /// record of the batch come again.
     pub retry_from: Option<String>,
@@ -135,10 +138,22 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
 
     /// Sends every DNC request pending since `now - SWEEP_GRACE` or earlier (up to
     /// [`SWEEP_LIMIT`]), then marks it sent. Reads only the register's index of pending
-    /// requests, and each pending entry. A transient failure stops the sweep (the next one
-    /// goes on); a permanent one is parked and the sweep goes on.
-    pub async fn sweep(&self, now: Timestamp) -> Result<RelayReport, String> {
+    /// requests, and each pending entry. A transient failure, or reaching `by`, stops the
+    /// sweep (the next one goes on); a permanent one is parked and the sweep goes on. An
+    /// entry it cannot read is parked once and taken out of the index (marked refused), for
+    /// a person. What it did is reported whether it finished or not.
+    pub async fn sweep(&self, now: Timestamp, by: tokio::time::Instant) -> Swept {
         let mut report = RelayReport::default();
+        let stopped = self.sweep_into(now, by, &mut report).await.err();
+        Swept { report, stopped }
+    }
+
+    async fn sweep_into(
+        &self,
+        now: Timestamp,
+        by: tokio::time::Instant,
+        report: &mut RelayReport,
+    ) -> Result<(), String> {
         let before = now.minus(SWEEP_GRACE);
         let phones = self
             .register
@@ -146,21 +161,32 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
             .await
             .map_err(|e| error_chain(&e))?;
         report.pending_found = phones.len();
-        for phone in phones {
-            let entry = match self.register.load(&phone).await {
+        for (done, phone) in phones.iter().enumerate() {
+            if tokio::time::Instant::now() >= by {
+                return Err(format!(
+                    "out of time after {done} of {} pending requests",
+                    phones.len()
+                ));
+            }
+            let entry = match self.register.load(phone).await {
                 Ok(entry) => entry.map(|(entry, _)| entry),
                 Err(e) if e.is_permanent() => {
                     let reason = "DNC request not sent: the register item is unreadable";
-                    self.park(reason, phone.as_str(), &mut report).await?;
+                    report.unreadable += 1;
+                    self.park(reason, phone.as_str(), report).await?;
+                    self.register
+                        .mark_refused(phone, reason)
+                        .await
+                        .map_err(|e| error_chain(&e))?;
                     continue;
                 }
                 Err(e) => return Err(error_chain(&e)),
             };
             if let Some(entry) = entry {
-                self.send_request(&phone, &entry, &mut report).await?;
+                self.send_request(phone, &entry, report).await?;
             }
         }
-        Ok(report)
+        Ok(())
     }
 
     async fn register_signals(
@@ -171,11 +197,15 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
     ) -> Result<(), String> {
         let decided = match &change.decided {
             Ok(decided) => decided,
-            // A signal whose phone is not E.164 makes its record unreadable: parked here.
-            Err(why) => {
+            // A signal whose phone is not E.164 makes its record unreadable: parked here,
+            // with its image, so that what it held can be put right by hand.
+            Err(unreadable) => {
                 report.unreadable += 1;
-                let reason = format!("unreadable stream record {}", change.sequence_number);
-                return self.park(&reason, why, report).await;
+                let reason = format!(
+                    "unreadable stream record {}: {}",
+                    change.sequence_number, unreadable.why
+                );
+                return self.park(&reason, &unreadable.image, report).await;
             }
         };
         for signal in &decided.dnc_signals {
@@ -404,6 +434,13 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         entries.insert(phone.to_owned(), entry);
         Ok(listed)
     }
+}
+
+/// What a sweep did, and why it stopped early if it did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub report: RelayReport,
+    pub stopped: Option<String>,
 }
 
 /// What became of a message.

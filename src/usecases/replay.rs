@@ -101,7 +101,7 @@ impl<Q: QuarantineQueue, S: LeadStore + Inbox> Replay<Q, S> {
     }
 
     /// Why the record may not be recorded, if that is so.
-    fn distrust(&self, record: &QuarantineRecord) -> Option<String> {
+    fn distrust(&self, record: &QuarantineRecord, body: &[u8]) -> Option<String> {
         match record.signature_header.as_deref().filter(|h| !h.is_empty()) {
             None if self.trust == Trust::UnsignedFirstRelease => None,
             None => Some(
@@ -109,10 +109,7 @@ impl<Q: QuarantineQueue, S: LeadStore + Inbox> Replay<Q, S> {
                  --trust-unsigned-first-release"
                     .to_owned(),
             ),
-            Some(header) => match self
-                .verifier
-                .verify(Some(header), record.body.as_bytes(), 0)
-            {
+            Some(header) => match self.verifier.verify(Some(header), body, 0) {
                 Ok(()) => None,
                 Err(_) => Some(
                     "its signature does not verify with any configured secret: never recorded"
@@ -149,9 +146,15 @@ impl<Q: QuarantineQueue, S: LeadStore + Inbox> Replay<Q, S> {
                     Ok(record) if record.reason.starts_with(RELAY_PARKED) => Verdict::Left(
                         format!("parked by the relay, for a person: {}", record.reason),
                     ),
-                    Ok(record) if let Some(why) = self.distrust(record) => Verdict::Left(why),
-                    Ok(record) if dry_run => would(record),
-                    Ok(record) => self.replay(record).await,
+                    // The exact bytes received, whatever they are: what was signed.
+                    Ok(record) => match record.bytes() {
+                        Err(e) => Verdict::Left(format!("its body cannot be read: {e}")),
+                        Ok(body) => match self.distrust(record, &body) {
+                            Some(why) => Verdict::Left(why),
+                            None if dry_run => would(&body),
+                            None => self.replay(record, &body).await,
+                        },
+                    },
                 };
                 summary.count(&verdict);
                 progress(&message, &verdict);
@@ -169,13 +172,14 @@ impl<Q: QuarantineQueue, S: LeadStore + Inbox> Replay<Q, S> {
         Ok(summary)
     }
 
-    async fn replay(&self, record: &QuarantineRecord) -> Verdict {
+    async fn replay(&self, record: &QuarantineRecord, body: &[u8]) -> Verdict {
         let evidence = Evidence {
             received_at: record.received_at.clone(),
             signature_header: record.signature_header.clone().unwrap_or_default(),
             body: record.body.clone(),
+            body_base64: record.body_base64.clone(),
         };
-        let result = match parse_body(record.body.as_bytes()) {
+        let result = match parse_body(body) {
             Err(rejection) => return Verdict::Left(rejection.to_string()),
             Ok(Inbound::NotHandled { .. }) => return Verdict::Ignored,
             Ok(Inbound::Call(event)) => self.recorder.record(&event, &evidence).await,
@@ -195,8 +199,8 @@ impl<Q: QuarantineQueue, S: LeadStore + Inbox> Replay<Q, S> {
 }
 
 /// What a replay would do with the record, without doing it.
-fn would(record: &QuarantineRecord) -> Verdict {
-    match parse_body(record.body.as_bytes()) {
+fn would(body: &[u8]) -> Verdict {
+    match parse_body(body) {
         Err(rejection) => Verdict::Left(rejection.to_string()),
         Ok(Inbound::NotHandled { .. }) => Verdict::Ignored,
         Ok(_) => Verdict::Recorded("processed"),

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use call_events::adapters::SqsPublisher;
-use call_events::adapters::{DynamoDncRegister, DynamoLeadStore, DynamoStreamReader};
+use call_events::adapters::{DynamoDncRegister, DynamoLeadStore, DynamoStreamShards};
 use call_events::app::{LiveHandler, LiveRelay, build, build_relay};
 use call_events::config::{Config, RelayConfig, SecretSource};
 use call_events::core::signature::{Secret, Verifier, sign_v2};
@@ -147,8 +147,23 @@ impl TestAws {
                 DynamoDncRegister::new(self.dynamodb.clone(), &self.resources.dnc_table_name),
                 DynamoLeadStore::new(self.dynamodb.clone(), &self.resources.table_name),
             ),
-            DynamoStreamReader::new(self.streams.clone()),
-            call_events::app::decode_new_image,
+            DynamoStreamShards::new(self.streams.clone()),
+            call_events::adapters::dynamodb::stream::decode_new_image,
+        )
+    }
+
+    /// The relay with DynamoDB Streams reached at another endpoint (a proxy that plays what
+    /// moto does not).
+    pub fn relay_with_streams_at(&self, url: &str) -> LiveRelay {
+        let conf = aws_sdk_dynamodbstreams::config::Builder::from(&self.sdk).endpoint_url(url);
+        StreamHandler::new(
+            Relay::new(
+                SqsPublisher::new(self.sqs.clone(), self.resources.queues.clone()),
+                DynamoDncRegister::new(self.dynamodb.clone(), &self.resources.dnc_table_name),
+                DynamoLeadStore::new(self.dynamodb.clone(), &self.resources.table_name),
+            ),
+            DynamoStreamShards::new(aws_sdk_dynamodbstreams::Client::from_conf(conf.build())),
+            call_events::adapters::dynamodb::stream::decode_new_image,
         )
     }
 
@@ -290,6 +305,11 @@ impl TestAws {
     /// the queue to the relay function as Lambda's SQS event, deletes those it did not
     /// report as failures, and makes the others visible again. Returns the answer.
     pub async fn redrive(&self, relay: &LiveRelay) -> Value {
+        self.redrive_by(relay, super::budget()).await
+    }
+
+    /// [`TestAws::redrive`] with the invocation's deadline at `deadline`.
+    pub async fn redrive_by(&self, relay: &LiveRelay, deadline: tokio::time::Instant) -> Value {
         let url = &self.resources.relay_failures;
         let messages = self
             .sqs
@@ -317,7 +337,7 @@ impl TestAws {
             })
             .collect();
         let answer = relay
-            .handle_event(serde_json::json!({ "Records": records }))
+            .handle_event(serde_json::json!({ "Records": records }), deadline)
             .await
             .unwrap();
         let failed: Vec<&str> = answer["batchItemFailures"]

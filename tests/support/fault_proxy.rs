@@ -1,7 +1,9 @@
 //! A fault-injection proxy between an SDK client and moto: an HTTP/1.1 relay on a free
 //! 127.0.0.1 port that lets each call through, or, call by call from a plan, delays it,
-//! resets the connection, or answers it itself with an HTTP 500, a throttling error or a
-//! validation error, in the AWS JSON protocol both DynamoDB and SQS speak.
+//! resets the connection, or answers it itself with an HTTP 500, a throttling error, a
+//! validation error or any other error code, in the AWS JSON protocol DynamoDB, DynamoDB
+//! Streams and SQS speak. In front of DynamoDB Streams it can also play what moto never
+//! does: an empty `GetRecords` page before the records.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -22,6 +24,11 @@ pub enum Fault {
     Throttle,
     /// `400 ValidationException`: the request can never succeed.
     Invalid,
+    /// `400` with this error code (`ExpiredIteratorException`, `LimitExceededException`,
+    /// `TrimmedDataAccessException`, ...).
+    Error(&'static str),
+    /// Passed through: a place in a plan.
+    Pass,
 }
 
 #[derive(Default)]
@@ -31,6 +38,11 @@ struct Plan {
     /// Every call while set.
     always: Option<Fault>,
     calls: usize,
+    /// Answer the first `GetRecords` of each iterator with no records and the same
+    /// iterator, as DynamoDB Streams may.
+    empty_first_page: bool,
+    iterators_seen: std::collections::HashSet<String>,
+    empty_pages: usize,
 }
 
 /// A running proxy; dropping it does not stop it (the test process ends it).
@@ -86,6 +98,41 @@ impl FaultProxy {
     pub fn calls(&self) -> usize {
         self.plan.lock().unwrap().calls
     }
+
+    /// From now on, the first `GetRecords` of each iterator is answered with an empty page.
+    pub fn empty_first_pages(&self) {
+        self.plan.lock().unwrap().empty_first_page = true;
+    }
+
+    /// Empty pages answered so far.
+    pub fn empty_pages(&self) -> usize {
+        self.plan.lock().unwrap().empty_pages
+    }
+}
+
+/// The iterator of a `GetRecords` call, if the request is one.
+fn get_records_iterator(request: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(request);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    if !head
+        .to_ascii_lowercase()
+        .contains("dynamodbstreams_20120810.getrecords")
+    {
+        return None;
+    }
+    let body: serde_json::Value = serde_json::from_str(body).ok()?;
+    body["ShardIterator"].as_str().map(str::to_owned)
+}
+
+fn empty_page(iterator: &str) -> Option<Vec<u8>> {
+    let body = serde_json::json!({"Records": [], "NextShardIterator": iterator}).to_string();
+    Some(
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes(),
+    )
 }
 
 async fn serve(mut client: TcpStream, upstream: String, plan: Arc<Mutex<Plan>>) {
@@ -93,21 +140,40 @@ async fn serve(mut client: TcpStream, upstream: String, plan: Arc<Mutex<Plan>>) 
         let Some(request) = read_message(&mut client).await else {
             return;
         };
-        let fault = {
+        let (fault, empty) = {
             let mut plan = plan.lock().unwrap();
             plan.calls += 1;
-            plan.next.pop_front().or(plan.always)
+            let fault = plan.next.pop_front().or(plan.always);
+            let empty = match get_records_iterator(&request) {
+                Some(iterator) if plan.empty_first_page && fault.is_none() => {
+                    let first = plan.iterators_seen.insert(iterator.clone());
+                    plan.empty_pages += usize::from(first);
+                    first.then_some(iterator)
+                }
+                _ => None,
+            };
+            (fault, empty)
         };
+        if let Some(iterator) = empty {
+            let Some(answer) = empty_page(&iterator) else {
+                return;
+            };
+            if client.write_all(&answer).await.is_err() {
+                return;
+            }
+            continue;
+        }
         let answer = match fault {
             Some(Fault::Reset) => return,
             Some(Fault::Http500) => error_answer(500, "InternalServerError"),
             Some(Fault::Throttle) => error_answer(400, "ThrottlingException"),
             Some(Fault::Invalid) => error_answer(400, "ValidationException"),
+            Some(Fault::Error(code)) => error_answer(400, code),
             Some(Fault::Latency(pause)) => {
                 tokio::time::sleep(pause).await;
                 forward(&upstream, &request).await
             }
-            None => forward(&upstream, &request).await,
+            None | Some(Fault::Pass) => forward(&upstream, &request).await,
         };
         let Some(answer) = answer else { return };
         if client.write_all(&answer).await.is_err() {

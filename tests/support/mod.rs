@@ -25,10 +25,22 @@ pub fn changes(
         .into_iter()
         .map(|entry| call_events::core::decided::Change {
             sequence_number: entry.sequence_number,
-            decided: call_events::adapters::dynamodb::item::committed(entry.new_image)
-                .map_err(|e| e.to_string()),
+            decided: call_events::adapters::dynamodb::stream::decode_new_image(entry.new_image),
         })
         .collect()
+}
+
+/// An invocation's deadline, 30 s on: the relay function's timeout.
+pub fn budget() -> tokio::time::Instant {
+    tokio::time::Instant::now() + std::time::Duration::from_secs(30)
+}
+
+/// A sweep's report, once it is certain that it ran to its end.
+pub fn finished(
+    swept: call_events::usecases::relay::Swept,
+) -> call_events::usecases::relay::RelayReport {
+    assert_eq!(swept.stopped, None, "the sweep stopped short");
+    swept.report
 }
 
 pub fn parse_call(body: &str) -> CallEvent {

@@ -212,8 +212,31 @@ pub struct Evidence {
     /// The aktify-signature header as received: `t=<ms>,v2=<hex>` (or `v1=<hex>` for legacy
     /// webhooks).
     pub signature_header: String,
-    /// The raw request body.
+    /// The raw request body (when its bytes are not kept exactly as text, a preview for
+    /// people: see `body_base64`).
     pub body: String,
+    /// The body's exact bytes in base64, when `body` is not them (bytes that are not UTF-8,
+    /// or text too costly to escape): a signature check uses these ([`Evidence::bytes`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_base64: Option<String>,
+}
+
+impl Evidence {
+    /// The evidence of a request received at `received_at`, its body kept exactly.
+    pub fn of_request(received_at: String, signature_header: String, body: &[u8]) -> Self {
+        let KeptBody { text, base64 } = KeptBody::of(body);
+        Self {
+            received_at,
+            signature_header,
+            body: text,
+            body_base64: base64,
+        }
+    }
+
+    /// The exact bytes that were signed.
+    pub fn bytes(&self) -> Result<Cow<'_, [u8]>, BodyError> {
+        body_bytes(&self.body, self.body_base64.as_deref())
+    }
 }
 
 /// A phone number must not be called again: key 9, a call that ended with callResult dnc,
@@ -260,8 +283,14 @@ pub struct QuarantineRecord {
     /// The field and the rule it broke, e.g. `data.phone: must be an E.164 number ...`.
     #[schemars(length(min = 1))]
     pub reason: String,
-    /// The raw request body as received (bytes that are not UTF-8 replaced by U+FFFD).
+    /// The raw request body as received; when its bytes are not kept exactly as text, a
+    /// preview for people (bytes that are not UTF-8 replaced by U+FFFD), and `bodyBase64`
+    /// holds them.
     pub body: String,
+    /// The body's exact bytes in base64, when `body` is not them: whatever checks a
+    /// signature uses these ([`QuarantineRecord::bytes`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_base64: Option<String>,
     /// The aktify-signature header of the request, when it was one: a replayed DNC signal
     /// keeps it as its evidence. Absent in records of the first release.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -270,12 +299,19 @@ pub struct QuarantineRecord {
 
 impl QuarantineRecord {
     pub fn new(received_at: impl Into<String>, reason: impl Into<String>, body: &[u8]) -> Self {
+        let KeptBody { text, base64 } = KeptBody::of(body);
         Self {
             received_at: received_at.into(),
             reason: reason.into(),
-            body: String::from_utf8_lossy(body).into_owned(),
+            body: text,
+            body_base64: base64,
             signature_header: None,
         }
+    }
+
+    /// The exact bytes received.
+    pub fn bytes(&self) -> Result<Cow<'_, [u8]>, BodyError> {
+        body_bytes(&self.body, self.body_base64.as_deref())
     }
 
     /// The record of a webhook request, with the header it was signed with.
@@ -338,6 +374,78 @@ impl Message {
     }
 }
 
+/// A JSON string escapes some text at up to 6 bytes a byte (`\u0001`): text whose escaped
+/// form would pass this is kept in base64 (4 bytes for 3) instead, so that a 256 KiB body
+/// always fits in an SQS message (1 MiB) and a DynamoDB item (400 KB).
+pub const TEXT_ESCAPED_BUDGET: usize = 320 * 1024;
+/// What `body` keeps of a body held in base64: a preview for people, this many bytes at most.
+pub const BODY_PREVIEW_BYTES: usize = 8 * 1024;
+
+/// A request body as the records keep it: as text when its bytes are UTF-8 (and cheap to
+/// escape), else a preview as text and the exact bytes in base64.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptBody {
+    pub text: String,
+    pub base64: Option<String>,
+}
+
+impl KeptBody {
+    pub fn of(bytes: &[u8]) -> Self {
+        use base64::Engine;
+        match std::str::from_utf8(bytes) {
+            Ok(text) if json_escaped_len(text) <= TEXT_ESCAPED_BUDGET => Self {
+                text: text.to_owned(),
+                base64: None,
+            },
+            _ => Self {
+                text: preview(bytes),
+                base64: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+            },
+        }
+    }
+}
+
+/// A kept body whose base64 does not decode (edited by hand, or not written by this code).
+#[derive(Debug, thiserror::Error)]
+#[error("bodyBase64 is not valid base64: {0}")]
+pub struct BodyError(#[source] base64::DecodeError);
+
+/// The exact bytes of a kept body: `base64` when present, else the text.
+pub fn body_bytes<'a>(text: &'a str, base64: Option<&str>) -> Result<Cow<'a, [u8]>, BodyError> {
+    use base64::Engine;
+    match base64 {
+        None => Ok(Cow::Borrowed(text.as_bytes())),
+        Some(encoded) => base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map(Cow::Owned)
+            .map_err(BodyError),
+    }
+}
+
+/// The length of `text` as a JSON string's content, escapes included.
+pub fn json_escaped_len(text: &str) -> usize {
+    text.bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0x00..=0x1f => 6,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// The lossy rendering of `bytes` (U+FFFD for what is not UTF-8), cut to
+/// [`BODY_PREVIEW_BYTES`] at a character boundary.
+pub fn preview(bytes: &[u8]) -> String {
+    let head = &bytes[..bytes.len().min(BODY_PREVIEW_BYTES)];
+    let mut text = String::from_utf8_lossy(head).into_owned();
+    let mut end = text.len().min(BODY_PREVIEW_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text
+}
+
 /// Serializes a message body. These types hold only strings, enums and options, so JSON
 /// serialization cannot fail; the fallback is unreachable.
 pub fn to_json<T: Serialize>(message: &T) -> String {
@@ -393,6 +501,54 @@ mod tests {
                 "{broken}"
             );
         }
+    }
+
+    #[test]
+    fn a_utf8_body_is_kept_as_its_text() {
+        let kept = KeptBody::of("{\"a\":\"é\"}".as_bytes());
+        assert_eq!(kept.text, "{\"a\":\"é\"}");
+        assert_eq!(kept.base64, None);
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_is_kept_exactly_in_base64_with_a_short_preview() {
+        let latin1: Vec<u8> = (0..200 * 1024).map(|i| [b'a', 0xe9][i % 2]).collect();
+        let record = QuarantineRecord::new("2024-01-28T12:00:00Z", "r", &latin1);
+        assert_eq!(record.bytes().unwrap().as_ref(), latin1.as_slice());
+        assert!(record.body.len() <= BODY_PREVIEW_BYTES);
+        assert!(record.body.starts_with("a\u{fffd}a"));
+        let again: QuarantineRecord = serde_json::from_str(&to_json(&record)).unwrap();
+        assert_eq!(again.bytes().unwrap().as_ref(), latin1.as_slice());
+        let evidence = Evidence::of_request("t".into(), "h".into(), &latin1);
+        assert_eq!(evidence.bytes().unwrap().as_ref(), latin1.as_slice());
+    }
+
+    #[test]
+    fn text_that_would_escape_past_its_budget_is_kept_in_base64_so_every_body_fits_a_message() {
+        let controls = vec![0x01u8; 256 * 1024];
+        let record = QuarantineRecord::new("2024-01-28T12:00:00Z", "r", &controls);
+        assert!(record.body_base64.is_some());
+        assert_eq!(record.bytes().unwrap().as_ref(), controls.as_slice());
+        // The worst case of each form stays well under SQS's 1 MiB (and DynamoDB's 400 KB
+        // for the unescaped item).
+        let text = "\u{1}".repeat(TEXT_ESCAPED_BUDGET / 6);
+        let as_text = QuarantineRecord::new("t", "r", text.as_bytes());
+        assert_eq!(as_text.body_base64, None);
+        for record in [record, as_text] {
+            assert!(
+                to_json(&record).len() < 512 * 1024,
+                "{}",
+                to_json(&record).len()
+            );
+        }
+    }
+
+    #[test]
+    fn records_without_bodybase64_read_as_before() {
+        let record: QuarantineRecord =
+            serde_json::from_str(r#"{"receivedAt":"t","reason":"r","body":"{}"}"#).unwrap();
+        assert_eq!(record.bytes().unwrap().as_ref(), b"{}");
+        assert!(!to_json(&record).contains("bodyBase64"));
     }
 
     #[test]

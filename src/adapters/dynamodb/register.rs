@@ -31,16 +31,38 @@ use crate::core::register::{
 use crate::ports::{BackendError, DncRegisterStore, RegisterSaveError};
 
 pub const REGISTER_KEY: &str = "phone";
-/// The sparse index of pending requests: partition key [`PENDING_KEY`] (one value,
-/// [`PENDING`], present only while pending), sort key [`PENDING_SINCE`].
+/// The sparse index of pending requests: partition key [`PENDING_KEY`] (present only while
+/// pending: one of [`PENDING_SHARDS`] values, [`pending_key`]), sort key [`PENDING_SINCE`].
 pub const PENDING_INDEX: &str = "byPendingRequest";
 pub const PENDING_KEY: &str = "pendingRequest";
 pub const PENDING_SINCE: &str = "pendingSince";
+/// The request state `pending`; also the index key that entries written before the index
+/// was sharded still carry (the sweep queries it too).
 pub const PENDING: &str = "pending";
+/// How many index key values pending entries spread over: a wave of opt-outs writes to as
+/// many index partitions, not one (BENCHMARKS.md prices the sweep's queries).
+pub const PENDING_SHARDS: u32 = 8;
 pub const REQUEST_STATE: &str = "requestState";
 pub const REQUEST_SENT_AT: &str = "requestSentAt";
 pub const REQUEST_REFUSED: &str = "requestRefused";
 pub const SENT: &str = "sent";
+pub const REFUSED: &str = "refused";
+
+/// The pending index's key value for a phone: `pending#0` to `pending#7`, fixed per phone.
+pub fn pending_key(phone: &str) -> String {
+    let hash = phone
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    format!("{PENDING}#{}", hash % PENDING_SHARDS)
+}
+
+/// Every key value the sweep queries: each shard's, and the unsharded one of earlier
+/// entries.
+pub fn pending_keys() -> impl Iterator<Item = String> {
+    (0..PENDING_SHARDS)
+        .map(|shard| format!("{PENDING}#{shard}"))
+        .chain(std::iter::once(PENDING.to_owned()))
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -87,7 +109,7 @@ pub fn register_item(
     let (state, sent_at, pending_since, refused) = match &entry.request {
         RequestState::Pending { since } => (PENDING, None, Some(since.clone()), None),
         RequestState::Sent { at } => (SENT, Some(at.clone()), None, None),
-        RequestState::Refused { why } => (PENDING, None, None, Some(why.clone())),
+        RequestState::Refused { why } => (REFUSED, None, None, Some(why.clone())),
     };
     serde_dynamo::to_item(RegisterItem {
         phone: phone.as_str().to_owned(),
@@ -103,7 +125,7 @@ pub fn register_item(
         signal_ids: Vec::new(),
         request_state: Some(state.to_owned()),
         request_sent_at: sent_at,
-        pending_request: pending_since.as_ref().map(|_| PENDING.to_owned()),
+        pending_request: pending_since.as_ref().map(|_| pending_key(phone.as_str())),
         pending_since,
         request_refused: refused,
         version,
@@ -120,6 +142,9 @@ pub fn register_entry(
             at: item.request_sent_at.unwrap_or_else(|| item.dnc_at.clone()),
         },
         (_, Some(why)) => RequestState::Refused { why },
+        (Some(REFUSED), None) => RequestState::Refused {
+            why: "refused (no reason kept)".to_owned(),
+        },
         _ => RequestState::Pending {
             since: item.pending_since.unwrap_or_else(|| item.dnc_at.clone()),
         },
@@ -191,13 +216,14 @@ impl DynamoDncRegister {
         }
     }
 
-    /// Sets the request's state in place (the evidence is not rewritten), bumping the
-    /// version so that a concurrent read-modify-write of the entry sees the change; a
-    /// request already sent is left as it is.
+    /// Sets the request's state in place (the evidence is not rewritten): `update` with
+    /// its `names` and string `values`, unless the request was sent already. Needs nothing
+    /// of the item but its key, so it works on an entry this code cannot read.
     async fn set_request(
         &self,
         phone: &Phone,
         update: &str,
+        names: &[(&str, &str)],
         values: &[(&str, &str)],
     ) -> Result<(), BackendError> {
         let mut request = self
@@ -211,22 +237,19 @@ impl DynamoDncRegister {
             )
             .expression_attribute_names("#pk", REGISTER_KEY)
             .expression_attribute_names("#state", REQUEST_STATE)
-            .expression_attribute_names("#version", VERSION)
-            .expression_attribute_values(":sent", AttributeValue::S(SENT.into()))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()));
-        for &(name, value) in values {
-            request = request.expression_attribute_values(name, AttributeValue::S(value.into()));
+            .expression_attribute_values(":sent", AttributeValue::S(SENT.into()));
+        for &(placeholder, name) in names {
+            request = request.expression_attribute_names(placeholder, name);
         }
-        if update.contains("#pending") {
-            request = request
-                .expression_attribute_names("#pending", PENDING_KEY)
-                .expression_attribute_names("#since", PENDING_SINCE);
+        for &(placeholder, value) in values {
+            request =
+                request.expression_attribute_values(placeholder, AttributeValue::S(value.into()));
         }
-        if update.contains("#sentAt") {
-            request = request.expression_attribute_names("#sentAt", REQUEST_SENT_AT);
+        if update.contains(":one") {
+            request = request.expression_attribute_values(":one", AttributeValue::N("1".into()));
         }
-        if update.contains("#refused") {
-            request = request.expression_attribute_names("#refused", REQUEST_REFUSED);
+        if update.contains(":zero") {
+            request = request.expression_attribute_values(":zero", AttributeValue::N("0".into()));
         }
         match request.send().await {
             Ok(_) => Ok(()),
@@ -298,60 +321,104 @@ impl DncRegisterStore for DynamoDncRegister {
     }
 
     async fn mark_sent(&self, phone: &Phone, at: Timestamp) -> Result<(), BackendError> {
-        let at = at.to_rfc3339();
         self.set_request(
             phone,
             "SET #state = :sent, #sentAt = :at, #version = #version + :one \
              REMOVE #pending, #since, #refused",
-            &[(":at", &at)],
+            &[
+                ("#sentAt", REQUEST_SENT_AT),
+                ("#version", VERSION),
+                ("#pending", PENDING_KEY),
+                ("#since", PENDING_SINCE),
+                ("#refused", REQUEST_REFUSED),
+            ],
+            &[(":at", &at.to_rfc3339())],
         )
         .await
     }
 
     async fn mark_refused(&self, phone: &Phone, why: &str) -> Result<(), BackendError> {
-        self.set_request(
-            phone,
-            "SET #refused = :why, #version = #version + :one REMOVE #pending, #since",
-            &[(":why", why)],
-        )
-        .await
+        let names = [
+            ("#refused", REQUEST_REFUSED),
+            ("#pending", PENDING_KEY),
+            ("#since", PENDING_SINCE),
+        ];
+        let values = [(":refused", REFUSED), (":why", why)];
+        let versioned = self
+            .set_request(
+                phone,
+                "SET #state = :refused, #refused = :why, \
+                 #version = if_not_exists(#version, :zero) + :one REMOVE #pending, #since",
+                &[names.as_slice(), &[("#version", VERSION)]].concat(),
+                &values,
+            )
+            .await;
+        match versioned {
+            // A version this code cannot add to (a damaged entry): out of the sweep's index
+            // all the same, which is what matters to the sweep.
+            Err(e) if e.is_permanent() => {
+                self.set_request(
+                    phone,
+                    "SET #state = :refused, #refused = :why REMOVE #pending, #since",
+                    &names,
+                    &values,
+                )
+                .await
+            }
+            other => other,
+        }
     }
 
     async fn pending(&self, before: Timestamp, limit: usize) -> Result<Vec<Phone>, BackendError> {
-        let mut phones = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(PENDING_INDEX)
-                .key_condition_expression("#pending = :pending AND #since <= :before")
-                .expression_attribute_names("#pending", PENDING_KEY)
-                .expression_attribute_names("#since", PENDING_SINCE)
-                .expression_attribute_values(":pending", AttributeValue::S(PENDING.into()))
-                .expression_attribute_values(":before", AttributeValue::S(before.to_rfc3339()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| {
-                    classify(
-                        "DynamoDB Query (pending DNC requests)",
-                        "the pending-request index cannot be read",
-                        e,
-                    )
-                })?;
-            for item in output.items.unwrap_or_default() {
-                let phone = item.get(REGISTER_KEY).and_then(|v| v.as_s().ok());
-                if let Some(phone) = phone.and_then(|p| Phone::parse(p).ok()) {
-                    phones.push(phone);
+        let mut pending = Vec::new();
+        for key in pending_keys() {
+            let mut start = None;
+            let mut found = 0;
+            loop {
+                let output = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(PENDING_INDEX)
+                    .key_condition_expression("#pending = :pending AND #since <= :before")
+                    .expression_attribute_names("#pending", PENDING_KEY)
+                    .expression_attribute_names("#since", PENDING_SINCE)
+                    .expression_attribute_values(":pending", AttributeValue::S(key.clone()))
+                    .expression_attribute_values(":before", AttributeValue::S(before.to_rfc3339()))
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        classify(
+                            "DynamoDB Query (pending DNC requests)",
+                            "the pending-request index cannot be read",
+                            e,
+                        )
+                    })?;
+                for item in output.items.unwrap_or_default() {
+                    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+                    if let (Some(phone), Some(since)) = (text(REGISTER_KEY), text(PENDING_SINCE)) {
+                        found += 1;
+                        pending.push((since, phone));
+                    }
+                }
+                start = output.last_evaluated_key;
+                if start.is_none() || found >= limit {
+                    break;
                 }
             }
-            start = output.last_evaluated_key;
-            if start.is_none() || phones.len() >= limit {
-                phones.truncate(limit);
-                return Ok(phones);
-            }
         }
+        Ok(oldest_first(pending, limit))
     }
+}
+
+/// Up to `limit` phones of `(pending since, phone)` pairs, the longest pending first. An
+/// index key that is not a phone is passed over (it cannot be written by this code).
+pub fn oldest_first(mut pending: Vec<(String, String)>, limit: usize) -> Vec<Phone> {
+    pending.sort();
+    pending
+        .into_iter()
+        .filter_map(|(_, phone)| Phone::parse(&phone).ok())
+        .take(limit)
+        .collect()
 }

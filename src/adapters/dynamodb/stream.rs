@@ -1,5 +1,6 @@
-//! The lead table's DynamoDB stream, read again by the redrive: the records of a given-up
-//! batch, from its first to its last sequence number.
+//! The lead table's DynamoDB stream, page by page, for the redrive of given-up batches
+//! ([`crate::usecases::redrive::read_batch`] follows the pages); and the one decoding of a
+//! record's new image, which the stream trigger uses too.
 
 use aws_sdk_dynamodbstreams::Client;
 use aws_sdk_dynamodbstreams::error::{ProvideErrorMetadata, SdkError};
@@ -7,108 +8,101 @@ use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 
 use super::item::committed;
 use crate::adapters::failure::classify;
-use crate::core::decided::Change;
-use crate::ports::{ReadError, StreamBatch, StreamReader};
-
-/// Pages read at most for one batch (a batch is at most the event source's batch size, 10
-/// records; empty pages of an open shard end the read well before this).
-const MAX_PAGES: usize = 50;
+use crate::core::decided::{Change, Decided, Unreadable};
+use crate::ports::{PageError, ShardPosition, StreamBatch, StreamPage, StreamShards};
 
 /// Error codes that mean the records can never be read again.
 const GONE_CODES: [&str; 2] = ["TrimmedDataAccessException", "ResourceNotFoundException"];
+/// Error codes of a read that may pass after a pause.
+const THROTTLED_CODES: [&str; 3] = [
+    "LimitExceededException",
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+];
+
+/// What a write decided, read from a stream record's new image with the lead item codec;
+/// an image this code cannot read comes back whole (DynamoDB JSON) with the reason.
+pub fn decode_new_image(image: serde_dynamo::Item) -> Result<Decided, Unreadable> {
+    let kept = serde_json::to_string(&image).unwrap_or_default();
+    committed(image).map_err(|e| Unreadable {
+        why: e.to_string(),
+        image: kept,
+    })
+}
 
 #[derive(Debug, Clone)]
-pub struct DynamoStreamReader {
+pub struct DynamoStreamShards {
     client: Client,
 }
 
-impl DynamoStreamReader {
+impl DynamoStreamShards {
     pub fn new(client: Client) -> Self {
         Self { client }
     }
 }
 
-fn read_error<E, R>(operation: &'static str, error: SdkError<E, R>) -> ReadError
+fn page_error<E, R>(operation: &'static str, error: SdkError<E, R>) -> PageError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    if let SdkError::ServiceError(e) = &error
-        && let Some(code) = e.err().code().filter(|c| GONE_CODES.contains(c))
-    {
-        return ReadError::Gone(code.to_owned());
+    if let SdkError::ServiceError(e) = &error {
+        match e.err().code() {
+            Some("ExpiredIteratorException") => return PageError::Expired,
+            Some(code) if GONE_CODES.contains(&code) => return PageError::Gone(code.to_owned()),
+            Some(code) if THROTTLED_CODES.contains(&code) => {
+                return PageError::Throttled(classify(operation, "throttled", error));
+            }
+            _ => {}
+        }
     }
-    ReadError::Backend(classify(operation, "the stream refuses the read", error))
+    PageError::Backend(classify(operation, "the stream refuses the read", error))
 }
 
-impl StreamReader for DynamoStreamReader {
-    async fn read(&self, batch: &StreamBatch) -> Result<Vec<Change>, ReadError> {
-        let iterator = self
+impl StreamShards for DynamoStreamShards {
+    async fn iterator(
+        &self,
+        batch: &StreamBatch,
+        from: &ShardPosition,
+    ) -> Result<Option<String>, PageError> {
+        let (kind, sequence_number) = match from {
+            ShardPosition::At(seq) => (ShardIteratorType::AtSequenceNumber, seq),
+            ShardPosition::After(seq) => (ShardIteratorType::AfterSequenceNumber, seq),
+        };
+        let output = self
             .client
             .get_shard_iterator()
             .stream_arn(&batch.stream_arn)
             .shard_id(&batch.shard_id)
-            .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
-            .sequence_number(&batch.start_sequence_number)
+            .shard_iterator_type(kind)
+            .sequence_number(sequence_number)
             .send()
             .await
-            .map_err(|e| read_error("DynamoDB Streams GetShardIterator", e))?;
-        let mut iterator = iterator.shard_iterator;
-        let mut changes = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let Some(current) = iterator.take() else {
-                break;
-            };
-            let page = self
-                .client
-                .get_records()
-                .shard_iterator(current)
-                .send()
-                .await
-                .map_err(|e| read_error("DynamoDB Streams GetRecords", e))?;
-            let records = page.records.unwrap_or_default();
-            if records.is_empty() {
-                // Nothing more yet on an open shard: the batch's records are all behind us.
-                break;
-            }
-            for record in records {
-                let Some(change) = record.dynamodb else {
-                    continue;
-                };
-                let sequence_number = change.sequence_number.unwrap_or_default();
-                if sequence_after(&sequence_number, &batch.end_sequence_number) {
-                    return Ok(changes);
-                }
-                let image = change.new_image.unwrap_or_default();
-                changes.push(Change {
-                    sequence_number,
-                    decided: committed(image.into()).map_err(|e| e.to_string()),
-                });
-            }
-            iterator = page.next_shard_iterator;
-        }
-        Ok(changes)
+            .map_err(|e| page_error("DynamoDB Streams GetShardIterator", e))?;
+        Ok(output.shard_iterator)
     }
-}
 
-/// Sequence numbers are decimal strings of any length: `a` comes after `b`.
-pub fn sequence_after(a: &str, b: &str) -> bool {
-    let (a, b) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
-    (a.len(), a) > (b.len(), b)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sequence_numbers_compare_as_numbers_not_as_text() {
-        assert!(sequence_after("1000", "999"));
-        assert!(!sequence_after("999", "1000"));
-        assert!(!sequence_after("000123", "123"));
-        assert!(sequence_after(
-            "800000000003126276363",
-            "800000000003126276362"
-        ));
+    async fn page(&self, iterator: &str) -> Result<StreamPage, PageError> {
+        let page = self
+            .client
+            .get_records()
+            .shard_iterator(iterator)
+            .send()
+            .await
+            .map_err(|e| page_error("DynamoDB Streams GetRecords", e))?;
+        let changes = page
+            .records
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|record| record.dynamodb)
+            .map(|change| Change {
+                sequence_number: change.sequence_number.unwrap_or_default(),
+                decided: decode_new_image(change.new_image.unwrap_or_default().into()),
+            })
+            .collect();
+        Ok(StreamPage {
+            changes,
+            next: page.next_shard_iterator,
+        })
     }
 }

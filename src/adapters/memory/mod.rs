@@ -5,7 +5,9 @@
 pub mod publisher;
 pub mod quarantine;
 pub mod store;
+pub mod stream;
 
 pub use publisher::MemoryPublisher;
 pub use quarantine::MemoryQuarantineQueue;
 pub use store::{MemoryDncRegister, MemoryLeadStore};
+pub use stream::{MemoryStreamShards, StreamPlan};

@@ -9,12 +9,14 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::adapters::dynamodb::item::VERSION;
 use crate::adapters::dynamodb::item::{
     PARTITION_KEY, SORT_KEY, lead_item, lead_key, parked_item, quarantine_item, signal_item,
     signal_key, stored_lead, version_condition_holds,
 };
 use crate::adapters::dynamodb::register::{
-    PENDING, PENDING_KEY, PENDING_SINCE, read_entry, register_item, with_request,
+    PENDING_KEY, PENDING_SINCE, REFUSED, REQUEST_REFUSED, REQUEST_STATE, SENT, oldest_first,
+    pending_keys, read_entry, register_item, with_request,
 };
 use crate::core::decided::Decided;
 use crate::core::domain::{Phone, Timestamp};
@@ -253,30 +255,48 @@ impl DncRegisterStore for MemoryDncRegister {
         self.set_request(phone, state)
     }
 
+    /// DynamoDB's UpdateItem on the raw item, as the adapter makes it: it needs nothing of
+    /// the item but its key, so a damaged entry leaves the index too.
     async fn mark_refused(&self, phone: &Phone, why: &str) -> Result<(), BackendError> {
-        let state = RequestState::Refused {
-            why: why.to_owned(),
+        let mut items = self.items();
+        let Some(item) = items.get_mut(phone.as_str()) else {
+            return Ok(());
         };
-        self.set_request(phone, state)
+        if item
+            .get(REQUEST_STATE)
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str)
+            == Some(SENT)
+        {
+            return Ok(());
+        }
+        item.insert(REQUEST_STATE.into(), AttributeValue::S(REFUSED.into()));
+        item.insert(REQUEST_REFUSED.into(), AttributeValue::S(why.into()));
+        item.remove(PENDING_KEY);
+        item.remove(PENDING_SINCE);
+        let version = match item.get(VERSION) {
+            None => Some(0),
+            Some(v) => v.as_n().ok().and_then(|n| n.parse::<u64>().ok()),
+        };
+        if let Some(version) = version {
+            item.insert(VERSION.into(), AttributeValue::N((version + 1).to_string()));
+        }
+        Ok(())
     }
 
     async fn pending(&self, before: Timestamp, limit: usize) -> Result<Vec<Phone>, BackendError> {
         let before = before.to_rfc3339();
+        let keys: Vec<String> = pending_keys().collect();
         let items = self.items();
-        let mut pending: Vec<(String, String)> = items
+        let pending: Vec<(String, String)> = items
             .iter()
             .filter_map(|(phone, item)| {
                 let since = item.get(PENDING_SINCE)?.as_s().ok()?;
-                let indexed = item.get(PENDING_KEY)?.as_s().ok()? == PENDING;
+                let indexed = keys.contains(item.get(PENDING_KEY)?.as_s().ok()?);
                 (indexed && *since <= before).then(|| (since.clone(), phone.clone()))
             })
             .collect();
-        pending.sort();
-        Ok(pending
-            .into_iter()
-            .filter_map(|(_, phone)| Phone::parse(&phone).ok())
-            .take(limit)
-            .collect())
+        Ok(oldest_first(pending, limit))
     }
 }
 
