@@ -599,6 +599,16 @@ pub fn signed(body: &str) -> Value {
     resign(event, LOCAL_SECRET)
 }
 
+/// An HTTP API event carrying `body` as API Gateway hands over bytes that are not UTF-8
+/// (base64), signed now with the local secret.
+pub fn signed_bytes(body: &[u8]) -> Value {
+    use base64::Engine;
+    let mut event = sample("02-call-received.json");
+    event["body"] = Value::from(base64::engine::general_purpose::STANDARD.encode(body));
+    event["isBase64Encoded"] = Value::from(true);
+    resign(event, LOCAL_SECRET)
+}
+
 /// The request the deployed binary makes of an API Gateway event.
 pub fn request(event: &Value) -> Request {
     call_events::entrypoints::http::request_from_event(event.clone())

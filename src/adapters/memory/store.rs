@@ -11,8 +11,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::adapters::dynamodb::item::VERSION;
 use crate::adapters::dynamodb::item::{
-    PARTITION_KEY, SORT_KEY, lead_item, lead_key, parked_item, quarantine_item, signal_item,
-    signal_key, stored_lead, version_condition_holds,
+    MAX_ITEM_BYTES, PARTITION_KEY, SORT_KEY, item_size, lead_item, lead_key, parked_item,
+    quarantine_item, signal_item, signal_key, stored_lead, version_condition_holds,
 };
 use crate::adapters::dynamodb::register::{
     PENDING_KEY, PENDING_SINCE, REFUSED, REQUEST_REFUSED, REQUEST_STATE, SENT, oldest_first,
@@ -91,6 +91,11 @@ impl MemoryLeadStore {
             .cloned()
     }
 
+    /// Every item of the table.
+    pub fn items(&self) -> Vec<Item> {
+        self.table().items.values().cloned().collect()
+    }
+
     /// Every item under a partition key (the parked items: `#relay`).
     pub fn items_under(&self, phone: &str) -> Vec<Item> {
         let table = self.table();
@@ -108,6 +113,21 @@ impl MemoryLeadStore {
     pub fn put_raw(&self, item: Item) {
         let mut table = self.table();
         table.commit(item);
+    }
+}
+
+/// What DynamoDB answers an item over 400 KB: refused for good.
+fn fits(item: &Item) -> Result<(), BackendError> {
+    let size = item_size(item);
+    match size > MAX_ITEM_BYTES {
+        true => Err(BackendError::permanent(
+            "memory PutItem",
+            "DynamoDB refuses the item (over 400 KB)",
+            format!(
+                "ValidationException: Item size has exceeded the maximum allowed size ({size} bytes)"
+            ),
+        )),
+        false => Ok(()),
     }
 }
 
@@ -160,6 +180,7 @@ impl LeadStore for MemoryLeadStore {
         let version = expected_version.map_or(1, |v| v + 1);
         let item = lead_item(state, outbox, version, Timestamp::now())
             .map_err(|e| BackendError::new("writing the lead item", e))?;
+        fits(&item)?;
         table.commit(item);
         Ok(version)
     }
@@ -167,15 +188,20 @@ impl LeadStore for MemoryLeadStore {
 
 impl Inbox for MemoryLeadStore {
     async fn keep_quarantined(&self, record: &QuarantineRecord) -> Result<(), BackendError> {
+        let latency = self.table().latency;
+        tokio::time::sleep(latency).await;
         let mut table = self.table();
         table.injected_failure()?;
         let item = quarantine_item(record)
             .map_err(|e| BackendError::new("writing the quarantine item", e))?;
+        fits(&item)?;
         table.commit(item);
         Ok(())
     }
 
     async fn keep_signal(&self, record: &DncSignalRecord) -> Result<bool, BackendError> {
+        let latency = self.table().latency;
+        tokio::time::sleep(latency).await;
         let mut table = self.table();
         table.injected_failure()?;
         let key = signal_key(record);
@@ -184,6 +210,7 @@ impl Inbox for MemoryLeadStore {
         }
         let item = signal_item(record, Timestamp::now())
             .map_err(|e| BackendError::new("writing the DNC signal item", e))?;
+        fits(&item)?;
         table.commit(item);
         Ok(true)
     }
@@ -195,6 +222,7 @@ impl ParkingLot for MemoryLeadStore {
         table.injected_failure()?;
         let item =
             parked_item(parked).map_err(|e| BackendError::new("writing the parked item", e))?;
+        fits(&item)?;
         table.commit(item);
         Ok(())
     }
@@ -244,6 +272,7 @@ impl DncRegisterStore for MemoryDncRegister {
         let version = expected_version.map_or(1, |v| v + 1);
         let item = register_item(phone, entry, version)
             .map_err(|e| BackendError::new("writing the DNC register item", e))?;
+        fits(&item)?;
         items.insert(phone.as_str().to_owned(), item);
         Ok(())
     }
