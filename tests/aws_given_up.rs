@@ -395,3 +395,118 @@ async fn a_sweep_costs_one_query_plus_a_read_and_a_write_per_pending_request_wha
     let (_, dnc) = ids(&aws).await;
     assert_eq!(dnc.len(), PENDING);
 }
+
+/// A register entry as the first release wrote it: every signal id, `requestedBy`, no
+/// request state and no key of the pending index.
+fn first_release_entry(phone: &str) -> support::aws::Item {
+    use call_events::adapters::dynamodb::register::register_item;
+    use call_events::core::domain::Phone;
+    use call_events::core::register::{
+        DncReason, DncSignalRecord, DncSource, Evidence, RegisterEntry, RequestState, StoredSignal,
+    };
+    let signal = DncSignalRecord::try_from(StoredSignal {
+        phone: phone.to_owned(),
+        campaign_id: Some("spring".into()),
+        external_lead_id: None,
+        reason: DncReason::Keypress9,
+        at: "2024-01-28T12:00:00.000000000Z".into(),
+        source: DncSource {
+            event_type: DncReason::Keypress9.event_type(),
+            event_time: "2024-01-28T12:00:00.000Z".into(),
+            event_id: "evt_first_release".into(),
+        },
+        evidence: Evidence {
+            received_at: "2024-01-28T12:00:01.000Z".into(),
+            signature_header: "t=1,v2=00".into(),
+            body: "{}".into(),
+            body_base64: None,
+        },
+    })
+    .unwrap();
+    let entry = RegisterEntry {
+        first: signal,
+        signals: 1,
+        recent_signal_ids: ["evt_first_release".to_owned()].into(),
+        request: RequestState::Pending {
+            since: "2024-01-28T12:00:01.000Z".into(),
+        },
+    };
+    let mut item = register_item(&Phone::parse(phone).unwrap(), &entry, 1).unwrap();
+    for name in [
+        "requestState",
+        "pendingRequest",
+        "pendingSince",
+        "recentSignalIds",
+    ] {
+        item.remove(name);
+    }
+    use aws_sdk_dynamodb::types::AttributeValue;
+    item.insert(
+        "signalIds".into(),
+        AttributeValue::L(vec![AttributeValue::S("evt_first_release".into())]),
+    );
+    item.insert(
+        "requestedBy".into(),
+        AttributeValue::S("evt_first_release".into()),
+    );
+    item
+}
+
+/// The sweep reads only the pending index, which entries of the first release are not in:
+/// the upgrade's one-off backfill puts them there (README, "Upgrading"), and is idempotent.
+#[tokio::test]
+async fn entries_of_the_first_release_reach_the_sweep_after_one_idempotent_backfill() {
+    use call_events::adapters::DynamoDncRegister;
+    const OLD: &str = "+12025550720";
+    let aws = TestAws::new().await;
+    aws.dynamodb
+        .put_item()
+        .table_name(&aws.resources.dnc_table_name)
+        .set_item(Some(first_release_entry(OLD)))
+        .send()
+        .await
+        .unwrap();
+    let relay = aws.relay();
+    let later = Timestamp::from_unix_parts(Timestamp::now().to_unix_parts().0 + 3600, 0).unwrap();
+    let unseen = support::finished(relay.relay().sweep(later, support::budget()).await);
+    assert_eq!(
+        unseen.pending_found, 0,
+        "out of the index: the sweep cannot see it"
+    );
+
+    let register = DynamoDncRegister::new(aws.dynamodb.clone(), &aws.resources.dnc_table_name);
+    let done = register.backfill_pending(|_| {}).await.unwrap();
+    assert_eq!((done.found, done.indexed), (1, 1));
+    let item = aws.register_item(OLD).await.unwrap();
+    assert_eq!(s(&item, "requestState").as_deref(), Some("pending"));
+    assert!(s(&item, "pendingRequest").unwrap().starts_with("pending#"));
+    assert_eq!(
+        s(&item, "pendingSince").as_deref(),
+        Some("2024-01-28T12:00:00.000Z")
+    );
+    assert_eq!(support::aws::n(&item, "version"), Some(2), "bumped");
+
+    // Again, as the operator's command: nothing left to do.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_call-events-dnc"))
+        .arg("backfill-pending")
+        .env("DNC_TABLE_NAME", &aws.resources.dnc_table_name)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{said} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        said.contains("0 entries pending out of the index"),
+        "{said}"
+    );
+
+    let swept = support::finished(relay.relay().sweep(later, support::budget()).await);
+    assert_eq!((swept.pending_found, swept.dnc_sent), (1, 1));
+    let item = aws.register_item(OLD).await.unwrap();
+    assert_eq!(s(&item, "requestState").as_deref(), Some("sent"));
+    let (_, dnc) = ids(&aws).await;
+    assert_eq!(dnc.len(), 1);
+}

@@ -324,6 +324,55 @@ async fn the_sweep_parks_an_unreadable_register_entry_and_sends_the_others() {
             .reason
             .contains("unreadable")
     );
+    // Parked once: the entry left the index (marked refused, for a person), so the next
+    // sweeps neither find it nor park it again.
+    for _ in 0..3 {
+        let again = sweep_after_grace(&world, Timestamp::now()).await;
+        assert_eq!((again.pending_found, again.parked), (0, 0));
+    }
+    assert_eq!(world.publisher.quarantined().len(), 1, "parked once");
+    let damaged = world.register.item("+12025550191").unwrap();
+    assert_eq!(damaged["requestState"].as_s().unwrap(), "refused");
+    assert!(!damaged.contains_key("pendingRequest"));
+    assert!(
+        damaged["requestRefused"]
+            .as_s()
+            .unwrap()
+            .contains("unreadable")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sweep_out_of_time_stops_and_still_reports_what_it_did() {
+    let mut world = World::new();
+    world.key_9(0).await;
+    world.publisher.set_down(true);
+    let changes = world.new_changes();
+    world.relay.relay(&changes).await;
+    // SQS stays down: the sweep stops at its first send, and says what it did.
+    let later = Timestamp::from_unix_parts(Timestamp::now().to_unix_parts().0 + 3600, 0).unwrap();
+    let swept = world.relay.sweep(later, support::budget()).await;
+    assert_eq!(swept.report.pending_found, 1);
+    assert_eq!(swept.report.send_failures, 1);
+    assert!(swept.stopped.is_some());
+    // Out of time before it starts: nothing done, and it says why.
+    world.publisher.set_down(false);
+    let swept = world.relay.sweep(later, tokio::time::Instant::now()).await;
+    assert_eq!((swept.report.pending_found, swept.report.dnc_sent), (1, 0));
+    assert!(swept.stopped.unwrap().contains("out of time"));
+}
+
+#[tokio::test]
+async fn a_refused_request_says_refused_and_why_and_leaves_the_index() {
+    let mut world = World::new();
+    world.key_9(0).await;
+    world.publisher.refuse_next_sends_for_good(1);
+    let changes = world.new_changes();
+    world.relay.relay(&changes).await;
+    let item = world.register.item(PHONE).unwrap();
+    assert_eq!(item["requestState"].as_s().unwrap(), "refused");
+    assert!(item["requestRefused"].as_s().unwrap().contains("SQS"));
+    assert!(!item.contains_key("pendingRequest"));
 }
 
 #[test]

@@ -435,6 +435,11 @@ fn given_up_batches_are_redriven_by_the_relay_until_relayed_or_written_down_as_g
         text(&source["FunctionResponseTypes"][0]),
         "ReportBatchItemFailures"
     );
+    assert_eq!(
+        text(&source["ScalingConfig"]["MaximumConcurrency"]),
+        "2",
+        "redrives run at most 2 at a time: a shard has at most 2 readers"
+    );
     let queue = resource(&template, "RelayFailureQueue");
     let visibility: u64 = text(&queue["VisibilityTimeout"]).parse().unwrap();
     let timeout: u64 = text(&resource(&template, "RelayFunction")["Timeout"])

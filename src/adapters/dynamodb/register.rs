@@ -266,6 +266,111 @@ impl DynamoDncRegister {
     }
 }
 
+/// What a backfill of the pending index did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backfilled {
+    /// Entries that were pending (or of the first release, with no request state) and out of
+    /// the index.
+    pub found: usize,
+    /// Of those, put in the index now (the others changed meanwhile).
+    pub indexed: usize,
+}
+
+impl DynamoDncRegister {
+    /// Puts every entry whose request is pending but which the sweep cannot see (written by
+    /// the first release: no `requestState`, no index key) into the pending index, pending
+    /// since its signal, with a version bump. Idempotent: a second run finds nothing. One
+    /// scan of the register (read only: keys and three attributes), one conditional update
+    /// per entry found; `progress` hears each entry as it is handled.
+    pub async fn backfill_pending(
+        &self,
+        mut progress: impl FnMut(&Backfilled),
+    ) -> Result<Backfilled, BackendError> {
+        let mut done = Backfilled::default();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .projection_expression("#pk, #dncAt")
+                .filter_expression(UNINDEXED)
+                .expression_attribute_names("#pk", REGISTER_KEY)
+                .expression_attribute_names("#dncAt", "dncAt")
+                .expression_attribute_names("#state", REQUEST_STATE)
+                .expression_attribute_names("#pending", PENDING_KEY)
+                .expression_attribute_values(":pending", AttributeValue::S(PENDING.into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| {
+                    classify(
+                        "DynamoDB Scan (DNC register)",
+                        "the register cannot be read",
+                        e,
+                    )
+                })?;
+            for item in page.items.unwrap_or_default() {
+                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+                let (Some(phone), Some(dnc_at)) = (text(REGISTER_KEY), text("dncAt")) else {
+                    continue;
+                };
+                done.found += 1;
+                if self.index_pending(&phone, &dnc_at).await? {
+                    done.indexed += 1;
+                }
+                progress(&done);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(done);
+            }
+        }
+    }
+
+    /// One entry into the index, if it is still pending and out of it.
+    async fn index_pending(&self, phone: &str, dnc_at: &str) -> Result<bool, BackendError> {
+        let written = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(REGISTER_KEY, AttributeValue::S(phone.to_owned()))
+            .update_expression(
+                "SET #state = :pending, #pending = :key, #since = if_not_exists(#since, :since), \
+                 #version = if_not_exists(#version, :zero) + :one",
+            )
+            .condition_expression(format!("attribute_exists(#pk) AND ({UNINDEXED})"))
+            .expression_attribute_names("#pk", REGISTER_KEY)
+            .expression_attribute_names("#state", REQUEST_STATE)
+            .expression_attribute_names("#pending", PENDING_KEY)
+            .expression_attribute_names("#since", PENDING_SINCE)
+            .expression_attribute_names("#version", VERSION)
+            .expression_attribute_values(":pending", AttributeValue::S(PENDING.into()))
+            .expression_attribute_values(":key", AttributeValue::S(pending_key(phone)))
+            .expression_attribute_values(":since", AttributeValue::S(dnc_at.to_owned()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(false)
+            }
+            Err(e) => Err(classify(
+                "DynamoDB UpdateItem (DNC register backfill)",
+                "DynamoDB refuses the register entry",
+                e,
+            )),
+        }
+    }
+}
+
+/// An entry whose request is pending (or of the first release: no request state at all)
+/// but which is out of the pending index.
+const UNINDEXED: &str =
+    "(attribute_not_exists(#state) OR #state = :pending) AND attribute_not_exists(#pending)";
+
 impl DncRegisterStore for DynamoDncRegister {
     async fn load(&self, phone: &Phone) -> Result<Option<(RegisterEntry, u64)>, BackendError> {
         let output = self
@@ -421,4 +526,30 @@ pub fn oldest_first(mut pending: Vec<(String, String)>, limit: usize) -> Vec<Pho
         .filter_map(|(_, phone)| Phone::parse(&phone).ok())
         .take(limit)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_entries_spread_over_every_index_key_and_a_phone_keeps_its_key() {
+        let mut counts = [0usize; PENDING_SHARDS as usize];
+        for i in 0..8000 {
+            let key = pending_key(&format!("+1202555{i:04}"));
+            assert_eq!(key, pending_key(&format!("+1202555{i:04}")));
+            let shard: usize = key.trim_start_matches("pending#").parse().unwrap();
+            counts[shard] += 1;
+        }
+        assert!(
+            counts.iter().all(|&n| (700..1300).contains(&n)),
+            "{counts:?}"
+        );
+        let keys: Vec<String> = pending_keys().collect();
+        assert_eq!(keys.len(), PENDING_SHARDS as usize + 1);
+        assert!(
+            keys.contains(&PENDING.to_owned()),
+            "the unsharded key of earlier entries"
+        );
+    }
 }
