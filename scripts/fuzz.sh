@@ -16,7 +16,7 @@ if [[ "$runs" == "--smoke" ]]; then
   runs=2000
   profile=(--dev)
 fi
-targets=(signature_header body_parser apigw_request stored_item queue_message sqs_batch)
+targets=(signature_header body_parser apigw_request stored_item queue_message sqs_batch webhook_body redrive_pages)
 
 if ! rustup toolchain list | grep -q '^nightly'; then
   echo "fuzz: the nightly toolchain is not installed (rustup toolchain install nightly); not fuzzing" >&2

@@ -510,3 +510,49 @@ async fn entries_of_the_first_release_reach_the_sweep_after_one_idempotent_backf
     let (_, dnc) = ids(&aws).await;
     assert_eq!(dnc.len(), 1);
 }
+
+/// On DynamoDB itself: an entry the sweep cannot read (its `version` is not even a number)
+/// is parked once and taken out of the index; the sweeps after it find nothing.
+#[tokio::test]
+async fn a_register_entry_the_sweep_cannot_read_is_parked_once_and_leaves_the_index() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    const DAMAGED: &str = "+12025550730";
+    let aws = TestAws::new().await;
+    let damaged = std::collections::HashMap::from([
+        ("phone".to_owned(), AttributeValue::S(DAMAGED.into())),
+        (
+            "pendingRequest".to_owned(),
+            AttributeValue::S("pending#3".into()),
+        ),
+        (
+            "pendingSince".to_owned(),
+            AttributeValue::S("2024-01-01T00:00:00.000Z".into()),
+        ),
+        ("reason".to_owned(), AttributeValue::N("7".into())),
+        ("version".to_owned(), AttributeValue::S("seven".into())),
+    ]);
+    aws.dynamodb
+        .put_item()
+        .table_name(&aws.resources.dnc_table_name)
+        .set_item(Some(damaged))
+        .send()
+        .await
+        .unwrap();
+    let relay = aws.relay();
+    let later = Timestamp::from_unix_parts(Timestamp::now().to_unix_parts().0 + 3600, 0).unwrap();
+    let first = support::finished(relay.relay().sweep(later, support::budget()).await);
+    assert_eq!(
+        (first.pending_found, first.parked, first.unreadable),
+        (1, 1, 1)
+    );
+    for _ in 0..3 {
+        let again = support::finished(relay.relay().sweep(later, support::budget()).await);
+        assert_eq!((again.pending_found, again.parked), (0, 0));
+    }
+    let item = aws.register_item(DAMAGED).await.unwrap();
+    assert_eq!(s(&item, "requestState").as_deref(), Some("refused"));
+    assert!(s(&item, "requestRefused").unwrap().contains("unreadable"));
+    assert!(!item.contains_key("pendingRequest"));
+    let parked = aws.drain_only(&aws.resources.queues.quarantine).await;
+    assert_eq!(parked.len(), 1, "parked once");
+}

@@ -157,7 +157,11 @@ pub async fn read_batch<S: StreamShards>(
                     if sequence_after(seq, &batch.end_sequence_number) {
                         return Ok(changes);
                     }
-                    if sequence_after(&batch.start_sequence_number, seq) {
+                    // Before the batch, or read already (a renewed iterator): not again.
+                    let read = changes.last().map(|c| c.sequence_number.as_str());
+                    if sequence_after(&batch.start_sequence_number, seq)
+                        || read.is_some_and(|last| !sequence_after(seq, last))
+                    {
                         continue;
                     }
                     let last = !sequence_after(&batch.end_sequence_number, seq);
