@@ -151,3 +151,76 @@ async fn sqs_faults_never_reach_the_sender_and_every_message_leaves_once_after_r
         assert!(proxy.calls() >= 2);
     }
 }
+
+/// What DynamoDB Streams may answer the redrive (moto answers none of it): each fault once
+/// and then on every call, behind a stream that also answers an empty page first.
+const STREAM_FAULTS: [Fault; 7] = [
+    Fault::Latency(Duration::from_millis(300)),
+    Fault::Reset,
+    Fault::Http500,
+    Fault::Error("LimitExceededException"),
+    Fault::Error("ExpiredIteratorException"),
+    Fault::Error("TrimmedDataAccessException"),
+    Fault::Invalid,
+];
+
+/// The stream's faults on the redrive of a given-up batch: a read short of the batch's last
+/// record is never counted done (the message comes back and nothing is sent from it); a
+/// batch the stream no longer holds is written down as a gap; once the stream answers,
+/// every message of the batch leaves once by id.
+#[tokio::test]
+async fn stream_faults_on_the_redrive_never_count_a_short_read_done() {
+    use call_events::adapters::dynamodb::item::PARKED_PARTITION;
+    use support::aws::CLOSED_ENDPOINT;
+    for fault in STREAM_FAULTS {
+        for always in [false, true] {
+            let aws = TestAws::new().await;
+            let webhook = aws.handler().await;
+            for event in [key_9("+12025550621"), scheduled("+12025550622")] {
+                assert_eq!(deliver(&webhook, &event).await.0, 200, "{fault:?}");
+            }
+            let down = aws.relay_with_sqs_at(CLOSED_ENDPOINT);
+            assert!(aws.pump_with(&down, 100).await[0].retry_from.is_some());
+            aws.give_up().await;
+            let proxy = FaultProxy::start(&moto()).await;
+            proxy.empty_first_pages();
+            let relay = aws.relay_with_streams_at(&proxy.endpoint);
+            match always {
+                // The iterator passes; the read meets the fault (after the SDK's retry too).
+                false => proxy.inject(&[Fault::Pass, fault, fault]),
+                true => proxy.break_with(fault),
+            }
+            // 2 s to read: the relay keeps 10 s of the invocation to send.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(12);
+            let answer = aws.redrive_by(&relay, deadline).await;
+            proxy.heal();
+            let came_back = answer["batchItemFailures"].as_array().map_or(0, Vec::len);
+            let (callbacks, dnc, _) = sent_once_by_id(&aws).await;
+            let case = format!("{fault:?}, always: {always}");
+            if fault == Fault::Error("TrimmedDataAccessException") {
+                assert_eq!(came_back, 0, "{case}: a gap is handled");
+                let gaps = aws
+                    .all_items()
+                    .await
+                    .iter()
+                    .filter(|i| s(i, "phone").as_deref() == Some(PARKED_PARTITION))
+                    .count();
+                assert_eq!(gaps, 1, "{case}: written down");
+                assert_eq!((callbacks, dnc), (0, 0), "{case}");
+                continue;
+            }
+            if came_back == 0 {
+                assert_eq!((callbacks, dnc), (1, 1), "{case}: relayed whole");
+                continue;
+            }
+            assert_eq!(
+                (callbacks, dnc),
+                (0, 0),
+                "{case}: nothing from a short read"
+            );
+            let answer = aws.redrive(&relay).await;
+            assert_eq!(answer["batchItemFailures"], json!([]), "{case}");
+            assert_eq!(sent_once_by_id(&aws).await.0, 1, "{case}");
+        }
+    }
+}
