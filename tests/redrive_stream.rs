@@ -290,3 +290,50 @@ async fn a_redrive_retried_after_a_short_read_relays_once_the_stream_answers() {
     relayed_whole(&w.redrive(Duration::from_secs(20)).await);
     assert_eq!(w.sent(), (1, 1));
 }
+
+/// Each counter means one thing: a message on the on-failure queue that is not Lambda's
+/// record is parked (not a stream gap); a redrive that comes back is deferred (not a send
+/// failure: nothing was sent).
+#[tokio::test(start_paused = true)]
+async fn redrive_counters_say_what_happened() {
+    use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+    use call_events::adapters::dynamodb::stream::decode_new_image;
+    use call_events::entrypoints::stream::StreamHandler;
+    let w = world(StreamPlan {
+        empty_pages_first: usize::MAX,
+        ..StreamPlan::default()
+    })
+    .await;
+    let handler = StreamHandler::new(w.relay, w.shards.clone(), decode_new_image);
+    let batch = w.shards.batch(0, 4);
+    let record = serde_json::json!({ "DDBStreamBatchInfo": batch }).to_string();
+    let message = |id: &str, body: &str| {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.into());
+        m.body = Some(body.into());
+        m
+    };
+    let mut event = SqsEvent::default();
+    event.records = vec![message("a", "not a record"), message("b", &record)];
+    let (response, report) = handler
+        .redrive(event, Instant::now() + Duration::from_secs(2))
+        .await;
+    assert_eq!(
+        (report.parked, report.parked_in_table),
+        (1, 1),
+        "{report:?}"
+    );
+    assert_eq!(report.gaps, 0, "{report:?}");
+    assert_eq!(
+        (report.redrives_deferred, report.send_failures),
+        (1, 0),
+        "{report:?}"
+    );
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["b"], "only the record not done comes back");
+    assert_eq!(w.lot.items_under(PARKED_PARTITION).len(), 1);
+}
