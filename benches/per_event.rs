@@ -11,7 +11,7 @@ use call_events::core::decided::Decided;
 use call_events::core::domain::Timestamp;
 use call_events::core::lead::{Decision, Effect, LeadState, decide};
 use call_events::core::messages::QueueMessage;
-use call_events::core::register::{DncSignalRecord, Evidence};
+use call_events::core::register::{DncSignalRecord, evidence_of_request};
 use call_events::core::signature::{Secret, Verifier, sign_v2};
 use call_events::core::wire::{Inbound, parse_body};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -130,12 +130,7 @@ fn per_event(
             Effect::Callback(c) => outbox.messages.push(QueueMessage::from(c)),
             Effect::Dnc(s) => outbox.dnc_signals.push(DncSignalRecord::new(
                 s,
-                Evidence {
-                    received_at: Timestamp::now().to_rfc3339(),
-                    signature_header: header.to_owned(),
-                    body: String::from_utf8_lossy(body).into_owned(),
-                    body_base64: None,
-                },
+                evidence_of_request(Some(header), body),
             )),
         }
     }

@@ -11,18 +11,21 @@ use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use crate::adapters::dynamodb::stream::decode_new_image;
-use crate::adapters::{DynamoDncRegister, DynamoLeadStore, DynamoStreamShards};
+use crate::adapters::{
+    DynamoDncRegister, DynamoLeadStore, DynamoStreamShards, SecretsManagerSecrets,
+};
 use crate::adapters::{SqsPublisher, SqsQuarantineQueue};
 use crate::config::{Config, ConfigError, RelayConfig, ReplayConfig, SecretSource, parse_secrets};
 use crate::core::signature::{Secret, Verifier};
 use crate::entrypoints::http::WebhookHandler;
 use crate::entrypoints::stream::StreamHandler;
 use crate::telemetry::error_chain;
+use crate::usecases::keyring::Keyring;
 use crate::usecases::record::CallEventRecorder;
 use crate::usecases::relay::Relay;
 use crate::usecases::replay::{Replay, Trust};
 
-pub type LiveHandler = WebhookHandler<DynamoLeadStore>;
+pub type LiveHandler = WebhookHandler<DynamoLeadStore, SecretsManagerSecrets>;
 pub type LiveRelay =
     StreamHandler<SqsPublisher, DynamoDncRegister, DynamoLeadStore, DynamoStreamShards>;
 
@@ -69,9 +72,12 @@ pub async fn start() -> Result<LiveHandler, StartupError> {
 }
 
 pub async fn build(config: &Config, sdk: &SdkConfig) -> Result<LiveHandler, StartupError> {
-    let secrets = match &config.secrets {
-        SecretSource::Inline(secrets) => secrets.clone(),
-        SecretSource::SecretsManager { arn } => read_secret(sdk, arn).await?,
+    let (secrets, source) = match &config.secrets {
+        SecretSource::Inline(secrets) => (secrets.clone(), None),
+        SecretSource::SecretsManager { arn } => {
+            let source = SecretsManagerSecrets::new(aws_sdk_secretsmanager::Client::new(sdk), arn);
+            (read_secret(sdk, arn).await?, Some(source))
+        }
     };
     let store = DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
     let verifier = Verifier::new(secrets, config.tolerance_seconds);
@@ -79,7 +85,10 @@ pub async fn build(config: &Config, sdk: &SdkConfig) -> Result<LiveHandler, Star
         true => verifier,
         false => verifier.refusing_v1(),
     };
-    Ok(WebhookHandler::new(verifier, CallEventRecorder::new(store)))
+    Ok(WebhookHandler::with_keyring(
+        Keyring::new(verifier, source),
+        CallEventRecorder::new(store),
+    ))
 }
 
 pub type LiveReplay = Replay<SqsQuarantineQueue, DynamoLeadStore>;

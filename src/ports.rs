@@ -15,6 +15,7 @@ use crate::core::domain::{Phone, Timestamp};
 use crate::core::lead::LeadState;
 use crate::core::messages::{QuarantineRecord, QueueMessage};
 use crate::core::register::{DncSignalRecord, RegisterEntry};
+use crate::core::signature::Secret;
 
 /// A backend call that failed after the SDK's own retries. Its text is for logs only:
 /// it never reaches a response. Whether it is worth retrying is decided where it is made,
@@ -59,6 +60,12 @@ impl BackendError {
     pub fn is_permanent(&self) -> bool {
         self.permanent.is_some()
     }
+}
+
+/// Where the webhook's client secrets are kept (Secrets Manager), read again by a warm
+/// instance when a request's signature matches none of those it holds.
+pub trait WebhookSecrets: Send + Sync {
+    fn read(&self) -> impl Future<Output = Result<Vec<Secret>, BackendError>> + Send;
 }
 
 /// A lead as stored: its state and the version the next write must match.

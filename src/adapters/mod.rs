@@ -6,10 +6,14 @@
 pub mod dynamodb;
 pub mod failure;
 pub mod memory;
+pub mod secrets;
 pub mod sqs;
 
 pub use dynamodb::DynamoLeadStore;
 pub use dynamodb::register::DynamoDncRegister;
 pub use dynamodb::stream::DynamoStreamShards;
-pub use memory::{MemoryDncRegister, MemoryLeadStore, MemoryPublisher, MemoryQuarantineQueue};
+pub use memory::{
+    MemoryDncRegister, MemoryLeadStore, MemoryPublisher, MemoryQuarantineQueue, MemorySecrets,
+};
+pub use secrets::SecretsManagerSecrets;
 pub use sqs::{QueueUrls, SqsPublisher, SqsQuarantineQueue};

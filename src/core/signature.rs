@@ -103,6 +103,19 @@ impl Verifier {
         }
     }
 
+    /// The secrets it checks against.
+    pub fn secrets(&self) -> &[Secret] {
+        &self.secrets
+    }
+
+    /// The same checks against other secrets (a rotation).
+    pub fn with_secrets(&self, secrets: Vec<Secret>) -> Self {
+        Self {
+            secrets,
+            ..self.clone()
+        }
+    }
+
     /// Refuses legacy `v1` signatures (HMAC over the body alone, no timestamp in it, so a
     /// captured request can be replayed with a fresh `t`); `v2` only.
     pub fn refusing_v1(mut self) -> Self {

@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 use tracing::error;
 
 use crate::core::signature::{self, Verifier};
-use crate::ports::{Inbox, LeadStore};
+use crate::ports::{Inbox, LeadStore, WebhookSecrets};
 use crate::telemetry::{Outcome, RequestReport, error_chain};
+use crate::usecases::keyring::{Fixed, Keyring};
 use crate::usecases::record::{CallEventRecorder, Receipt, RecordError, Recorded};
 
 /// The API Gateway event (HTTP API payload 2.0 or REST payload 1.0) as the request the
@@ -77,14 +78,22 @@ pub fn request_from_event(
 /// in an SQS message.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-pub struct WebhookHandler<S> {
-    verifier: Verifier,
+/// The webhook: the secrets (`K`, where they are read again) and the use case.
+pub struct WebhookHandler<S, K = Fixed> {
+    keyring: Keyring<K>,
     recorder: CallEventRecorder<S>,
 }
 
 impl<S: LeadStore + Inbox> WebhookHandler<S> {
+    /// With secrets that are never read again.
     pub fn new(verifier: Verifier, recorder: CallEventRecorder<S>) -> Self {
-        Self { verifier, recorder }
+        Self::with_keyring(Keyring::new(verifier, None), recorder)
+    }
+}
+
+impl<S: LeadStore + Inbox, K: WebhookSecrets> WebhookHandler<S, K> {
+    pub fn with_keyring(keyring: Keyring<K>, recorder: CallEventRecorder<S>) -> Self {
+        Self { keyring, recorder }
     }
 
     /// Answers the request and writes its log line.
@@ -128,7 +137,7 @@ impl<S: LeadStore + Inbox> WebhookHandler<S> {
             .get(signature::HEADER)
             .map(|v| v.to_str().unwrap_or_default());
         let now_ms = chrono::Utc::now().timestamp_millis();
-        if let Err(e) = self.verifier.verify(header, body, now_ms) {
+        if let Err(e) = self.keyring.verify(header, body, now_ms).await {
             let report = RequestReport {
                 detail: Some(e.to_string()),
                 ..RequestReport::default()

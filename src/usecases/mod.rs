@@ -2,12 +2,14 @@
 //! [`crate::ports`], so each runs on the AWS adapters and on the in-memory ones alike. They
 //! import the core and the ports, nothing else (`tests/architecture.rs`).
 //!
+//! - [`keyring`]: the webhook's secrets, read again when a signature matches none held;
 //! - [`record`]: the webhook's: one delivery, one conditional write (or the quarantine);
 //! - [`relay`]: the relay's: send what each committed write decided; the sweep of pending
 //!   DNC requests;
 //! - [`redrive`]: batches Lambda gave up on, relayed again from the stream;
 //! - [`replay`]: the operator's replay of the quarantine queue.
 
+pub mod keyring;
 pub mod record;
 pub mod redrive;
 pub mod relay;

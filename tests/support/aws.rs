@@ -20,6 +20,7 @@ use call_events::config::{Config, RelayConfig, SecretSource};
 use call_events::core::signature::{Secret, Verifier, sign_v2};
 use call_events::entrypoints::http::WebhookHandler;
 use call_events::entrypoints::stream::StreamHandler;
+use call_events::usecases::keyring::Keyring;
 use call_events::usecases::record::CallEventRecorder;
 use call_events::usecases::relay::{Relay, RelayReport};
 use call_events_local::{self as local, Resources};
@@ -114,8 +115,11 @@ impl TestAws {
     /// The webhook with DynamoDB reached at another endpoint (to cut it off).
     pub fn handler_with_dynamodb_at(&self, url: &str) -> LiveHandler {
         let conf = aws_sdk_dynamodb::config::Builder::from(&self.sdk).endpoint_url(url);
-        WebhookHandler::new(
-            Verifier::new(vec![Secret::new(LOCAL_SECRET).unwrap()], 300),
+        WebhookHandler::with_keyring(
+            Keyring::new(
+                Verifier::new(vec![Secret::new(LOCAL_SECRET).unwrap()], 300),
+                None,
+            ),
             CallEventRecorder::new(DynamoLeadStore::new(
                 aws_sdk_dynamodb::Client::from_conf(conf.build()),
                 &self.resources.table_name,

@@ -4,10 +4,12 @@
 
 pub mod publisher;
 pub mod quarantine;
+pub mod secrets;
 pub mod store;
 pub mod stream;
 
 pub use publisher::MemoryPublisher;
 pub use quarantine::MemoryQuarantineQueue;
+pub use secrets::MemorySecrets;
 pub use store::{MemoryDncRegister, MemoryLeadStore};
 pub use stream::{MemoryStreamShards, StreamPlan};
