@@ -158,13 +158,14 @@ pub trait DncRegisterStore: Send + Sync {
         why: &str,
     ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
-    /// Up to `limit` phones whose request is pending since `before` or earlier, from the
-    /// sparse index of pending requests (never a scan of the register).
+    /// Up to `limit` phones whose request is pending since `before` or earlier, the longest
+    /// pending first, each with when it became pending (RFC 3339), from the sparse index of
+    /// pending requests (never a scan of the register).
     fn pending(
         &self,
         before: Timestamp,
         limit: usize,
-    ) -> impl Future<Output = Result<Vec<Phone>, BackendError>> + Send;
+    ) -> impl Future<Output = Result<Vec<(Phone, String)>, BackendError>> + Send;
 }
 
 /// What the relay could not send anywhere, kept durably with its reason for a person: the

@@ -65,7 +65,11 @@ fn emf_block<'a>(timestamp_ms: i64, metrics: &[(&'a str, usize)], with_duration:
         .iter()
         .map(|(name, _)| Definition {
             name,
-            unit: "Count",
+            unit: if name.ends_with("Seconds") {
+                "Seconds"
+            } else {
+                "Count"
+            },
         })
         .collect();
     if with_duration {
@@ -233,9 +237,11 @@ impl RequestReport {
     }
 
     /// The counts this request adds to each metric.
-    pub fn metrics(&self) -> [(&'static str, usize); 11] {
+    pub fn metrics(&self) -> [(&'static str, usize); 12] {
         let is = |outcome| usize::from(self.outcome == outcome);
         [
+            // Every request answered, whatever it was: the canary's 401 rate divides by it.
+            ("Requests", 1),
             ("Processed", is(Outcome::Processed)),
             ("Duplicate", is(Outcome::Duplicate)),
             ("Ignored", is(Outcome::Ignored)),
@@ -299,7 +305,7 @@ pub fn relay_log_line_of(
     duration: Duration,
     timestamp_ms: i64,
 ) -> String {
-    let metrics = [
+    let mut metrics = vec![
         ("CallbacksSent", report.callbacks_sent),
         ("CallbacksSuppressed", report.callbacks_suppressed),
         ("DncRequestsSent", report.dnc_sent),
@@ -315,6 +321,17 @@ pub fn relay_log_line_of(
         ("RedrivesDeferred", report.redrives_deferred),
         ("UnreadableRecords", report.unreadable),
     ];
+    // A sweep's line alone: its heartbeat, and the age of the longest pending request
+    // when it could read the index.
+    if what == "sweep" {
+        metrics.push(("Sweeps", 1));
+        if let Some(age) = report.oldest_pending_seconds {
+            metrics.push((
+                "OldestPendingSeconds",
+                usize::try_from(age).unwrap_or(usize::MAX),
+            ));
+        }
+    }
     let line = BatchLine {
         emf: emf_block(timestamp_ms, &metrics, false),
         function_name: function_name(),

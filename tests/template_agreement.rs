@@ -842,19 +842,61 @@ fn example_consumer_template_agrees_with_its_code_and_the_receivers_exports() {
 
 /// The metric names each function's log line declares, by the function's logical id.
 fn emitted_metrics() -> BTreeMap<&'static str, BTreeSet<String>> {
-    use call_events::telemetry::{Outcome, RequestReport, relay_log_line};
-    let relay = relay_log_line(
-        &call_events::usecases::relay::RelayReport::default(),
-        std::time::Duration::ZERO,
+    use call_events::telemetry::{Outcome, RequestReport, relay_log_line_of};
+    use call_events::usecases::relay::RelayReport;
+    let batch = relay_log_line_of(
+        "relay batch",
+        &RelayReport::default(),
+        None,
+        Default::default(),
         0,
     );
+    let sweep = RelayReport {
+        oldest_pending_seconds: Some(0),
+        ..RelayReport::default()
+    };
+    let sweep = relay_log_line_of("sweep", &sweep, None, Default::default(), 0);
+    let relay = emf_metric_names(&batch)
+        .union(&emf_metric_names(&sweep))
+        .cloned()
+        .collect();
     BTreeMap::from([
         (
             "WebhookFunction",
             emf_metric_names(&RequestReport::new(Outcome::Processed, 200).to_log_line(0)),
         ),
-        ("RelayFunction", emf_metric_names(&relay)),
+        ("RelayFunction", relay),
     ])
+}
+
+/// The metrics an alarm watches: its own (`Namespace`, `MetricName`, `Dimensions`), or
+/// each `MetricStat` of its metric math, as (namespace, name, dimensions).
+fn alarm_metrics(alarm: &Value) -> Vec<(String, String, BTreeMap<String, String>)> {
+    if !alarm["MetricName"].is_null() {
+        let dimensions = match alarm["Dimensions"].is_null() {
+            true => BTreeMap::new(),
+            false => pairs(&alarm["Dimensions"], "Name", "Value"),
+        };
+        return vec![(
+            text(&alarm["Namespace"]),
+            text(&alarm["MetricName"]),
+            dimensions,
+        )];
+    }
+    alarm["Metrics"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .filter(|m| !m["MetricStat"].is_null())
+        .map(|m| {
+            let metric = &m["MetricStat"]["Metric"];
+            (
+                text(&metric["Namespace"]),
+                text(&metric["MetricName"]),
+                pairs(&metric["Dimensions"], "Name", "Value"),
+            )
+        })
+        .collect()
 }
 
 /// The dimension sets the log lines declare, each as a set of names.
@@ -894,28 +936,25 @@ fn every_alarm_on_the_functions_own_metrics_names_one_that_function_emits() {
     let template = template();
     let mut checked = 0;
     for (name, alarm) in template["Resources"].as_mapping().unwrap() {
-        let alarm = &alarm["Properties"];
-        if alarm["Namespace"].as_str() != Some(call_events::telemetry::METRICS_NAMESPACE) {
-            continue;
+        for (namespace, metric, dimensions) in alarm_metrics(&alarm["Properties"]) {
+            // A metric of a log metric filter (429s counted from API Gateway's access log)
+            // has no dimensions.
+            if namespace != call_events::telemetry::METRICS_NAMESPACE || dimensions.is_empty() {
+                continue;
+            }
+            let function = &dimensions[call_events::telemetry::DIMENSION];
+            // The alarm's dimensions are one of the sets the lines declare.
+            let names: BTreeSet<String> = dimensions.keys().cloned().collect();
+            assert!(
+                dimension_sets.contains(&names),
+                "{name:?}: dimensions {names:?} are not a set the lines declare: {dimension_sets:?}"
+            );
+            assert!(
+                emitted[function.as_str()].contains(&metric),
+                "{name:?}: {function} emits no {metric}"
+            );
+            checked += 1;
         }
-        // A metric of a log metric filter (429s counted from API Gateway's access log).
-        if alarm["Dimensions"].is_null() {
-            continue;
-        }
-        let dimensions = pairs(&alarm["Dimensions"], "Name", "Value");
-        let function = &dimensions[call_events::telemetry::DIMENSION];
-        let metric = text(&alarm["MetricName"]);
-        // The alarm's dimensions are one of the sets the lines declare.
-        let names: BTreeSet<String> = dimensions.keys().cloned().collect();
-        assert!(
-            dimension_sets.contains(&names),
-            "{name:?}: dimensions {names:?} are not a set the lines declare: {dimension_sets:?}"
-        );
-        assert!(
-            emitted[function.as_str()].contains(&metric),
-            "{name:?}: {function} emits no {metric}"
-        );
-        checked += 1;
     }
     assert!(checked >= 8, "{checked}");
 }
@@ -963,13 +1002,12 @@ fn the_webhook_deploys_behind_an_alias_with_a_canary_its_new_versions_alarms_rol
         .collect();
     assert_eq!(gates.len(), 4);
     for gate in &gates {
-        let alarm = resource(&template, gate);
-        let dimensions = pairs(&alarm["Dimensions"], "Name", "Value");
-        assert_eq!(
-            dimensions
+        let metrics = alarm_metrics(resource(&template, gate));
+        assert!(
+            metrics.iter().any(|(_, _, dimensions)| dimensions
                 .get(call_events::telemetry::VERSION_DIMENSION)
-                .map(String::as_str),
-            Some("WebhookFunction.Version.Version"),
+                .map(String::as_str)
+                == Some("WebhookFunction.Version.Version")),
             "{gate} watches the new version"
         );
     }
@@ -980,20 +1018,40 @@ fn the_webhook_deploys_behind_an_alias_with_a_canary_its_new_versions_alarms_rol
         "Unauthorized",
     ] {
         assert!(
-            gates
+            gates.iter().any(|g| alarm_metrics(resource(&template, g))
                 .iter()
-                .any(|g| text(&resource(&template, g)["MetricName"]) == metric),
+                .any(|(_, name, _)| name == metric)),
             "{metric}"
         );
     }
+    // 401s gate only as the new version's rate over the function's: callers cannot trip it.
+    let unauthorized = resource(&template, "WebhookCanaryUnauthorizedAlarm");
+    assert!(
+        unauthorized["MetricName"].is_null(),
+        "not a plain count of 401s"
+    );
+    let expression = unauthorized["Metrics"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|m| m["ReturnData"].as_bool() == Some(true))
+        .map(|m| text(&m["Expression"]))
+        .unwrap();
+    assert!(
+        expression.contains("newUnauthorized") && expression.contains("allRequests"),
+        "{expression}"
+    );
 }
 
 #[test]
-fn the_relay_moves_all_at_once_and_every_trigger_invokes_its_alias() {
+fn the_relay_moves_its_alias_in_one_step_with_no_gate_and_every_trigger_invokes_the_alias() {
     let template = template();
     let relay = resource(&template, "RelayFunction");
     assert_eq!(text(&relay["AutoPublishAlias"]), "live");
-    assert_eq!(text(&relay["DeploymentPreference"]["Type"]), "AllAtOnce");
+    assert!(
+        relay["DeploymentPreference"].is_null(),
+        "an all-at-once gate sees nothing of the new version and only blocks hot fixes"
+    );
     for source in ["RelayEventSource", "RelayRedriveSource"] {
         assert_eq!(
             text(&resource(&template, source)["FunctionName"]),

@@ -74,6 +74,8 @@ pub struct RelayReport {
     pub dnc_refused: usize,
     /// Pending requests the sweep found.
     pub pending_found: usize,
+    /// A sweep's: how long the longest pending request it found has waited (0: none).
+    pub oldest_pending_seconds: Option<u64>,
     /// Given-up stream batches relayed again whole.
     pub redriven: usize,
     /// Given-up stream batches the stream no longer held: written down for a person.
@@ -161,7 +163,12 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
             .await
             .map_err(|e| error_chain(&e))?;
         report.pending_found = phones.len();
-        for (done, phone) in phones.iter().enumerate() {
+        report.oldest_pending_seconds = Some(phones.first().map_or(0, |(_, since)| {
+            Timestamp::parse(since)
+                .map(|since| now.to_unix_parts().0 - since.to_unix_parts().0)
+                .map_or(0, |age| u64::try_from(age).unwrap_or(0))
+        }));
+        for (done, (phone, _)) in phones.iter().enumerate() {
             if tokio::time::Instant::now() >= by {
                 return Err(format!(
                     "out of time after {done} of {} pending requests",

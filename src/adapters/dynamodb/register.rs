@@ -474,7 +474,11 @@ impl DncRegisterStore for DynamoDncRegister {
         }
     }
 
-    async fn pending(&self, before: Timestamp, limit: usize) -> Result<Vec<Phone>, BackendError> {
+    async fn pending(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(Phone, String)>, BackendError> {
         let mut pending = Vec::new();
         for key in pending_keys() {
             let mut start = None;
@@ -517,13 +521,13 @@ impl DncRegisterStore for DynamoDncRegister {
     }
 }
 
-/// Up to `limit` phones of `(pending since, phone)` pairs, the longest pending first. An
-/// index key that is not a phone is passed over (it cannot be written by this code).
-pub fn oldest_first(mut pending: Vec<(String, String)>, limit: usize) -> Vec<Phone> {
+/// Up to `limit` of `(pending since, phone)` pairs as `(phone, since)`, the longest pending
+/// first. An index key that is not a phone is passed over (this code cannot write one).
+pub fn oldest_first(mut pending: Vec<(String, String)>, limit: usize) -> Vec<(Phone, String)> {
     pending.sort();
     pending
         .into_iter()
-        .filter_map(|(_, phone)| Phone::parse(&phone).ok())
+        .filter_map(|(since, phone)| Some((Phone::parse(&phone).ok()?, since)))
         .take(limit)
         .collect()
 }

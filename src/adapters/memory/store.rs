@@ -313,7 +313,11 @@ impl DncRegisterStore for MemoryDncRegister {
         Ok(())
     }
 
-    async fn pending(&self, before: Timestamp, limit: usize) -> Result<Vec<Phone>, BackendError> {
+    async fn pending(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(Phone, String)>, BackendError> {
         let before = before.to_rfc3339();
         let keys: Vec<String> = pending_keys().collect();
         let items = self.items();
