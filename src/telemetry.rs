@@ -200,6 +200,10 @@ pub struct RequestReport {
     /// The quarantined body could not be kept whole (kept cut: a preview, its length and
     /// digest).
     pub body_cut: bool,
+    /// Answered 401 for a well-formed signature that matched no secret, or was stale: what
+    /// a secret or clock out of step with the platform's looks like (unsigned scanners send
+    /// none).
+    pub wrong_signature: bool,
     /// Why the request was refused or failed: a signature error kind, a rejected field,
     /// or a backend error chain. For operators only.
     pub detail: Option<String>,
@@ -227,6 +231,7 @@ impl RequestReport {
             callback_suppressed: false,
             permanent_failure: false,
             body_cut: false,
+            wrong_signature: false,
             detail: None,
             duration: Duration::ZERO,
         }
@@ -237,7 +242,7 @@ impl RequestReport {
     }
 
     /// The counts this request adds to each metric.
-    pub fn metrics(&self) -> [(&'static str, usize); 12] {
+    pub fn metrics(&self) -> [(&'static str, usize); 13] {
         let is = |outcome| usize::from(self.outcome == outcome);
         [
             // Every request answered, whatever it was: the canary's 401 rate divides by it.
@@ -247,6 +252,7 @@ impl RequestReport {
             ("Ignored", is(Outcome::Ignored)),
             ("Quarantined", is(Outcome::Quarantined)),
             ("Unauthorized", is(Outcome::Unauthorized)),
+            ("WrongSignatures", usize::from(self.wrong_signature)),
             ("CallbacksDecided", self.count("callback")),
             ("DncSignals", self.count("dnc")),
             ("CallbacksSuppressed", usize::from(self.callback_suppressed)),

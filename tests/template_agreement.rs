@@ -12,36 +12,7 @@ use call_events_local::Resources;
 use serde_json::Value as Json;
 use serde_yaml_ng::Value;
 use support::aws::{LOCAL_SECRET, TestAws, deliver, resign, sample};
-
-fn template() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml");
-    serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn resource<'a>(template: &'a Value, logical_id: &str) -> &'a Value {
-    let r = &template["Resources"][logical_id];
-    assert!(!r.is_null(), "template.yaml has no resource {logical_id}");
-    &r["Properties"]
-}
-
-/// `!Ref X` -> "X", `!GetAtt X.Arn` -> "X.Arn", `!Sub "s"` -> "s", plain strings as they are.
-fn text(value: &Value) -> String {
-    match value {
-        Value::Tagged(tagged) => text(&tagged.value),
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        other => panic!("not a scalar: {other:?}"),
-    }
-}
-
-fn pairs(list: &Value, key: &str, value: &str) -> BTreeMap<String, String> {
-    list.as_sequence()
-        .unwrap()
-        .iter()
-        .map(|e| (text(&e[key]), text(&e[value])))
-        .collect()
-}
+use support::template::{pairs, resource, template, text};
 
 /// The table as created on moto, and its key schema (attribute -> HASH/RANGE).
 async fn local_table(
@@ -686,7 +657,7 @@ fn alarms_watch_401_and_429_bursts_silence_and_5xx_on_the_functions_own_metrics(
     for (alarm, metric, function) in [
         (
             "UnauthorizedBurstAlarm",
-            "Unauthorized",
+            "WrongSignatures",
             Some("WebhookFunction"),
         ),
         (

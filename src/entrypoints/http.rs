@@ -10,7 +10,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 use tracing::error;
 
-use crate::core::signature::{self, Verifier};
+use crate::core::signature::{self, SignatureError, Verifier};
 use crate::ports::{Inbox, LeadStore, WebhookSecrets};
 use crate::telemetry::{Outcome, RequestReport, error_chain};
 use crate::usecases::keyring::{Fixed, Keyring};
@@ -139,6 +139,9 @@ impl<S: LeadStore + Inbox, K: WebhookSecrets> WebhookHandler<S, K> {
         let now_ms = chrono::Utc::now().timestamp_millis();
         if let Err(e) = self.keyring.verify(header, body, now_ms).await {
             let report = RequestReport {
+                // A signature that could be the platform's (a secret or a clock out of step),
+                // not a scanner's missing or malformed header.
+                wrong_signature: matches!(e, SignatureError::Mismatch | SignatureError::Stale),
                 detail: Some(e.to_string()),
                 ..RequestReport::default()
             };

@@ -1,8 +1,10 @@
 //! Builders of sender payloads shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod alarms;
 pub mod aws;
 pub mod fault_proxy;
+pub mod template;
 
 use call_events::core::domain::CallEvent;
 use call_events::core::wire::{Inbound, parse_body};
