@@ -1,0 +1,182 @@
+//! What SAM's transform makes of `template.yaml`, offline (`scripts/transform.py`, the
+//! samtranslator library the CloudFormation transform runs): a version and an alias per
+//! function; the webhook's CodeDeploy group with its four gates and rollback on alarm; no
+//! deployment group for the relay; every event source mapping, the schedule and API
+//! Gateway's permission on the alias; no IAM wildcard. CI lints the output with cfn-lint.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+fn transformed() -> Value {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let python = format!("{root}/.venv/bin/python");
+    assert!(
+        std::path::Path::new(&python).exists(),
+        "no .venv: run the tests with `bash scripts/test.sh` (it installs the Python tools)"
+    );
+    let output = Command::new(python)
+        .arg(format!("{root}/scripts/transform.py"))
+        .arg(format!("{root}/template.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn of_type<'a>(template: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
+    template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .collect()
+}
+
+#[test]
+fn each_function_has_a_version_and_the_alias_live_on_it() {
+    let t = transformed();
+    for function in ["WebhookFunction", "RelayFunction"] {
+        let alias = &t["Resources"][format!("{function}Aliaslive")];
+        assert_eq!(alias["Type"], "AWS::Lambda::Alias", "{function}");
+        assert_eq!(alias["Properties"]["Name"], "live");
+        let version = alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
+            .as_str()
+            .unwrap();
+        assert!(
+            version.starts_with(&format!("{function}Version")),
+            "{version}"
+        );
+        assert_eq!(t["Resources"][version]["Type"], "AWS::Lambda::Version");
+    }
+}
+
+#[test]
+fn the_webhooks_deployment_group_rolls_back_on_its_four_gates_and_the_relay_has_none() {
+    let t = transformed();
+    let groups = of_type(&t, "AWS::CodeDeploy::DeploymentGroup");
+    assert_eq!(groups.len(), 1, "the webhook's only");
+    let (name, group) = groups[0];
+    assert_eq!(name, "WebhookFunctionDeploymentGroup");
+    let gates: BTreeSet<&str> = group["Properties"]["AlarmConfiguration"]["Alarms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["Name"]["Ref"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        gates,
+        BTreeSet::from([
+            "WebhookCanaryErrorsAlarm",
+            "WebhookCanaryBackendErrorsAlarm",
+            "WebhookCanaryPermanentFailuresAlarm",
+            "WebhookCanaryUnauthorizedAlarm",
+        ])
+    );
+    assert_eq!(group["Properties"]["AlarmConfiguration"]["Enabled"], true);
+    let events = &group["Properties"]["AutoRollbackConfiguration"]["Events"];
+    assert!(
+        events
+            .as_array()
+            .unwrap()
+            .contains(&json!("DEPLOYMENT_STOP_ON_ALARM"))
+    );
+    let alias = &t["Resources"]["WebhookFunctionAliaslive"];
+    assert_eq!(
+        alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]["DeploymentGroupName"]["Ref"],
+        "WebhookFunctionDeploymentGroup"
+    );
+    assert!(
+        t["Resources"]["RelayFunctionAliaslive"]["UpdatePolicy"].is_null(),
+        "the relay's alias moves in one step"
+    );
+}
+
+#[test]
+fn every_trigger_invokes_an_alias() {
+    let t = transformed();
+    let mappings = of_type(&t, "AWS::Lambda::EventSourceMapping");
+    assert_eq!(mappings.len(), 2);
+    for (name, mapping) in mappings {
+        assert_eq!(
+            mapping["Properties"]["FunctionName"],
+            json!({"Ref": "RelayFunctionAliaslive"}),
+            "{name}"
+        );
+    }
+    let rules = of_type(&t, "AWS::Events::Rule");
+    assert_eq!(rules.len(), 1);
+    assert_eq!(
+        rules[0].1["Properties"]["Targets"][0]["Arn"],
+        json!({"Ref": "RelayFunctionAliaslive"})
+    );
+    assert_eq!(
+        rules[0].1["Properties"]["ScheduleExpression"],
+        "rate(1 minute)"
+    );
+    for (name, permission) in of_type(&t, "AWS::Lambda::Permission") {
+        let target = permission["Properties"]["FunctionName"].to_string();
+        assert!(target.contains("Aliaslive"), "{name}: {target}");
+    }
+}
+
+#[test]
+fn no_role_is_allowed_a_wildcard() {
+    let t = transformed();
+    let roles = of_type(&t, "AWS::IAM::Role");
+    assert!(roles.len() >= 3);
+    for (name, role) in roles {
+        for policy in role["Properties"]["Policies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            for statement in policy["PolicyDocument"]["Statement"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let listed = |field: &str| -> Vec<String> {
+                    match &statement[field] {
+                        Value::Array(items) => items.iter().map(Value::to_string).collect(),
+                        Value::Null => Vec::new(),
+                        one => vec![one.to_string()],
+                    }
+                };
+                for action in listed("Action") {
+                    assert!(
+                        !action.contains('*'),
+                        "{name}: action {action} is a wildcard"
+                    );
+                }
+                for resource in listed("Resource") {
+                    assert_ne!(resource, "\"*\"", "{name}: every resource");
+                }
+            }
+        }
+        // Only AWS's basic execution and X-Ray write policies are attached as managed ones
+        // (the CodeDeploy role: AWS's role for Lambda deployments).
+        for arn in role["Properties"]["ManagedPolicyArns"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let arn = arn.to_string();
+            assert!(
+                [
+                    "AWSLambdaBasicExecutionRole",
+                    "AWSXrayWriteOnlyAccess",
+                    "AWSCodeDeployRoleForLambda"
+                ]
+                .iter()
+                .any(|allowed| arn.contains(allowed)),
+                "{name}: {arn}"
+            );
+        }
+    }
+}
