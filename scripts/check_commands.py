@@ -104,6 +104,9 @@ PLACEHOLDERS = {
     "<first arrival>": "=2026-01-01T00:00:00.000Z",
     "<last arrival>": "=2026-01-02T00:00:00.000Z",
     "<its campaignId>": "=stream-gap#example",
+    # Not sent to moto (it has no StartMessageMoveTask), named for the check all the same.
+    "<CallbackDeadLetterQueueArn>": "=arn:aws:sqs:us-east-1:123456789012:callbacks-dlq.fifo",
+    "<DncDeadLetterQueueArn>": "=arn:aws:sqs:us-east-1:123456789012:dnc-dlq.fifo",
 }
 
 
@@ -288,6 +291,51 @@ def serverless_functions(template):
     return re.findall(r"^  (\w+):\n    Type: AWS::Serverless::Function", template.read_text(), re.M)
 
 
+# What a deploy that got as far as AWS says when AWS is not there; and what it says when the
+# command itself is wrong (no bucket, no capability, no template), whatever the network.
+CONNECTION_FAILED = re.compile(r"Could not connect to the endpoint URL|Connection refused|EndpointConnectionError")
+NOT_AS_PRINTED = re.compile(r"S3 Bucket not specified|Requires capabilities|InsufficientCapabilities|"
+                            r"Template file not found|Error: Missing option|No such option|Error: Invalid value")
+
+
+def check_deploy_commands(blocks):
+    """Every `sam deploy` of the deploy blocks, as printed, with fake credentials and every
+    AWS endpoint at a closed local port: each must get as far as calling AWS, and fail only
+    on the connection (no bucket, capability or option error). `--guided` is interactive:
+    it is checked as the same command without it."""
+    commands = []
+    for block in blocks:
+        joined = re.sub(r"\\\n\s*", " ", block).splitlines()
+        # The block's `export`s hold for its later lines, as in the terminal it is pasted in.
+        exports = "\n".join(line for line in joined if line.startswith("export "))
+        commands += [(line.split("  #")[0].strip(), exports) for line in joined if "sam deploy" in line]
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "fake", "AWS_SECRET_ACCESS_KEY": "fake",
+           "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "SAM_CLI_TELEMETRY": "0"}
+    env.pop("AWS_PROFILE", None)
+    problems = []
+    print(f"\nthe README's {len(commands)} `sam deploy` command(s), against no AWS (fake credentials, a closed port):")
+    for command, exports in dict.fromkeys(commands):
+        run = exports + "\n" + command.replace(" --guided", "")
+        try:
+            done = subprocess.run(["bash", "-c", run], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                                  capture_output=True, text=True, timeout=600)
+        except subprocess.TimeoutExpired:
+            problems.append(f"`{command}` did not end within 600 s against a closed port")
+            continue
+        out = done.stdout + done.stderr
+        if done.returncode != 0 and CONNECTION_FAILED.search(out) and not NOT_AS_PRINTED.search(out):
+            note = " (checked without --guided)" if "--guided" in command else ""
+            print(f"  ok, fails only on the connection{note}: {command}")
+            continue
+        tail = "\n    ".join(out.strip().splitlines()[-6:])
+        print(f"  FAILED: {command}\n    exit {done.returncode}\n    {tail}")
+        problems.append(f"`{command}` fails before it reaches AWS, or not on the connection")
+    if len(commands) < 4:
+        problems.append(f"only {len(commands)} `sam deploy` commands found in the deploy blocks")
+    return problems
+
+
 def check_deploy_build():
     """Every README block marked for the deploy build, as printed up to its first `sam
     deploy`; then each function's bootstrap in the block's build directory, arm64."""
@@ -336,6 +384,7 @@ def check_deploy_build():
         if subprocess.run(["bash", "scripts/build_functions.sh"], cwd=ROOT).returncode != 0:
             problems.append("scripts/build_functions.sh failed")
         break
+    problems += check_deploy_commands(blocks)
     for problem in problems:
         print(f"PROBLEM: {problem}")
     print(f"check_commands.py deploy-build: {'FAILED' if problems else 'all passed'} in {time.time() - started:.0f} s")

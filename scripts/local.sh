@@ -77,7 +77,7 @@ keep=()
 # Looking never moves a message: one phone six times, then the dump.
 .venv/bin/python scripts/local.py looks || status=$?
 # The deployed stack's smoke test, run here against the local stack.
-.venv/bin/python scripts/smoke.py --env-file "$env_file" --url "$webhook_url" || status=$?
+.venv/bin/python scripts/smoke.py --env-file "$env_file" --url "$webhook_url" --relay-port "$port" || status=$?
 # The example consumer under `cargo lambda invoke`, on its sample SQS batches: each acted on
 # (see its log lines in .local/function.log), then again, skipped by message id.
 for batch in callback-batch dnc-batch callback-batch; do

@@ -2,15 +2,18 @@
 """The smoke test of a running stack: one signed event of the reserved smoke-test campaign,
 which decides nothing downstream (a `lead.call_received`: no callback, no DNC signal).
 It checks the answer (`processed`, then `duplicate` for the same event again) and the lead
-item, then removes the item it wrote. Exit 0 when all holds.
+item, then removes the item it wrote. Then it invokes the relay's alias as the schedule
+does and requires a clean sweep (its answer says it ran to its end): a deploy that broke
+the relay (its permissions, its start) fails here. Exit 0 when all holds.
 
   smoke.py --stack call-events-receiver-prod [--region eu-west-1]   # a deployed stack
-  smoke.py --env-file .local/function.env --url URL                # the local stack
+  smoke.py --env-file .local/function.env --url URL --relay-port P # the local stack
 
-A deployed stack is read from its outputs (WebhookUrl, LeadTableName, WebhookSecretArn) and
-its secret from Secrets Manager, with your AWS credentials: it needs
+A deployed stack is read from its outputs (WebhookUrl, LeadTableName, WebhookSecretArn,
+RelayFunctionName) and its secret from Secrets Manager, with your AWS credentials: it needs
 cloudformation:DescribeStacks, secretsmanager:GetSecretValue, dynamodb:GetItem and
-dynamodb:DeleteItem on the lead table.
+dynamodb:DeleteItem on the lead table, and lambda:InvokeFunction on the relay's alias.
+Run it after the real secret is in place: it signs with the secret the stack holds.
 """
 import argparse
 import datetime
@@ -36,16 +39,39 @@ def deployed(stack, region):
     described = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
     secret = session.client("secretsmanager").get_secret_value(SecretId=outputs["WebhookSecretArn"])
-    return outputs["WebhookUrl"], outputs["LeadTableName"], secret["SecretString"], session.client("dynamodb")
+    lambda_client = session.client("lambda")
+
+    def sweep():
+        answer = lambda_client.invoke(FunctionName=f"{outputs['RelayFunctionName']}:live",
+                                      Payload=json.dumps(SCHEDULED_EVENT).encode())
+        payload = json.loads(answer["Payload"].read() or b"null")
+        return answer.get("FunctionError"), payload
+
+    return outputs["WebhookUrl"], outputs["LeadTableName"], secret["SecretString"], session.client("dynamodb"), sweep
 
 
-def local(env_file, url):
+def local(env_file, url, relay_port):
     import boto3
 
     env = local_env.read(env_file)
     client = boto3.client("dynamodb", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"],
                           aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
-    return url, env["TABLE_NAME"], env["WEBHOOK_SECRET"], client
+
+    def sweep():
+        invoke = f"http://127.0.0.1:{relay_port}/2015-03-31/functions/call-events-relay/invocations"
+        request = urllib.request.Request(invoke, data=json.dumps(SCHEDULED_EVENT).encode(), method="POST",
+                                         headers={"content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=600) as response:
+            payload = json.loads(response.read() or b"null")
+        error = payload.get("errorType") if isinstance(payload, dict) else None
+        return error, payload
+
+    return url, env["TABLE_NAME"], env["WEBHOOK_SECRET"], client, sweep
+
+
+# What EventBridge's schedule sends the relay (template.yaml, the relay's `Sweep` event).
+SCHEDULED_EVENT = {"version": "0", "id": "smoke-sweep", "detail-type": "Scheduled Event", "source": "aws.events",
+                   "account": "123456789012", "region": "us-east-1", "resources": [], "detail": {}}
 
 
 def post(url, secret, body):
@@ -66,14 +92,15 @@ def main():
     parser.add_argument("--region", help="its region (default: your AWS configuration's)")
     parser.add_argument("--env-file", help="the local stack's environment (.local/function.env)")
     parser.add_argument("--url", help="the local stack's webhook URL")
+    parser.add_argument("--relay-port", type=int, help="the local stack's cargo lambda watch port")
     args = parser.parse_args()
     try:
         if args.stack:
-            url, table, secrets, dynamodb = deployed(args.stack, args.region)
-        elif args.env_file and args.url:
-            url, table, secrets, dynamodb = local(args.env_file, args.url)
+            url, table, secrets, dynamodb, sweep = deployed(args.stack, args.region)
+        elif args.env_file and args.url and args.relay_port:
+            url, table, secrets, dynamodb, sweep = local(args.env_file, args.url, args.relay_port)
         else:
-            parser.error("give --stack, or --env-file and --url")
+            parser.error("give --stack, or --env-file, --url and --relay-port")
     except Exception as error:  # the stack or the emulator is not there: one line, not a traceback
         print(f"smoke: cannot reach the stack: {error}", file=sys.stderr)
         return 2
@@ -106,6 +133,13 @@ def main():
             print("smoke: removed the smoke-test item")
         except Exception as error:
             problems.append(f"could not remove the smoke-test item: {error}")
+    try:
+        error, answer = sweep()
+        print(f"smoke: the relay's sweep, invoked as the schedule does: {error or 'ok'} {answer}")
+        if error or not (isinstance(answer, dict) and answer.get("swept") is True):
+            problems.append(f"expected a clean sweep from the relay, got {error} {answer}")
+    except Exception as error:  # the relay cannot be reached or invoked
+        problems.append(f"the relay could not be invoked: {error}")
     for problem in problems:
         print(f"smoke: FAILED: {problem}", file=sys.stderr)
     if not problems:

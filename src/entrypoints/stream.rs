@@ -120,7 +120,13 @@ where
             Trigger::Sweep => {
                 let by = deadline.checked_sub(SWEEP_RESERVE).unwrap_or(deadline);
                 let swept = self.relay.sweep(Timestamp::now(), by).await;
-                (Ok(Value::Null), swept.report, swept.stopped, "sweep")
+                // EventBridge ignores the answer; a smoke test reads it.
+                let answer = serde_json::json!({
+                    "swept": swept.stopped.is_none(),
+                    "pendingFound": swept.report.pending_found,
+                    "dncRequestsSent": swept.report.dnc_sent,
+                });
+                (Ok(answer), swept.report, swept.stopped, "sweep")
             }
         };
         println!(
