@@ -78,6 +78,14 @@ impl MemoryLeadStore {
         self.table().failures_to_inject = n;
     }
 
+    /// A write's latency, if one was set (a zero sleep would still wait for the timer).
+    async fn wait(&self) {
+        let latency = self.table().latency;
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+    }
+
     /// Every later write takes `latency` before it is answered.
     pub fn set_latency(&self, latency: Duration) {
         self.table().latency = latency;
@@ -166,8 +174,7 @@ impl LeadStore for MemoryLeadStore {
         outbox: &Decided,
         expected_version: Option<u64>,
     ) -> Result<u64, SaveError> {
-        let latency = self.table().latency;
-        tokio::time::sleep(latency).await;
+        self.wait().await;
         let mut table = self.table();
         table.injected_failure()?;
         let key = lead_key(&state.campaign_id, &state.phone);
@@ -188,8 +195,7 @@ impl LeadStore for MemoryLeadStore {
 
 impl Inbox for MemoryLeadStore {
     async fn keep_quarantined(&self, record: &QuarantineRecord) -> Result<(), BackendError> {
-        let latency = self.table().latency;
-        tokio::time::sleep(latency).await;
+        self.wait().await;
         let mut table = self.table();
         table.injected_failure()?;
         let item = quarantine_item(record)
@@ -200,8 +206,7 @@ impl Inbox for MemoryLeadStore {
     }
 
     async fn keep_signal(&self, record: &DncSignalRecord) -> Result<bool, BackendError> {
-        let latency = self.table().latency;
-        tokio::time::sleep(latency).await;
+        self.wait().await;
         let mut table = self.table();
         table.injected_failure()?;
         let key = signal_key(record);
