@@ -2,6 +2,7 @@
 //! are not UTF-8, through the whole webhook on in-memory adapters (whose table refuses an
 //! item over 400 KB, as DynamoDB does): never a panic, always a 2xx (CONTRACT §2: while
 //! DynamoDB is up, an authentic body is answered 2xx at its first delivery), never cut.
+//! Each input gets a fresh table: a first delivery, and memory stays flat.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -14,27 +15,20 @@ use libfuzzer_sys::fuzz_target;
 
 const SECRET: &str = "local-dev-secret-do-not-deploy";
 
-type Fixture = (tokio::runtime::Runtime, WebhookHandler<MemoryLeadStore>);
-
-fn webhook() -> &'static Fixture {
-    static WEBHOOK: OnceLock<Fixture> = OnceLock::new();
-    WEBHOOK.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .expect("a runtime");
-        let secret = Secret::new(SECRET).expect("long enough");
-        let handler = WebhookHandler::new(
-            Verifier::new(vec![secret], u64::MAX),
-            CallEventRecorder::new(MemoryLeadStore::new()),
-        );
-        (runtime, handler)
+            .expect("a runtime")
     })
 }
 
 fuzz_target!(|body: &[u8]| {
     use base64::Engine;
     let secret = Secret::new(SECRET).expect("long enough");
+    let signing = secret.clone();
     let event = serde_json::json!({
         "version": "2.0",
         "routeKey": "POST /call-events",
@@ -42,7 +36,7 @@ fuzz_target!(|body: &[u8]| {
         "rawQueryString": "",
         "headers": {
             "content-type": "application/json",
-            "aktify-signature": sign_v2(&secret, 1_706_443_200_000, body),
+            "aktify-signature": sign_v2(&signing, 1_706_443_200_000, body),
         },
         "requestContext": {
             "http": {"method": "POST", "path": "/call-events", "protocol": "HTTP/1.1",
@@ -54,8 +48,11 @@ fuzz_target!(|body: &[u8]| {
         "isBase64Encoded": true
     });
     let request = lambda_http::Request::from(request_from_event(event).expect("an HTTP API event"));
-    let (runtime, handler) = webhook();
-    let (response, report) = runtime.block_on(handler.respond(&request));
+    let handler = WebhookHandler::new(
+        Verifier::new(vec![secret], u64::MAX),
+        CallEventRecorder::new(MemoryLeadStore::new()),
+    );
+    let (response, report) = runtime().block_on(handler.respond(&request));
     let status = response.status().as_u16();
     assert!(
         (200..300).contains(&status) || (status == 413 && body.len() > 256 * 1024),

@@ -23,10 +23,10 @@ const THROTTLED_CODES: [&str; 3] = [
 /// What a write decided, read from a stream record's new image with the lead item codec;
 /// an image this code cannot read comes back whole (DynamoDB JSON) with the reason.
 pub fn decode_new_image(image: serde_dynamo::Item) -> Result<Decided, Unreadable> {
-    let kept = serde_json::to_string(&image).unwrap_or_default();
-    committed(image).map_err(|e| Unreadable {
+    // The decoder takes the image; a copy is kept for the rare record it cannot read.
+    committed(image.clone()).map_err(|e| Unreadable {
         why: e.to_string(),
-        image: kept,
+        image: serde_json::to_string(&image).unwrap_or_default(),
     })
 }
 
