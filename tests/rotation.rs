@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use call_events::adapters::MemorySecrets;
 use call_events::core::signature::{Secret, SignatureError, Verifier, sign_v2};
-use call_events::usecases::keyring::{HELD_AT_MOST, Keyring, REFRESH_EVERY};
+use call_events::usecases::keyring::{HELD_AT_MOST, Keyring, READ_AT_MOST, REFRESH_EVERY};
 
 const OLD: &str = "the-old-secret-0123456789";
 const NEW: &str = "the-new-secret-0123456789";
@@ -142,4 +142,27 @@ async fn fixed_secrets_are_never_read_again() {
             .await,
         Err(SignatureError::Mismatch)
     );
+}
+
+/// A slow Secrets Manager holds up the request that reads it by at most READ_AT_MOST, so
+/// the signature check and the 7 s receive deadline end inside the function's 10 s; the
+/// secrets held stay in use.
+#[tokio::test(start_paused = true)]
+async fn a_slow_secret_store_holds_a_request_up_at_most_two_seconds() {
+    let store = MemorySecrets::new(vec![secret(NEW), secret(OLD)]);
+    store.set_latency(Duration::from_secs(6));
+    let keyring = warm_instance(&store);
+    let started = tokio::time::Instant::now();
+    let new = signed_with(NEW);
+    assert_eq!(
+        keyring.verify(Some(&new), BODY, now_ms()).await,
+        Err(SignatureError::Mismatch)
+    );
+    assert!(started.elapsed() <= READ_AT_MOST + Duration::from_millis(10));
+    // Matching secrets held for long: the read is tried, bounded, and they stay in use.
+    tokio::time::advance(HELD_AT_MOST).await;
+    let started = tokio::time::Instant::now();
+    let old = signed_with(OLD);
+    assert_eq!(keyring.verify(Some(&old), BODY, now_ms()).await, Ok(()));
+    assert!(started.elapsed() <= READ_AT_MOST + Duration::from_millis(10));
 }

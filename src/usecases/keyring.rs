@@ -25,6 +25,9 @@ use crate::ports::{BackendError, WebhookSecrets};
 pub const REFRESH_EVERY: Duration = Duration::from_secs(30);
 /// How long an instance trusts secrets that keep matching before it reads them again.
 pub const HELD_AT_MOST: Duration = Duration::from_secs(300);
+/// The longest a read may hold up the request that makes it: the signature check comes
+/// before the 7 s receive deadline, and both must end inside the function's 10 s.
+pub const READ_AT_MOST: Duration = Duration::from_secs(2);
 
 /// Secrets given at start and never read again (`WEBHOOK_SECRET`, tests).
 #[derive(Debug, Clone, Copy, Default)]
@@ -121,7 +124,15 @@ impl<K: WebhookSecrets> Keyring<K> {
     /// Reads the secret; replaces the secrets held only with a successful read.
     async fn read(&self, source: &K, reads: &mut Reads) {
         reads.tried = Some(Instant::now());
-        match source.read().await {
+        let read = tokio::time::timeout(READ_AT_MOST, source.read())
+            .await
+            .unwrap_or_else(|_| {
+                Err(BackendError::new(
+                    "reading the webhook secret",
+                    "no answer within 2 s",
+                ))
+            });
+        match read {
             Ok(secrets) if !secrets.is_empty() => {
                 reads.succeeded = Instant::now();
                 let mut current = self
