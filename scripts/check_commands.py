@@ -311,7 +311,9 @@ def check_deploy_commands(blocks):
         commands += [(line.split("  #")[0].strip(), exports) for line in joined if "sam deploy" in line]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "fake", "AWS_SECRET_ACCESS_KEY": "fake",
            "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "SAM_CLI_TELEMETRY": "0"}
+           "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "SAM_CLI_TELEMETRY": "0",
+           # One attempt: a refused connection is the answer; retrying it was 8 s a command.
+           "AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard"}
     env.pop("AWS_PROFILE", None)
     problems = []
     print(f"\nthe README's {len(commands)} `sam deploy` command(s), against no AWS (fake credentials, a closed port):")

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use call_events::adapters::MemoryLeadStore;
 use call_events::core::signature::{Secret, Verifier, sign_v2};
 use call_events::entrypoints::http::{WebhookHandler, request_from_event};
-use call_events::usecases::record::CallEventRecorder;
+use call_events::usecases::record::{CallEventRecorder, DEADLINE};
 use libfuzzer_sys::fuzz_target;
 
 const SECRET: &str = "local-dev-secret-do-not-deploy";
@@ -50,7 +50,9 @@ fuzz_target!(|body: &[u8]| {
     let request = lambda_http::Request::from(request_from_event(event).expect("an HTTP API event"));
     let handler = WebhookHandler::new(
         Verifier::new(vec![secret], u64::MAX),
-        CallEventRecorder::new(MemoryLeadStore::new()),
+        // A fresh recorder per input: a small cache, as the default one (4096 leads)
+        // is allocated up front and would be most of a run's time.
+        CallEventRecorder::with_limits(MemoryLeadStore::new(), 16, DEADLINE),
     );
     let (response, report) = runtime().block_on(handler.respond(&request));
     let status = response.status().as_u16();
