@@ -15,7 +15,9 @@ use crate::adapters::{
     DynamoDncRegister, DynamoLeadStore, DynamoStreamShards, SecretsManagerSecrets,
 };
 use crate::adapters::{SqsPublisher, SqsQuarantineQueue};
-use crate::config::{Config, ConfigError, RelayConfig, ReplayConfig, SecretSource, parse_secrets};
+use crate::config::{
+    Config, ConfigError, ProveConfig, RelayConfig, ReplayConfig, SecretSource, parse_secrets,
+};
 use crate::core::signature::{Secret, Verifier};
 use crate::entrypoints::http::WebhookHandler;
 use crate::entrypoints::stream::StreamHandler;
@@ -135,6 +137,23 @@ pub fn build_relay(config: &RelayConfig, sdk: &SdkConfig) -> LiveRelay {
         shards,
         decode_new_image,
     )
+}
+
+/// The secrets a kept signature is checked with (`call-events-dnc prove` and `export`):
+/// the webhook's, read once, with no limit on a signature's age.
+pub async fn evidence_verifier(
+    config: &ProveConfig,
+    sdk: &SdkConfig,
+) -> Result<Verifier, StartupError> {
+    let secrets = match &config.secrets {
+        SecretSource::Inline(secrets) => secrets.clone(),
+        SecretSource::SecretsManager { arn } => read_secret(sdk, arn).await?,
+    };
+    let verifier = Verifier::new(secrets, u64::MAX);
+    Ok(match config.accept_v1 {
+        true => verifier,
+        false => verifier.refusing_v1(),
+    })
 }
 
 /// The secret's value is the list of client secrets, comma- or newline-separated.

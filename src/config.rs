@@ -142,14 +142,7 @@ impl Config {
                 .ok_or(ConfigError::Missing(name))
         };
         let table_name = required("TABLE_NAME")?;
-        let arn = required("WEBHOOK_SECRET_ARN").ok();
-        let inline = lookup("WEBHOOK_SECRET").filter(|v| !v.trim().is_empty());
-        let secrets = match (arn, inline) {
-            (Some(_), Some(_)) => return Err(ConfigError::TwoSecretSources),
-            (Some(arn), None) => SecretSource::SecretsManager { arn },
-            (None, Some(list)) => SecretSource::Inline(parse_secrets("WEBHOOK_SECRET", &list)?),
-            (None, None) => return Err(ConfigError::NoSecret),
-        };
+        let secrets = SecretSource::from_lookup(&lookup)?;
         let tolerance_seconds = match lookup("SIGNATURE_TOLERANCE_SECONDS") {
             None => DEFAULT_TOLERANCE_SECONDS,
             Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Invalid {
@@ -157,24 +150,72 @@ impl Config {
                 why: "must be a whole number of seconds".into(),
             })?,
         };
-        let accept_v1 = match lookup("ACCEPT_LEGACY_V1_SIGNATURES")
-            .as_deref()
-            .map(str::trim)
-        {
-            None | Some("") | Some("true") => true,
-            Some("false") => false,
-            Some(_) => {
-                return Err(ConfigError::Invalid {
-                    name: "ACCEPT_LEGACY_V1_SIGNATURES",
-                    why: "must be true or false".into(),
-                });
-            }
-        };
         Ok(Self {
             table_name,
             secrets,
             tolerance_seconds,
-            accept_v1,
+            accept_v1: accept_v1(&lookup)?,
+        })
+    }
+}
+
+impl SecretSource {
+    /// `WEBHOOK_SECRET_ARN` or `WEBHOOK_SECRET`: exactly one of them.
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let set = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        match (set("WEBHOOK_SECRET_ARN"), set("WEBHOOK_SECRET")) {
+            (Some(_), Some(_)) => Err(ConfigError::TwoSecretSources),
+            (Some(arn), None) => Ok(Self::SecretsManager {
+                arn: arn.trim().to_owned(),
+            }),
+            (None, Some(list)) => Ok(Self::Inline(parse_secrets("WEBHOOK_SECRET", &list)?)),
+            (None, None) => Err(ConfigError::NoSecret),
+        }
+    }
+}
+
+/// `ACCEPT_LEGACY_V1_SIGNATURES`: `true` (the default) or `false`.
+fn accept_v1(lookup: &impl Fn(&str) -> Option<String>) -> Result<bool, ConfigError> {
+    match lookup("ACCEPT_LEGACY_V1_SIGNATURES")
+        .as_deref()
+        .map(str::trim)
+    {
+        None | Some("") | Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(_) => Err(ConfigError::Invalid {
+            name: "ACCEPT_LEGACY_V1_SIGNATURES",
+            why: "must be true or false".into(),
+        }),
+    }
+}
+
+/// `call-events-dnc prove` and `export`: the register, the lead table (`prove` lists the
+/// phone's leads), and the webhook's secrets, which the kept evidence is checked with.
+#[derive(Debug, Clone)]
+pub struct ProveConfig {
+    pub dnc_table_name: String,
+    /// `TABLE_NAME`; `export` does without it.
+    pub table_name: Option<String>,
+    pub secrets: SecretSource,
+    pub accept_v1: bool,
+}
+
+impl ProveConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let set = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        Ok(Self {
+            dnc_table_name: set("DNC_TABLE_NAME").ok_or(ConfigError::Missing("DNC_TABLE_NAME"))?,
+            table_name: set("TABLE_NAME"),
+            secrets: SecretSource::from_lookup(&lookup)?,
+            accept_v1: accept_v1(&lookup)?,
         })
     }
 }

@@ -137,6 +137,11 @@ impl Timestamp {
         self.0.to_rfc3339_opts(SecondsFormat::Millis, true)
     }
 
+    /// The date in UTC.
+    pub fn utc_date(self) -> chrono::NaiveDate {
+        self.0.date_naive()
+    }
+
     /// RFC 3339 in UTC with nanoseconds: lossless, and its text order is time order.
     pub fn to_rfc3339_exact(self) -> String {
         self.0.to_rfc3339_opts(SecondsFormat::Nanos, true)

@@ -8,12 +8,14 @@
 //! - [`lead`]: the lead state rules, `decide(old state, event)`;
 //! - [`register`]: the DNC register's rules and the phone's one request;
 //! - [`messages`]: the queue messages a write decides;
-//! - [`decided`]: what one committed write decided, the relay's input.
+//! - [`decided`]: what one committed write decided, the relay's input;
+//! - [`proof`]: an opt-out proven from what the register kept.
 
 pub mod decided;
 pub mod domain;
 pub mod lead;
 pub mod messages;
+pub mod proof;
 pub mod register;
 pub mod signature;
 pub mod wire;

@@ -131,13 +131,36 @@ impl Verifier {
         body: &[u8],
         now_ms: i64,
     ) -> Result<(), SignatureError> {
+        self.check(header, body, Some(now_ms)).map(|_| ())
+    }
+
+    /// Whether this verifier takes legacy `v1` signatures.
+    pub fn accepts_v1(&self) -> bool {
+        self.accept_v1
+    }
+
+    /// Checks a kept signed request (a DNC signal's evidence, a quarantined body) as
+    /// [`verify`](Self::verify) does, except that its age is not held against it; says
+    /// which scheme signed it.
+    pub fn verify_kept(&self, header: &str, body: &[u8]) -> Result<Scheme, SignatureError> {
+        self.check(Some(header), body, None)
+    }
+
+    fn check(
+        &self,
+        header: Option<&str>,
+        body: &[u8],
+        now_ms: Option<i64>,
+    ) -> Result<Scheme, SignatureError> {
         let header = SignatureHeader::parse(header.ok_or(SignatureError::Missing)?)?;
-        if now_ms.abs_diff(header.timestamp_ms) > self.tolerance_ms.unsigned_abs() {
+        if let Some(now_ms) = now_ms
+            && now_ms.abs_diff(header.timestamp_ms) > self.tolerance_ms.unsigned_abs()
+        {
             return Err(SignatureError::Stale);
         }
-        let (candidates, signed_timestamp) = match (header.v2.is_empty(), self.accept_v1) {
-            (false, _) => (&header.v2, Some(header.timestamp_text)),
-            (true, true) => (&header.v1, None),
+        let (candidates, signed_timestamp, scheme) = match (header.v2.is_empty(), self.accept_v1) {
+            (false, _) => (&header.v2, Some(header.timestamp_text), Scheme::V2),
+            (true, true) => (&header.v1, None, Scheme::V1),
             (true, false) => return Err(SignatureError::Mismatch),
         };
         // One HMAC per secret; each candidate compared with it in constant time.
@@ -154,7 +177,7 @@ impl Verifier {
                 .fold(false, |found, sig| found | bool::from(expected.ct_eq(sig)))
         };
         if self.secrets.iter().any(matches) {
-            Ok(())
+            Ok(scheme)
         } else {
             Err(SignatureError::Mismatch)
         }
@@ -163,6 +186,35 @@ impl Verifier {
 
 /// The parts of the header: `k=v` pairs separated by commas, in any order; unknown keys
 /// are ignored so the sender can add schemes.
+/// The scheme a signature was made with: `v2` (over the timestamp and the body) or the
+/// legacy `v1` (over the body alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    V2,
+    V1,
+}
+
+impl Scheme {
+    /// The scheme a header's signatures are checked with (`v2` whenever it carries one), or
+    /// `None` for a header that is not one.
+    pub fn of_header(header: &str) -> Option<Self> {
+        let header = SignatureHeader::parse(header).ok()?;
+        Some(if header.v2.is_empty() {
+            Self::V1
+        } else {
+            Self::V2
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V2 => "v2",
+            Self::V1 => "v1",
+        }
+    }
+}
+
 struct SignatureHeader<'a> {
     timestamp_text: &'a str,
     timestamp_ms: i64,

@@ -15,9 +15,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 
 use crate::adapters::failure::classify;
 use crate::core::decided::Decided;
-use crate::core::domain::Timestamp;
+use crate::core::domain::{Phone, Timestamp};
 use crate::core::lead::LeadState;
 use crate::core::messages::QuarantineRecord;
+use crate::core::proof::LeadFlag;
 use crate::core::register::DncSignalRecord;
 use crate::ports::{BackendError, Inbox, LeadStore, Parked, ParkingLot, SaveError};
 use item::{
@@ -100,6 +101,61 @@ impl DynamoLeadStore {
             .await
             .map(|_| ())
             .map_err(|e| classify(operation, why, e))
+    }
+}
+
+impl DynamoLeadStore {
+    /// The phone's leads as `call-events-dnc prove` lists them: one consistent Query on the
+    /// phone's partition, lead items only (CONTRACT §4: a `campaignId` that does not start
+    /// with `#`), each with its DNC flag.
+    pub async fn lead_flags(&self, phone: &Phone) -> Result<Vec<LeadFlag>, BackendError> {
+        let mut flags = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :phone")
+                .projection_expression("#sk, #status, #dnc, #dncAt")
+                .expression_attribute_names("#pk", PARTITION_KEY)
+                .expression_attribute_names("#sk", SORT_KEY)
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_names("#dnc", "dnc")
+                .expression_attribute_names("#dncAt", "dncAt")
+                .expression_attribute_values(":phone", AttributeValue::S(phone.as_str().into()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| {
+                    classify(
+                        "DynamoDB Query (the phone's leads)",
+                        "the lead table refuses the phone",
+                        e,
+                    )
+                })?;
+            for item in page.items.unwrap_or_default() {
+                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+                let Some(campaign_id) = text(SORT_KEY).filter(|c| !c.starts_with('#')) else {
+                    continue;
+                };
+                flags.push(LeadFlag {
+                    campaign_id,
+                    status: text("status"),
+                    dnc: item
+                        .get("dnc")
+                        .and_then(|v| v.as_bool().ok())
+                        .copied()
+                        .unwrap_or(false),
+                    dnc_at: text("dncAt"),
+                });
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(flags);
+            }
+        }
     }
 }
 
