@@ -37,8 +37,9 @@ const SECRET: &str = "bench-secret-0123456789abcdef";
 mod support;
 
 use call_events::adapters::MemoryLeadStore;
+use call_events::adapters::dynamodb::item::item_size;
 use call_events::core::wire::{Inbound, parse_body};
-use support::aws::{TestAws, item_size};
+use support::aws::TestAws;
 
 const CAMPAIGN: &str = "bench-campaign";
 

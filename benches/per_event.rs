@@ -235,5 +235,50 @@ fn request_log_line(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench, signature_cost, request_log_line);
+/// What `call-events-dnc export` does per register entry once DynamoDB has returned it:
+/// decode the item, check its evidence's signature, write its JSON line.
+fn export_entry(c: &mut Criterion) {
+    use call_events::adapters::dynamodb::register::{register_entry, register_item};
+    use call_events::core::proof::ExportRow;
+    use call_events::core::register::{RegisterEntry, RequestState};
+
+    let raw = body(
+        "lead.call_key_pressed",
+        10,
+        r#""callType":"inbound","keypressNumber":"9""#,
+    );
+    let secret = Secret::new(SECRET).unwrap();
+    let header = sign_v2(&secret, 1_706_443_800_000, raw.as_bytes());
+    let signal = call_events::core::wire::readable_dnc_signal(raw.as_bytes(), Timestamp::now())
+        .expect("a key 9 is a DNC signal");
+    let entry = RegisterEntry {
+        first: DncSignalRecord::new(&signal, evidence_of_request(Some(&header), raw.as_bytes())),
+        signals: 1,
+        recent_signal_ids: [signal.source.event_id.as_str().to_owned()].into(),
+        request: RequestState::Sent {
+            at: "2024-01-28T12:10:01.000Z".into(),
+        },
+    };
+    let item = register_item(&signal.phone, &entry, 2).unwrap();
+    let verifier = Verifier::new(vec![secret], u64::MAX);
+    let mut line = Vec::with_capacity(512);
+    c.bench_function("export/entry", |b| {
+        b.iter(|| {
+            let (entry, _) = register_entry(black_box(item.clone())).unwrap();
+            let row = ExportRow::of(signal.phone.as_str().to_owned(), Ok(entry), &verifier);
+            assert!(row.verified);
+            line.clear();
+            serde_json::to_writer(&mut line, &row).unwrap();
+            black_box(&line);
+        })
+    });
+}
+
+criterion_group!(
+    benches,
+    bench,
+    signature_cost,
+    request_log_line,
+    export_entry
+);
 criterion_main!(benches);

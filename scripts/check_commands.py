@@ -248,6 +248,9 @@ def check_local():
             # The replay's per-record reasons, printed though its output is a pipe here.
             if "call-events-replay" in block and " left: " not in out:
                 problems.append("the replay printed no record's reason into a pipe")
+            # The local run's key 9 is proven, in the report and in the JSON.
+            if "call-events-dnc -- prove" in block and ("PROVEN: " not in out or '"verified": true' not in out):
+                problems.append("prove did not prove the local run's key 9")
         # Looking never moves a message: six looks, the same messages each time.
         looks = []
         for _ in range(6):

@@ -118,6 +118,9 @@ Invoke with an API Gateway event:
   PATH="$root/.venv/bin:\$PATH" cargo lambda invoke call-events-receiver -A 127.0.0.1 -P $port --data-file events/09-call-key-pressed-9.json
 Replay the quarantine queue through the current code (a debug build, this stack's environment):
   (set -a; . .local/session.env; set +a; cargo run --bin call-events-replay -- --dry-run)
+Prove an opt-out; export the register with each entry's verdict (a debug build, this stack's environment):
+  (set -a; . .local/session.env; set +a; cargo run --bin call-events-dnc -- prove +12025550103)
+  (set -a; . .local/session.env; set +a; cargo run --bin call-events-dnc -- export --out .local/register.jsonl)
 Invoke the example consumer with an SQS batch (its log lines go to .local/function.log):
   PATH="$root/.venv/bin:\$PATH" cargo lambda invoke call-events-example-consumer -A 127.0.0.1 -P $port --data-file crates/example-consumer/events/callback-batch.json
 MSG

@@ -3,11 +3,12 @@
 
 mod support;
 
+use call_events::adapters::dynamodb::item::item_size;
 use call_events::adapters::dynamodb::item::lead_item;
 use call_events::core::domain::Timestamp;
 use call_events::core::lead::{Decision, LeadState, RECENT_EVENTS, decide};
 use serde_json::json;
-use support::aws::{TestAws, deliver, item_size, n, s, signed};
+use support::aws::{TestAws, deliver, n, s, signed};
 use support::{body, parse_call};
 
 const PHONE: &str = "+12025550500";

@@ -503,26 +503,6 @@ fn lambda_record(record: aws_sdk_dynamodbstreams::types::Record, arn: &str) -> E
     event
 }
 
-/// DynamoDB's size of an item: attribute names plus values (numbers by their digits).
-pub fn item_size(item: &Item) -> usize {
-    fn value_size(v: &AttributeValue) -> usize {
-        match v {
-            AttributeValue::S(s) | AttributeValue::N(s) => s.len(),
-            AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
-            AttributeValue::L(list) => 3 + list.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
-            AttributeValue::M(map) => {
-                3 + map
-                    .iter()
-                    .map(|(k, v)| 1 + k.len() + value_size(v))
-                    .sum::<usize>()
-            }
-            AttributeValue::Ss(set) => set.iter().map(String::len).sum(),
-            _ => 0,
-        }
-    }
-    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
-}
-
 pub fn s(item: &Item, name: &str) -> Option<String> {
     item.get(name).and_then(|v| v.as_s().ok()).cloned()
 }
