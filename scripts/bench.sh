@@ -5,6 +5,7 @@
 #      the relay's delay, the cache's hit rate over 1/4/16 instances, and cost
 #   3. release binary sizes                  cargo lambda build --release (x86_64)
 #   4. init time and peak RSS of that binary (scripts/bench_init.py)
+#   5. call-events-dnc export over a register on moto (examples/export_bench.rs)
 # E2E_LEADS (default 400) sets the size of the e2e workload.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,3 +33,8 @@ echo
 echo "== 4. cold start and peak RSS of the release binary =="
 cargo run --quiet --example local_resources -- "init$$" > .local/bench.env
 .venv/bin/python scripts/bench_init.py --binary "$binary" --env-file .local/bench.env
+
+echo
+echo "== 5. call-events-dnc export on moto (EXPORT_ENTRIES, default 5000) =="
+cargo build --locked --release --quiet --bin call-events-dnc --example export_bench
+cargo run --locked --release --quiet --example export_bench -- "${EXPORT_ENTRIES:-5000}"

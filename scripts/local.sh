@@ -18,13 +18,12 @@ export PATH="$root/.venv/bin:$PATH"
 # shellcheck source=scripts/moto.sh
 source scripts/moto.sh
 
-# The functions exactly as `cargo lambda watch` runs them (`cargo run --bin`), so it finds
-# them built. Building the example in the same command would unify its dev-dependency
-# features into the functions and make watch compile them again.
+# The functions exactly as `cargo lambda watch` runs them (`cargo run --manifest-path
+# Cargo.toml --bin <name>`, the example consumer's too: the workspace's features, so this one
+# build serves all three). Building the example in the same command would unify its
+# dev-dependency features into the functions and make watch compile them again.
 echo "building the functions (the first build compiles about 350 crates: a few minutes)" >&2
 cargo build --bins
-# The example consumer on its own, as watch builds it (its crate's features only).
-cargo build -p call-events-example-consumer --bin call-events-example-consumer
 echo "building and running the resource set-up (examples/local_resources.rs)" >&2
 cargo build --example local_resources   # cargo's progress shows: the first build takes a while
 env_file="$root/.local/function.env"

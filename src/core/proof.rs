@@ -10,6 +10,9 @@ use crate::core::domain::Timestamp;
 use crate::core::register::{DncReason, DncSource, Evidence, RegisterEntry, RequestState};
 use crate::core::signature::{Scheme, SignatureError, Verifier};
 
+/// US telemarketing rules: an opt-out is honoured within 10 business days.
+pub const HONOURED_WITHIN_BUSINESS_DAYS: u32 = 10;
+
 /// The Monday-to-Friday dates after `received`'s date up to and including `sent`'s (UTC):
 /// 0 the same day, 1 from a Friday to the Monday after. A `sent` before `received` is 0.
 pub fn business_days(received: NaiveDate, sent: NaiveDate) -> u32 {
@@ -287,7 +290,11 @@ impl Proof {
         if let Some(state) = self.request_state {
             let detail = match (&self.request_sent_at, self.business_days_to_request) {
                 (Some(at), Some(days)) => {
-                    format!("{state} {at}, {days} business day(s) after receipt")
+                    let late = match days > HONOURED_WITHIN_BUSINESS_DAYS {
+                        true => " (LATE: over the 10 the rule allows)",
+                        false => "",
+                    };
+                    format!("{state} {at}, {days} business day(s) after receipt{late}")
                 }
                 (Some(at), None) => format!("{state} {at}"),
                 _ => match &self.request_refused {
@@ -305,10 +312,11 @@ impl Proof {
         }
         for (i, lead) in self.leads.iter().enumerate() {
             let label = if i == 0 { "leads" } else { "" };
-            let dnc = match (lead.dnc, &lead.dnc_at) {
-                (true, Some(at)) => format!("dnc yes ({at})"),
-                (true, None) => "dnc yes".to_owned(),
-                (false, _) => "dnc NO".to_owned(),
+            let dnc = match (lead.dnc, &lead.dnc_at, self.on_register) {
+                (true, Some(at), _) => format!("dnc yes ({at})"),
+                (true, None, _) => "dnc yes".to_owned(),
+                (false, _, true) => "dnc no (the register covers every campaign)".to_owned(),
+                (false, _, false) => "dnc no".to_owned(),
             };
             row(
                 label,
@@ -480,6 +488,7 @@ mod tests {
             &v,
         );
         assert_eq!(proven.verdict.exit_code(), 0);
+        assert!(!proven.report().contains("LATE"));
         assert_eq!(proven.business_days_to_request, Some(1), "Friday to Monday");
         assert_eq!(proven.evidence.as_ref().unwrap().scheme, Some(Scheme::V2));
         assert!(proven.report().starts_with("PROVEN: +12025550100"));
@@ -526,6 +535,26 @@ mod tests {
         );
         assert_eq!(unsigned.verdict.exit_code(), 2);
         assert!(unsigned.problem.unwrap().contains("no signature header"));
+    }
+
+    #[test]
+    fn a_request_sent_after_ten_business_days_is_reported_late() {
+        let proof = prove(
+            "+12025550100",
+            Some(Ok(entry(
+                signed(BODY.as_bytes()),
+                BODY.as_bytes(),
+                sent("2024-02-12T09:00:00.000Z"),
+            ))),
+            Vec::new(),
+            &verifier(),
+        );
+        assert_eq!(proof.business_days_to_request, Some(11));
+        assert!(
+            proof
+                .report()
+                .contains("11 business day(s) after receipt (LATE")
+        );
     }
 
     #[test]
