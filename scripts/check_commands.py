@@ -2,18 +2,18 @@
 """The commands a newcomer is told to paste, run as printed: CI runs this.
 
   check_commands.py local         # `bash scripts/local.sh --keep-running`, then every command
-                                  # its banner prints and every README block marked for the
+                                  # its banner prints and every docs block marked for the
                                   # local stack; one phone looked at six times (the same
-                                  # messages each time), the dump; the README's `aws` commands
+                                  # messages each time), the dump; the docs' `aws` commands
                                   # as API requests to the stack; then Ctrl-C, as a person
                                   # stops it: everything it started must be gone, and the
                                   # local tools must say so in one line
-  check_commands.py deploy-build  # the README's deploy blocks up to their first `sam deploy`
+  check_commands.py deploy-build  # the docs' deploy blocks up to their first `sam deploy`
                                   # (PATH, the arm64 target, `sam build`; the example
                                   # consumer's too), and each function's bootstrap checked:
                                   # the part of a deploy that needs no AWS account
 
-A README block is run when the line before its opening fence is
+A block of the README or of docs/*.md is run when the line before its opening fence is
 `<!-- checked: local stack -->` or `<!-- checked: deploy build -->`; it runs as one bash
 script from the repository's root, so its `export` and variables carry from line to line, as
 in a pasted terminal session.
@@ -34,6 +34,8 @@ import local_env  # scripts/local_env.py
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+# What a newcomer reads: the README and the docs it points to, in that order.
+DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 LOCAL_MARK = "<!-- checked: local stack -->"
 DEPLOY_MARK = "<!-- checked: deploy build -->"
 # The phone whose DNC request the run leaves on the queue; the banner's look names it.
@@ -42,8 +44,14 @@ FIRST_BUILD = 45 * 60  # seconds: a fresh clone compiles ~380 crates before the 
 COMMAND_TIMEOUT = 15 * 60
 
 
+def docs_text():
+    """The README and the docs, one text: the marked blocks and commands are looked for in all."""
+    return "\n".join(path.read_text() for path in DOCS)
+
+
 def fenced_blocks(text, mark):
-    """The ```sh blocks whose opening fence follows `mark` (blank lines between allowed)."""
+    """The ```sh blocks whose opening fence follows `mark` (blank lines between allowed);
+    a block printed in two docs (the deploy commands: README and docs/deploy.md) once."""
     blocks, lines, i = [], text.splitlines(), 0
     while i < len(lines):
         if lines[i].strip() == mark:
@@ -57,7 +65,7 @@ def fenced_blocks(text, mark):
                 blocks.append("\n".join(line.strip() for line in lines[j + 1:k]))
                 i = k
         i += 1
-    return blocks
+    return list(dict.fromkeys(blocks))
 
 
 def run_shell(script, what):
@@ -95,7 +103,7 @@ def messages_shown(out):
     return [line for line in lines[start:] if line.startswith("  ")]
 
 
-# What the README's AWS commands leave for the reader to fill in, filled in from the local
+# What the docs' AWS commands leave for the reader to fill in, filled in from the local
 # stack's session (a name) or with a plain value. A placeholder not here fails the check.
 PLACEHOLDERS = {
     "<LeadTableName>": "TABLE_NAME",
@@ -115,13 +123,13 @@ NOT_ON_MOTO = {"start-message-move-task": "moto 5.2 has no StartMessageMoveTask"
 
 
 def aws_commands(text):
-    """Every `aws dynamodb …` and `aws sqs …` command of the README, in fenced blocks and in
+    """Every `aws dynamodb …` and `aws sqs …` command of the docs, in fenced blocks and in
     inline code, with its line continuations joined; mentions without options left out."""
     joined = re.sub(r"\\\n\s*", " ", text)
     found = re.findall(r"^\s*(aws (?:dynamodb|sqs) [^\n]+)$", joined, re.M)
     found += re.findall(r"`(aws (?:dynamodb|sqs) [^`]+)`", joined)
     commands = [command.split("  #")[0].strip() for command in found if " --" in command]
-    return list(dict.fromkeys(commands))  # each once, in the README's order
+    return list(dict.fromkeys(commands))  # each once, in the docs' order
 
 
 def as_boto3_call(command, session):
@@ -152,8 +160,8 @@ def check_aws_commands(session):
 
     local_env.use_its_aws(session)
     problems = []
-    commands = aws_commands(README.read_text())
-    print(f"\nthe README's {len(commands)} AWS command(s), as requests to the local stack:")
+    commands = aws_commands(docs_text())
+    print(f"\nthe docs' {len(commands)} AWS command(s), as requests to the local stack:")
     for command in commands:
         operation = command.split()[2]
         if operation in NOT_ON_MOTO:
@@ -172,9 +180,9 @@ def check_aws_commands(session):
                 print(f"  ok (its condition does not hold here): {command}")
         except Exception as error:  # any refusal is the finding
             print(f"  FAILED: {command}\n    {type(error).__name__}: {error}")
-            problems.append(f"the README's command is refused by the local stack: {command}")
+            problems.append(f"the docs' command is refused by the local stack: {command}")
     if len(commands) < 6:
-        problems.append(f"only {len(commands)} AWS commands found in the README: the extraction broke")
+        problems.append(f"only {len(commands)} AWS commands found in the docs: the extraction broke")
     return problems
 
 
@@ -233,18 +241,18 @@ def check_local():
         # the addresses and logs).
         banner = text.split("\nStill running", 1)[1].split("\nTrigger an event", 1)[-1]
         banner_commands = [line.strip() for line in banner.splitlines() if line.startswith("  ") and line.strip()]
-        readme_blocks = fenced_blocks(README.read_text(), LOCAL_MARK)
-        print(f"the banner prints {len(banner_commands)} command(s); the README marks {len(readme_blocks)} block(s)")
+        readme_blocks = fenced_blocks(docs_text(), LOCAL_MARK)
+        print(f"the banner prints {len(banner_commands)} command(s); the docs mark {len(readme_blocks)} block(s)")
         if len(banner_commands) < 5 or len(readme_blocks) < 3:
-            problems.append("fewer commands than expected: the banner or the README markers changed")
+            problems.append("fewer commands than expected: the banner or the docs' markers changed")
         for command in banner_commands:
             ok, _ = run_shell(command, f"(banner) {command}")
             if not ok:
                 problems.append(f"the banner's command failed: {command}")
         for block in readme_blocks:
-            ok, out = run_shell(block, "(README) " + block.replace("\n", "\n    "))
+            ok, out = run_shell(block, "(docs) " + block.replace("\n", "\n    "))
             if not ok:
-                problems.append(f"a README block failed:\n{block}")
+                problems.append(f"a docs block failed:\n{block}")
             # The replay's per-record reasons, printed though its output is a pipe here.
             if "call-events-replay" in block and " left: " not in out:
                 problems.append("the replay printed no record's reason into a pipe")
@@ -319,7 +327,7 @@ def check_deploy_commands(blocks):
            "AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard"}
     env.pop("AWS_PROFILE", None)
     problems = []
-    print(f"\nthe README's {len(commands)} `sam deploy` command(s), against no AWS (fake credentials, a closed port):")
+    print(f"\nthe docs' {len(commands)} `sam deploy` command(s), against no AWS (fake credentials, a closed port):")
     for command, exports in dict.fromkeys(commands):
         run = exports + "\n" + command.replace(" --guided", "")
         try:
@@ -342,10 +350,10 @@ def check_deploy_commands(blocks):
 
 
 def check_deploy_build():
-    """Every README block marked for the deploy build, as printed up to its first `sam
+    """Every docs block marked for the deploy build, as printed up to its first `sam
     deploy`; then each function's bootstrap in the block's build directory, arm64."""
     started = time.time()
-    blocks = fenced_blocks(README.read_text(), DEPLOY_MARK)
+    blocks = fenced_blocks(docs_text(), DEPLOY_MARK)
     builds = []
     for block in blocks:
         lines = block.splitlines()
@@ -361,12 +369,12 @@ def check_deploy_build():
     # The receiver first, as a newcomer deploys it (its block installs the arm64 target).
     builds.sort(key=lambda build: build[1] != ROOT / "template.yaml")
     if len(builds) < 2:
-        print(f"the README marks {len(builds)} deploy-build block(s); the receiver's and the example consumer's expected")
+        print(f"the docs mark {len(builds)} deploy-build block(s); the receiver's and the example consumer's expected")
         return 1
     problems = []
     for script, template, build_dir in builds:
         shutil.rmtree(build_dir, ignore_errors=True)  # what is there after the build, it built
-        ok, _ = run_shell(script, "(README) " + script.replace("\n", "\n    "))
+        ok, _ = run_shell(script, "(docs) " + script.replace("\n", "\n    "))
         if ok:
             for function in serverless_functions(template):
                 bootstrap = build_dir / function / "bootstrap"

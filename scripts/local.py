@@ -221,7 +221,7 @@ def run(args):
 
     dynamodb = boto3.client("dynamodb")
     everything = [{k: plain(v) for k, v in item.items()} for item in dynamodb.scan(TableName=env["TABLE_NAME"])["Items"]]
-    # Lead items, as CONTRACT §4 tells readers to find them; the rest is not a lead.
+    # Lead items, as docs/contract.md §4 tells readers to find them; the rest is not a lead.
     items = [i for i in everything if i["phone"].startswith("+") and not i["campaignId"].startswith("#")]
     signals = [i for i in everything if i["phone"].startswith("+") and i["campaignId"].startswith("#dnc-signal#")]
     kept = [i for i in everything if i["phone"].startswith("quarantine#")]
@@ -312,7 +312,8 @@ def run(args):
 TRIGGERS = [
     (["lead.call_initiated"], ["=> HTTP 200", '"status":"processed"', "lead item"]),
     (["lead.call_received"], ["=> HTTP 200", '"status":"processed"', "lead item"]),
-    (["lead.call_scheduled"], ["=> HTTP 200", '"effects":["callback"]', "callback: {", "not on it"]),
+    (["lead.call_scheduled"], ["=> HTTP 200", '"effects":["callback"]', "callback: {", "not on it",
+                                "decided, sent"]),
     (["lead.call_ended", "--result", "dnc"], ["=> HTTP 200", '"effects":["dnc"]', "do not call", "dnc: {"]),
     (["lead.call_transferred"], ["=> HTTP 200", '"status": "transferred"']),
     (["lead.call_key_pressed", "--key", "9"], ["=> HTTP 200", '"effects":["dnc"]', "do not call", "dnc: {"]),
@@ -327,6 +328,25 @@ def triggers():
     print("\n== Every event type through scripts/trigger.py ==")
     for i, (argv, expected) in enumerate(TRIGGERS):
         phone = f"+120255507{i:02d}"
+        out = subprocess.run([sys.executable, str(ROOT / "scripts" / "trigger.py"), *argv, "--phone", phone],
+                             capture_output=True, text=True)
+        missing = [e for e in expected if e not in out.stdout]
+        verdict = "ok" if out.returncode == 0 and not missing else f"MISSING {missing}"
+        print(f"trigger.py {' '.join(argv):40} {phone}  {verdict}")
+        if verdict != "ok":
+            problems.append(f"trigger.py {' '.join(argv)}: {verdict}\n{out.stdout}{out.stderr}")
+    # On one phone: a key 9, then a callback in another campaign, suppressed, then the same
+    # callback event again (a fixed eventTime), answered duplicate with the reason why.
+    phone = "+12025550790"
+    for argv, expected in [
+        (["lead.call_key_pressed", "--key", "9", "--campaign", "spring-campaign"], ["do not call"]),
+        (["lead.call_scheduled", "--campaign", "autumn-campaign", "--time", "2024-01-28T12:00:00Z",
+          "--scheduled-time", "2024-01-30T10:00:00Z"],
+         ["decided, not sent: DNC"]),
+        (["lead.call_scheduled", "--campaign", "autumn-campaign", "--time", "2024-01-28T12:00:00Z",
+          "--scheduled-time", "2024-01-30T10:00:00Z"],
+         ['"status":"duplicate"', "duplicate: this event was recorded before"]),
+    ]:
         out = subprocess.run([sys.executable, str(ROOT / "scripts" / "trigger.py"), *argv, "--phone", phone],
                              capture_output=True, text=True)
         missing = [e for e in expected if e not in out.stdout]

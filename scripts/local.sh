@@ -22,7 +22,11 @@ source scripts/moto.sh
 # Cargo.toml --bin <name>`, the example consumer's too: the workspace's features, so this one
 # build serves all three). Building the example in the same command would unify its
 # dev-dependency features into the functions and make watch compile them again.
-echo "building the functions (the first build compiles about 350 crates: a few minutes)" >&2
+if [[ -x target/debug/call-events-receiver ]]; then
+  echo "building the functions" >&2
+else
+  echo "building the functions (the first build compiles about 380 crates: a few minutes)" >&2
+fi
 cargo build --bins
 echo "building and running the resource set-up (examples/local_resources.rs)" >&2
 cargo build --example local_resources   # cargo's progress shows: the first build takes a while
@@ -98,8 +102,9 @@ if (( keep_running )); then
     events/02-call-received.json > .local/my-body.json
   cat <<MSG
 
-Still running (Ctrl-C stops the function and moto). The messages of the run above are
-still on the queues.
+Still running (pid $$): Ctrl-C here, or \`kill $$\` from elsewhere (a run started in the
+background ignores Ctrl-C), stops the functions, the poller and moto. The messages of the
+run above are still on the queues.
   webhook   $webhook_url      logs: .local/function.log
   relay     fed by scripts/relay_poller.py          log: .local/relay-poller.log
   AWS       $AWS_ENDPOINT_URL  (moto; AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1)
@@ -108,12 +113,12 @@ Trigger an event (made fresh, signed now, posted; then the answer, item, registe
   .venv/bin/python scripts/trigger.py lead.call_key_pressed --key 9 --phone +12025550199 --campaign spring-campaign
   .venv/bin/python scripts/trigger.py lead.call_scheduled --phone +12025550199 --campaign autumn-campaign
   .venv/bin/python scripts/trigger.py dnc.created --legacy
-  .venv/bin/python scripts/trigger.py --body .local/my-body.json     # edit it: any raw body, signed as it is
+  .venv/bin/python scripts/trigger.py --body .local/my-body.json     # edit it (its eventTime, for a fresh event): any raw body, signed as it is
   .venv/bin/python scripts/trigger.py --body events/09-call-key-pressed-9.json  # a sample's body
 Look at the state:
   .venv/bin/python scripts/trigger.py --show +12025550103            # lead items, register entry, messages
   .venv/bin/python scripts/local.py dump                             # every table item and queue message
-Invoke with an API Gateway event:
+Invoke with an API Gateway event (the run sent this sample already, so it is answered duplicate: an id comes from what an event says):
   PATH="$root/.venv/bin:\$PATH" cargo lambda invoke call-events-receiver -A 127.0.0.1 -P $port --data-file events/09-call-key-pressed-9.json
 Replay the quarantine queue through the current code (a debug build, this stack's environment):
   (set -a; . .local/session.env; set +a; cargo run --bin call-events-replay -- --dry-run)

@@ -136,7 +136,7 @@ SAMPLES = {
     "23-unknown-event-type.json": http_api(body("lead.sms_received", A, T(6), message="hello")),
     "24-get-request.json": http_api("", method="GET", signature=False),
     # An opt-out in a body that breaks another rule (a callType the contract does not know):
-    # quarantined, and its DNC signal kept all the same (CONTRACT §3, "read leniently").
+    # quarantined, and its DNC signal kept all the same (docs/contract.md §3, "read leniently").
     "25-call-key-pressed-9-unknown-call-type.json": http_api(body("lead.call_key_pressed", "+12025550109", T(6), callType="robocall", isScheduled=False, keypressNumber="9")),
     # DNC is company-wide. Lead C pressed 9 in the spring campaign (09); the autumn campaign
     # then schedules a callback for the same phone: decided, but never sent (32). A v2

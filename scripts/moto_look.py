@@ -28,16 +28,18 @@ def messages(endpoint):
     its attributes and SentTimestamp), and left where it is."""
     with urllib.request.urlopen(f"{endpoint.rstrip('/')}/moto-api/data.json", timeout=10) as response:
         data = json.loads(response.read())
-    shaped = []
+    # moto lists a message once more for each time it was received: one entry per id,
+    # the latest (its receive count the highest), in the order they were first listed.
+    shaped = {}
     for m in data.get("sqs", {}).get("Message", []):
-        shaped.append({
+        shaped[m.get("id")] = ({
             "MessageId": m.get("id"),
             "Body": m.get("body", ""),
             "MessageAttributes": m.get("message_attributes") or {},
             "Attributes": {"SentTimestamp": str(m.get("sent_timestamp") or 0),
                            "ApproximateReceiveCount": str(m.get("approximate_receive_count") or 0)},
         })
-    return shaped
+    return list(shaped.values())
 
 
 def queue_of(message):

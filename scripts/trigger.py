@@ -136,14 +136,15 @@ def show_phone(env, phone, wait_for_messages=0.0):
     items = dynamodb.query(TableName=env["TABLE_NAME"], KeyConditionExpression="phone = :p",
                            ExpressionAttributeValues={":p": {"S": phone}})["Items"]
     items = [{k: plain(v) for k, v in item.items()} for item in items]
-    # CONTRACT §4: a `#` sort key is not a lead (a DNC signal kept without a lead).
+    # docs/contract.md §4: a `#` sort key is not a lead (a DNC signal kept without a lead).
     leads = [item for item in items if not item["campaignId"].startswith("#")]
     for item in items:
         kind = "lead item" if item in leads else "DNC signal kept without a lead"
         print(f"\n{kind} {phone} / {item['campaignId']}:")
         print("  " + json.dumps({k: v for k, v in item.items() if k not in HIDDEN}, sort_keys=True))
         if item.get("outbox") or item.get("dncSignals"):
-            print(f"  its last write decided: {sorted(item.get('outbox', {}))} {sorted(item.get('dncSignals', {}))}")
+            print(f"  its last write decided: messages {sorted(item.get('outbox', {})) or 'none'}; "
+                  f"DNC signals {sorted(item.get('dncSignals', {})) or 'none'}")
     if not leads:
         print(f"\nno lead item for {phone}")
     entry = dynamodb.get_item(TableName=env["DNC_TABLE_NAME"], Key={"phone": {"S": phone}}).get("Item")
@@ -170,11 +171,16 @@ def show_phone(env, phone, wait_for_messages=0.0):
     for queue, body in found:
         shown = {k: v for k, v in body.items() if k != "evidence"}
         print(f"  {queue}: {json.dumps(shown)}")
+    # Each message a lead's last write decided: sent, or why not.
     sent = {body.get("id") for _, body in found}
     for item in leads:
-        for message_id in plain(item.get("outbox", {"M": {}})):
-            if message_id.startswith("callback-") and message_id not in sent and entry:
-                print(f"  {message_id}: decided, not sent: the phone is on the DNC register")
+        for message_id in sorted(item.get("outbox") or {}):
+            if message_id in sent:
+                print(f"  {message_id}: decided, sent")
+            elif message_id.startswith("callback-") and entry:
+                print(f"  {message_id}: decided, not sent: DNC (the phone is on the register)")
+            else:
+                print(f"  {message_id}: decided, not on a queue yet (the relay has not sent it)")
 
 
 def raw_body(data):
@@ -236,6 +242,10 @@ def main():
     print(f"POST {env['WEBHOOK_URL']}\naktify-signature: {signature}\n{body.decode(errors='replace')}")
     status, answer = post(env["WEBHOOK_URL"], body, signature)
     print(f"\n=> HTTP {status} {answer.decode(errors='replace')}")
+    if b'"duplicate"' in answer:
+        print("   duplicate: this event was recorded before. Its id comes from what it says (type, campaign,\n"
+              "   eventTime, phone, its fields), not from when it is sent, so a resend is a repeat. For a\n"
+              "   fresh event, change one of them: --time, or the eventTime in the body you send.")
     if phone:
         effects = json.loads(answer).get("effects", []) if status == 200 else []
         show_phone(env, phone, wait_for_messages=5.0 if effects else 0.0)

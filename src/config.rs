@@ -1,4 +1,4 @@
-//! Configuration from the environment (CONTRACT §6). A missing or invalid variable stops
+//! Configuration from the environment (docs/contract.md §6). A missing or invalid variable stops
 //! the function at start with one line naming it; without a secret nothing is accepted.
 //! Each function reads only what it uses: the webhook the table and the secret, the relay
 //! the queues.

@@ -169,7 +169,7 @@ pub trait DncRegisterStore: Send + Sync {
 }
 
 /// What the relay could not send anywhere, kept durably with its reason for a person: the
-/// last resort when the quarantine queue itself refuses (README, "Operating").
+/// last resort when the quarantine queue itself refuses (docs/operating.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parked {
     /// What kind of thing this is: `parked` (a message or record), `stream-gap` (a given-up

@@ -293,15 +293,6 @@ impl RequestReport {
     }
 }
 
-/// The relay's line per batch: what SQS took, what failed, as EMF metrics.
-pub fn relay_log_line(
-    report: &crate::usecases::relay::RelayReport,
-    duration: Duration,
-    timestamp_ms: i64,
-) -> String {
-    relay_log_line_of("relay batch", report, None, duration, timestamp_ms)
-}
-
 /// The relay function's line for one invocation: `what` is `relay batch`, `sweep` or
 /// `redrive`; `error`, why it stopped short, if it did.
 pub fn relay_log_line_of(
@@ -447,7 +438,7 @@ mod tests {
             retry_from: Some("42".into()),
             ..Default::default()
         };
-        let line = relay_log_line(&report, Duration::from_millis(3), 7);
+        let line = relay_log_line_of("relay batch", &report, None, Duration::from_millis(3), 7);
         let v: Value = serde_json::from_str(&line).unwrap();
         let directive = &v["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(

@@ -1,9 +1,9 @@
 //! Every alarm of `template.yaml` fires in the scenario its description names, and stays
-//! quiet in normal traffic with unsigned noise (CONTRACT §7). Each alarm's definition is
+//! quiet in normal traffic with unsigned noise (docs/contract.md §7). Each alarm's definition is
 //! evaluated as CloudWatch would (`support::alarms`) over the EMF lines the webhook and the
 //! relay print while the scenario plays on the in-memory adapters; AWS's own metrics
 //! (Lambda errors, API Gateway 5xx, queue depths) are what AWS publishes in the scenario.
-//! README, "Operating", has the table of scenarios.
+//! docs/operating.md, has the table of scenarios.
 
 mod support;
 

@@ -1,4 +1,4 @@
-//! The layers' imports point one way (README, "Architecture"): this test reads `src/` and
+//! The layers' imports point one way (docs/architecture.md): this test reads `src/` and
 //! fails on an import that must never exist.
 //!
 //! - `core/` (pure rules) imports nothing of the crate outside `core`, and no AWS or Lambda

@@ -1,4 +1,4 @@
-//! No history, however long, makes a lead's deliveries fail (CONTRACT §4): the item keeps
+//! No history, however long, makes a lead's deliveries fail (docs/contract.md §4): the item keeps
 //! the latest `RECENT_EVENTS` event ids and a horizon, so it stays under a fixed bound.
 
 mod support;

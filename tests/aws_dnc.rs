@@ -1,4 +1,4 @@
-//! DNC is company-wide (CONTRACT §1, §4a, §5), on moto: every DNC signal (key 9,
+//! DNC is company-wide (docs/contract.md §1, §4a, §5), on moto: every DNC signal (key 9,
 //! `callResult: dnc`, `dnc.created` v2 and legacy v1) reaches the register through the
 //! relay; a phone gets one `dnc.requested`, ever; no callback leaves for a phone on the
 //! register, whatever its campaign; the register keeps the earliest signal with the signed

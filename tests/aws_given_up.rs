@@ -1,4 +1,4 @@
-//! Lambda's give-up, played on moto (CONTRACT §5): SQS refuses the relay for longer than
+//! Lambda's give-up, played on moto (docs/contract.md §5): SQS refuses the relay for longer than
 //! the record age, Lambda drops the failing batch and writes only where it was to the
 //! relay failure queue, SQS comes back. With no delivery from the sender, the phone's
 //! `dnc.requested` (the sweep, or the redrive) and the callback (the redrive) arrive, each
@@ -453,7 +453,7 @@ fn first_release_entry(phone: &str) -> support::aws::Item {
 }
 
 /// The sweep reads only the pending index, which entries of the first release are not in:
-/// the upgrade's one-off backfill puts them there (README, "Upgrading"), and is idempotent.
+/// the upgrade's one-off backfill puts them there (docs/deploy.md, "Upgrading"), and is idempotent.
 #[tokio::test]
 async fn entries_of_the_first_release_reach_the_sweep_after_one_idempotent_backfill() {
     use call_events::adapters::DynamoDncRegister;
@@ -557,7 +557,7 @@ async fn a_register_entry_the_sweep_cannot_read_is_parked_once_and_leaves_the_in
     assert_eq!(parked.len(), 1, "parked once");
 }
 
-/// "Register it by hand" (README, `RelayParkedAlarm`) is one command: a parked record's
+/// "Register it by hand" (docs/operating.md, `RelayParkedAlarm`) is one command: a parked record's
 /// image, once fixed, goes to the register and its phone's request is sent; run again, it
 /// changes nothing.
 #[tokio::test]

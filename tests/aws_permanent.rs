@@ -1,4 +1,4 @@
-//! Permanent failures are never answered 5xx (CONTRACT §2): five 503s and the sender
+//! Permanent failures are never answered 5xx (docs/contract.md §2): five 503s and the sender
 //! stops sending anything. What can never be stored is quarantined with its reason and
 //! answered 200; a DNC signal in it still reaches the register.
 
@@ -91,7 +91,7 @@ async fn an_unreadable_stored_lead_is_quarantined_not_503_and_its_dnc_signal_sti
                 json!("cannot be stored: the stored lead item is unreadable")
             )
         );
-        // CONTRACT §2: the signal was committed for the register, and the answer says so.
+        // docs/contract.md §2: the signal was committed for the register, and the answer says so.
         assert_eq!(answer["effects"], json!(["dnc"]));
     }
     let item = aws.item(phone, "spring").await.unwrap();

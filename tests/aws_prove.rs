@@ -1,4 +1,4 @@
-//! `call-events-dnc prove` and `export` (CONTRACT §8) on moto, as an operator runs them:
+//! `call-events-dnc prove` and `export` (docs/contract.md §8) on moto, as an operator runs them:
 //! the binary, its environment, its exit status and its output. The entries come through
 //! the webhook and the relay, or are written with the register's own codec.
 

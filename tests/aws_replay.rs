@@ -1,6 +1,6 @@
 //! Replaying the quarantine queue (the operator's `call-events-replay`), on moto: what now
 //! parses is recorded, but only when its kept signature verifies with a configured secret
-//! (CONTRACT §8); unsigned records of the first release only under an explicit flag.
+//! (docs/contract.md §8); unsigned records of the first release only under an explicit flag.
 
 mod support;
 

@@ -1,4 +1,4 @@
-//! A secret rotated without a deploy (CONTRACT §6), on moto's Secrets Manager: a warm
+//! A secret rotated without a deploy (docs/contract.md §6), on moto's Secrets Manager: a warm
 //! webhook instance, built as deployed, accepts a secret added to the secret after it
 //! started; a burst and a flood of wrong signatures read the secret once.
 

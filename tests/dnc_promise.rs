@@ -1,4 +1,4 @@
-//! The DNC promise rests on no single stream record (CONTRACT §4a, §5), on the in-memory
+//! The DNC promise rests on no single stream record (docs/contract.md §4a, §5), on the in-memory
 //! adapters: a phone's request stays pending in the register until SQS took it, and the
 //! sweep sends whatever the stream could not; every permanent failure of the relay and the
 //! sweep is kept durably with its reason, and they go on.
@@ -203,7 +203,10 @@ async fn a_dnc_request_sqs_refuses_for_good_is_parked_marked_refused_and_left_ou
         parked[0].reason
     );
     let swept = sweep_after_grace(&world, Timestamp::now()).await;
-    assert_eq!(swept.pending_found, 0, "a person puts it back (README)");
+    assert_eq!(
+        swept.pending_found, 0,
+        "a person puts it back (docs/operating.md)"
+    );
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! Every released item format is still read (CONTRACT §4): a fixture of each, in
+//! Every released item format is still read (docs/contract.md §4): a fixture of each, in
 //! `tests/fixtures/`, decodes to the lead it describes, and a known event is a duplicate.
 
 mod support;

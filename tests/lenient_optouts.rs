@@ -1,4 +1,4 @@
-//! Opt-outs are read leniently (CONTRACT §2, §3): an authentic body whose event type, phone
+//! Opt-outs are read leniently (docs/contract.md §2, §3): an authentic body whose event type, phone
 //! and DNC signal can be read commits that signal for the register even when another field
 //! breaks a rule; the body is still quarantined, and the answer says the signal was kept.
 //! Through the webhook's own handler, on the in-memory adapters, then the relay.
@@ -288,7 +288,7 @@ impl Shape {
         }
     }
 
-    /// The rule of CONTRACT §3, written out again from the shape (not from the code).
+    /// The rule of docs/contract.md §3, written out again from the shape (not from the code).
     fn carries_a_readable_signal(&self) -> bool {
         let signal = match (self.legacy, self.event_type) {
             (false, "lead.call_key_pressed") => self.key == Some("9"),

@@ -6,7 +6,7 @@ mod support;
 use call_events::core::domain::Timestamp;
 use call_events::core::lead::{Decision, DncSignal, Effect, decide};
 use call_events::core::messages::{QuarantineRecord, QueueMessage};
-use call_events::core::register::{DncSignalRecord, Evidence, dnc_request, register};
+use call_events::core::register::{DncSignalRecord, Evidence, Registered, dnc_request, register};
 use call_events::core::wire::{Inbound, parse_body};
 use call_events_messages::Message;
 use serde_json::Value;
@@ -80,11 +80,9 @@ fn messages_for(bodies: &[&str]) -> Vec<QueueMessage> {
     }
     let mut entry = None;
     for signal in &signals {
-        entry = Some(
-            register(entry.as_ref(), signal, Timestamp::now())
-                .entry()
-                .clone(),
-        );
+        let (Registered::Known(next) | Registered::Changed(next)) =
+            register(entry.as_ref(), signal, Timestamp::now());
+        entry = Some(next);
     }
     if let (Some(entry), Some(signal)) = (entry, signals.first()) {
         messages.push(dnc_request(signal.phone(), &entry));

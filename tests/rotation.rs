@@ -1,4 +1,4 @@
-//! A secret rotated without a deploy (CONTRACT §6), on the in-memory secret store: a warm
+//! A secret rotated without a deploy (docs/contract.md §6), on the in-memory secret store: a warm
 //! instance reads the secret again when a request's signature matches none it holds, at
 //! most once every 30 s, one read for a burst, and keeps what it holds when a read fails.
 

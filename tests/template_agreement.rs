@@ -932,10 +932,10 @@ fn every_alarm_on_the_functions_own_metrics_names_one_that_function_emits() {
 
 #[test]
 fn every_alarm_has_a_runbook_entry() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let runbook = &readme[readme
-        .find("### When the webhook's alarms fire")
+    let operating =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/operating.md")).unwrap();
+    let runbook = &operating[operating
+        .find("## When the webhook's alarms fire")
         .expect("the runbook section")..];
     let template = template();
     let alarms: Vec<String> = template["Resources"]

@@ -1,6 +1,6 @@
 //! Any bytes as a signed body, handed over in base64 as API Gateway does for bytes that
 //! are not UTF-8, through the whole webhook on in-memory adapters (whose table refuses an
-//! item over 400 KB, as DynamoDB does): never a panic, always a 2xx (CONTRACT §2: while
+//! item over 400 KB, as DynamoDB does): never a panic, always a 2xx (docs/contract.md §2: while
 //! DynamoDB is up, an authentic body is answered 2xx at its first delivery), never cut.
 //! Each input gets a fresh table: a first delivery, and memory stays flat.
 #![no_main]

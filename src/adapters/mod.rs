@@ -1,10 +1,12 @@
-//! The ports' implementations: on AWS ([`dynamodb`], [`sqs`]) and in memory ([`memory`], for
-//! fast tests of the use cases). Adapters import the core and the ports; the use cases never
+//! The ports' implementations: on AWS ([`dynamodb`], [`sqs`]) and in memory (`memory`, for
+//! fast tests of the use cases: only with the `memory` feature, which the tests, benches and
+//! fuzz targets turn on, so the shipped binaries never contain it). Adapters import the core and the ports; the use cases never
 //! import them (`tests/architecture.rs`). [`failure`] decides, in one place, which AWS
 //! failures are permanent.
 
 pub mod dynamodb;
 pub mod failure;
+#[cfg(any(test, feature = "memory"))]
 pub mod memory;
 pub mod secrets;
 pub mod sqs;
@@ -12,6 +14,7 @@ pub mod sqs;
 pub use dynamodb::DynamoLeadStore;
 pub use dynamodb::register::DynamoDncRegister;
 pub use dynamodb::stream::DynamoStreamShards;
+#[cfg(any(test, feature = "memory"))]
 pub use memory::{
     MemoryDncRegister, MemoryLeadStore, MemoryPublisher, MemoryQuarantineQueue, MemorySecrets,
 };

@@ -1,5 +1,5 @@
 //! The webhook's client secrets in Secrets Manager: the secret's value is the list,
-//! comma- or newline-separated (README, "Rotation").
+//! comma- or newline-separated (docs/deploy.md, "Rotation").
 
 use aws_sdk_secretsmanager::Client;
 

@@ -1,4 +1,4 @@
-//! The operator's command for the DNC register (CONTRACT §8): prove an opt-out, export the
+//! The operator's command for the DNC register (docs/contract.md §8): prove an opt-out, export the
 //! register with each entry's verdict, and the register's repairs.
 
 use std::io::Write;
@@ -48,7 +48,7 @@ enum Command {
     Prove {
         /// The phone, in E.164 (+12025550100).
         phone: String,
-        /// Prints one JSON object (CONTRACT §8), to hand on as it is.
+        /// Prints one JSON object (docs/contract.md §8), to hand on as it is.
         #[arg(long)]
         json: bool,
     },
@@ -72,12 +72,12 @@ enum Command {
     /// Puts every entry whose DNC request is pending but out of the sweep's index (entries
     /// of the first release) into it, so the sweep sends its request within minutes.
     ///
-    /// Run once after upgrading from the first release (README, "Upgrading"). Idempotent: a
+    /// Run once after upgrading from the first release (docs/deploy.md, "Upgrading"). Idempotent: a
     /// second run finds nothing. Reads the register once (a scan) and writes one
     /// conditional update per entry found. Needs DNC_TABLE_NAME and the AWS SDK's own
     /// environment (AWS_REGION, credentials; AWS_ENDPOINT_URL for a local emulator).
     BackfillPending,
-    /// Registers the DNC signals of something the relay parked (README, "RelayParkedAlarm"),
+    /// Registers the DNC signals of something the relay parked (docs/operating.md, `RelayParkedAlarm`),
     /// and sends each phone's request if it is pending.
     ///
     /// FILE holds the parked item's `body` as it is (or the quarantine record's): a DNC

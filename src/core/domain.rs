@@ -468,7 +468,7 @@ impl EventId {
     }
 
     /// The id of a DNC signal read leniently from a body that breaks a rule elsewhere
-    /// (CONTRACT §3): `evt_` + the digest of `dnc-signal/body/v1` and the raw body, so a
+    /// (docs/contract.md §3): `evt_` + the digest of `dnc-signal/body/v1` and the raw body, so a
     /// redelivery of the same body gives the same id. (Once the body parses, say after a
     /// replay, its event gets its [`CallEvent::id`]: the register then counts the signal
     /// twice, and keeps the earlier of the two, which is the same moment.)

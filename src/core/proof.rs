@@ -1,4 +1,4 @@
-//! Proving an opt-out (CONTRACT §8, `call-events-dnc prove` and `export`): what the
+//! Proving an opt-out (docs/contract.md §8, `call-events-dnc prove` and `export`): what the
 //! register keeps of a phone, checked. The evidence is the signed request that carried the
 //! phone's first DNC signal; it proves the opt-out when its kept signature verifies its kept
 //! bytes with a configured secret (whatever the signature's age).
@@ -338,7 +338,7 @@ fn shorten(text: &str, at_most: usize) -> String {
     }
 }
 
-/// One register entry as `export` writes it (CONTRACT §8), `problem` saying why it is not
+/// One register entry as `export` writes it (docs/contract.md §8), `problem` saying why it is not
 /// verified.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -1,4 +1,4 @@
-//! The company-wide DNC register (CONTRACT §4a), as pure rules: one entry per phone, which
+//! The company-wide DNC register (docs/contract.md §4a), as pure rules: one entry per phone, which
 //! keeps the earliest DNC signal with the signed request that carried it (its evidence),
 //! counts the distinct signals, and tracks the phone's one `dnc.requested` to completion.
 //!
@@ -153,7 +153,7 @@ pub enum RequestState {
     /// SQS took it at this time (RFC 3339).
     Sent { at: String },
     /// SQS refused it for good (parked with the reason, alarmed): not sent, and out of the
-    /// sweep's reach until a person puts it back (README, "Operating").
+    /// sweep's reach until a person puts it back (docs/operating.md).
     Refused { why: String },
 }
 
@@ -182,14 +182,6 @@ pub enum Registered {
     Known(RegisterEntry),
     /// The entry to write.
     Changed(RegisterEntry),
-}
-
-impl Registered {
-    pub fn entry(&self) -> &RegisterEntry {
-        match self {
-            Self::Known(entry) | Self::Changed(entry) => entry,
-        }
-    }
 }
 
 /// Adds `signal` to the phone's entry, if it has one; a new entry's request is pending
@@ -258,6 +250,14 @@ pub fn dnc_request(phone: &Phone, entry: &RegisterEntry) -> QueueMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Registered {
+        fn entry(&self) -> &RegisterEntry {
+            match self {
+                Self::Known(entry) | Self::Changed(entry) => entry,
+            }
+        }
+    }
 
     fn signal(id: &str, at: &str, campaign: Option<&str>) -> DncSignalRecord {
         DncSignalRecord::try_from(StoredSignal {

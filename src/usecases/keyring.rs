@@ -1,4 +1,4 @@
-//! The webhook's secrets, as a warm instance holds them (CONTRACT §6): read at cold start,
+//! The webhook's secrets, as a warm instance holds them (docs/contract.md §6): read at cold start,
 //! and read again when a request's signature matches none of them, so a secret added in
 //! Secrets Manager is accepted without a deploy.
 //!

@@ -340,7 +340,7 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
                 dnc_kept,
                 cut: false,
             }),
-            // Every body up to the size limit fits (README, "Quarantine"); should one still
+            // Every body up to the size limit fits (docs/operating.md, "Any body is kept exactly"); should one still
             // not, a 5xx would only make the sender give up on the webhook: keep what is
             // known of it, counted and alarmed.
             Err(e) if e.is_permanent() => {

@@ -1,4 +1,4 @@
-//! The redrive of stream batches Lambda gave up on (CONTRACT §5). After
+//! The redrive of stream batches Lambda gave up on (docs/contract.md §5). After
 //! `MaximumRecordAgeInSeconds` Lambda drops a failing batch and writes only where it was
 //! (stream, shard, first and last sequence number) to the relay's on-failure queue. The
 //! redrive reads those records again from the stream, while the stream still holds them
@@ -11,7 +11,7 @@
 //! counted done. A batch that cannot be relayed yet (SQS still down) is tried again later
 //! (the message comes back on the on-failure queue). A batch the stream no longer holds is
 //! a gap: counted, alarmed, and written down in the lead table with what is known (shard,
-//! sequence range, time range) for a person (README, "Operating"). The DNC requests of a
+//! sequence range, time range) for a person (docs/operating.md). The DNC requests of a
 //! gap are not lost even then: the register keeps them pending and the sweep sends them.
 
 use std::time::Duration;

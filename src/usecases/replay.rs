@@ -1,4 +1,4 @@
-//! The operator's replay of the quarantine queue (CONTRACT §8): each record's body is
+//! The operator's replay of the quarantine queue (docs/contract.md §8): each record's body is
 //! parsed again with the current code. What now parses is recorded through the same use
 //! case as a delivery and leaves the queue; what is now ignored by design leaves it too;
 //! what still breaks a rule stays, with its reason. `--dry-run` only says what would happen.

@@ -1,4 +1,4 @@
-//! CloudWatch alarms evaluated offline (CONTRACT §7): every alarm of `template.yaml` read as
+//! CloudWatch alarms evaluated offline (docs/contract.md §7): every alarm of `template.yaml` read as
 //! CloudWatch reads it (metric or metric math, statistic, period, threshold, evaluation
 //! periods, datapoints to alarm, missing data) and evaluated over datapoints: the EMF lines
 //! the functions print, and, for AWS's own metrics, what AWS publishes in the scenario.

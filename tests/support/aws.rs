@@ -454,7 +454,7 @@ impl TestAws {
     }
 
     /// The lead items only (the table also holds quarantine records and legacy signals).
-    /// The lead items, as CONTRACT §4 tells table readers to find them: `phone` starts
+    /// The lead items, as docs/contract.md §4 tells table readers to find them: `phone` starts
     /// with `+` and `campaignId` does not start with `#`.
     pub async fn lead_items(&self) -> Vec<Item> {
         self.all_items()

@@ -1,5 +1,5 @@
 //! The messages the call-events receiver puts on its queues, for the receiver that builds
-//! them and the services that consume them (CONTRACT §5):
+//! them and the services that consume them (docs/contract.md §5):
 //!
 //! - [`CallbackScheduled`] on the callback queue: a lead asked to be called back;
 //! - [`DncRequested`] on the DNC queue: a phone number must not be called again, with the
@@ -202,7 +202,7 @@ pub struct DncSource {
 }
 
 /// The exact signed request a DNC signal arrived in: anyone holding the webhook secret can
-/// verify it years later (README, "The DNC register").
+/// verify it years later (docs/downstream.md, "The DNC register").
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {

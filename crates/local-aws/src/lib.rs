@@ -63,7 +63,7 @@ impl Resources {
         ]
     }
 
-    /// The environment the two functions read (CONTRACT §6), secret aside.
+    /// The environment the two functions read (docs/contract.md §6), secret aside.
     pub fn env(&self) -> [(&'static str, &str); 5] {
         [
             ("TABLE_NAME", &self.table_name),

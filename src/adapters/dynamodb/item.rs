@@ -1,4 +1,4 @@
-//! The lead table's items, as the contract names their attributes (CONTRACT §4), plus the
+//! The lead table's items, as the contract names their attributes (docs/contract.md §4), plus the
 //! function's own: `formatVersion`, `recentEvents` and `eventHorizon` (duplicate detection,
 //! bounded: see [`crate::core::lead::RECENT_EVENTS`]), `eventOrder` (which event set each "latest"
 //! attribute), and `outbox`, `dncSignals` with `outboxVersion`: what the write of that
@@ -9,7 +9,7 @@
 //! are read; only 2 is written. `tests/item_formats.rs` reads a fixture of each.
 //!
 //! The same table holds a few items that are not leads, so that what they decided reaches
-//! the relay through the same stream (CONTRACT §4: lead items are exactly those whose
+//! the relay through the same stream (docs/contract.md §4: lead items are exactly those whose
 //! `phone` starts with `+` and whose `campaignId` does not start with `#`):
 //! - a DNC signal kept without a lead (a legacy v1 `dnc.created`, a signal read leniently
 //!   from a quarantined body, the signal of an event whose lead cannot be written): keyed
@@ -162,7 +162,7 @@ pub fn stored_lead(item: HashMap<String, AttributeValue>) -> Result<StoredLead, 
 struct TableItem {
     phone: String,
     campaign_id: String,
-    // --- a lead (CONTRACT §4) ---
+    // --- a lead (docs/contract.md §4) ---
     #[serde(default, skip_serializing_if = "Option::is_none")]
     external_lead_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -621,7 +621,7 @@ pub const PARKED_PARTITION: &str = "#relay";
 
 /// What the relay could not send anywhere else, as an item of the lead table: all under
 /// one partition, [`PARKED_PARTITION`], sorted by kind and time, so one Query lists them
-/// (README, "Operating"). No expiry: a person removes an item once it is handled. The
+/// (docs/operating.md). No expiry: a person removes an item once it is handled. The
 /// relay's stream filter, and the relay itself, pass over these items (they decide nothing).
 pub fn parked_item(
     parked: &Parked,

@@ -1,4 +1,4 @@
-//! The DNC register on DynamoDB (CONTRACT §4a): one item per phone, read and written by the
+//! The DNC register on DynamoDB (docs/contract.md §4a): one item per phone, read and written by the
 //! relay and the sweep with optimistic concurrency. A consumer asks "may we call this
 //! number?" with one GetItem on `phone`.
 //!
@@ -8,7 +8,7 @@
 //! (lossless, for ordering), `recentSignalIds` (bounded), `version`, and, while the request
 //! is pending, `pendingRequest` and `pendingSince`: the keys of the sparse index
 //! [`PENDING_INDEX`], which is all the sweep reads. `requestRefused` says why SQS refused
-//! the request for good (the entry then leaves the index; see README, "Operating").
+//! the request for good (the entry then leaves the index; see docs/operating.md).
 //!
 //! Items of the first release (`signalIds`, every id; `requestedBy`; no `requestState`) are
 //! read: their request counts as pending, so the next pass that touches the phone sends it
@@ -217,14 +217,14 @@ impl DynamoDncRegister {
     }
 
     /// Sets the request's state in place (the evidence is not rewritten): `update` with
-    /// its `names` and string `values`, unless the request was sent already. Needs nothing
+    /// its `names` and `values`, unless the request was sent already. Needs nothing
     /// of the item but its key, so it works on an entry this code cannot read.
     async fn set_request(
         &self,
         phone: &Phone,
         update: &str,
         names: &[(&str, &str)],
-        values: &[(&str, &str)],
+        values: &[(&str, AttributeValue)],
     ) -> Result<(), BackendError> {
         let mut request = self
             .client
@@ -241,15 +241,8 @@ impl DynamoDncRegister {
         for &(placeholder, name) in names {
             request = request.expression_attribute_names(placeholder, name);
         }
-        for &(placeholder, value) in values {
-            request =
-                request.expression_attribute_values(placeholder, AttributeValue::S(value.into()));
-        }
-        if update.contains(":one") {
-            request = request.expression_attribute_values(":one", AttributeValue::N("1".into()));
-        }
-        if update.contains(":zero") {
-            request = request.expression_attribute_values(":zero", AttributeValue::N("0".into()));
+        for (placeholder, value) in values {
+            request = request.expression_attribute_values(*placeholder, value.clone());
         }
         match request.send().await {
             Ok(_) => Ok(()),
@@ -366,6 +359,14 @@ impl DynamoDncRegister {
     }
 }
 
+fn text(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn number(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
 /// One register item as `prove` and `export` read it: its phone, and its entry or why this
 /// code cannot read it.
 pub type ReadItem = (String, Result<RegisterEntry, String>);
@@ -382,7 +383,7 @@ fn read_item(item: HashMap<String, AttributeValue>) -> ReadItem {
     (phone, entry)
 }
 
-/// Read only, for the operator's `prove` and `export` (CONTRACT §8).
+/// Read only, for the operator's `prove` and `export` (docs/contract.md §8).
 impl DynamoDncRegister {
     /// The phone's entry (one consistent GetItem), or why it cannot be read.
     pub async fn find(
@@ -564,7 +565,7 @@ impl DncRegisterStore for DynamoDncRegister {
                 ("#since", PENDING_SINCE),
                 ("#refused", REQUEST_REFUSED),
             ],
-            &[(":at", &at.to_rfc3339())],
+            &[(":at", text(&at.to_rfc3339())), (":one", number(1))],
         )
         .await
     }
@@ -575,14 +576,18 @@ impl DncRegisterStore for DynamoDncRegister {
             ("#pending", PENDING_KEY),
             ("#since", PENDING_SINCE),
         ];
-        let values = [(":refused", REFUSED), (":why", why)];
+        let values = [(":refused", text(REFUSED)), (":why", text(why))];
         let versioned = self
             .set_request(
                 phone,
                 "SET #state = :refused, #refused = :why, \
                  #version = if_not_exists(#version, :zero) + :one REMOVE #pending, #since",
                 &[names.as_slice(), &[("#version", VERSION)]].concat(),
-                &values,
+                &[
+                    values.as_slice(),
+                    &[(":zero", number(0)), (":one", number(1))],
+                ]
+                .concat(),
             )
             .await;
         match versioned {
