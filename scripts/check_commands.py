@@ -95,12 +95,13 @@ def port_open(port):
 
 
 def messages_shown(out):
-    """The `messages for PHONE on the queues` section of `trigger.py --show`: its lines."""
+    """The messages listed in the `messages for PHONE on the queues` section of
+    `trigger.py --show` (one line each, named by queue; not the decided-but-not-sent lines)."""
     lines = out.splitlines()
     start = next((i for i, line in enumerate(lines) if line.startswith("messages for ")), None)
     if start is None:
         return None
-    return [line for line in lines[start:] if line.startswith("  ")]
+    return [line for line in lines[start:] if re.match(r"  (callback|dnc|quarantine): ", line)]
 
 
 # What the docs' AWS commands leave for the reader to fill in, filled in from the local
