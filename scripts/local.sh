@@ -19,15 +19,18 @@ export PATH="$root/.venv/bin:$PATH"
 source scripts/moto.sh
 
 # The functions exactly as `cargo lambda watch` runs them (`cargo run --manifest-path
-# Cargo.toml --bin <name>`, the example consumer's too: the workspace's features, so this one
-# build serves all three). Building the example in the same command would unify its
-# dev-dependency features into the functions and make watch compile them again.
+# Cargo.toml --bin <name>`), so it compiles nothing. `--bins` is what the receiver's and the
+# relay's `--bin` resolve to; the example consumer's `--bin` resolves a few crates' features
+# (aws_lambda_events, serde_with) apart, hence its own line (about 10 s; `-p` would resolve
+# the consumer's crate alone and compile most of the tree again). Building the example in
+# the same command would unify its dev-dependency features into the functions.
 if [[ -x target/debug/call-events-receiver ]]; then
   echo "building the functions" >&2
 else
   echo "building the functions (the first build compiles about 380 crates: a few minutes)" >&2
 fi
 cargo build --bins
+cargo build --bin call-events-example-consumer
 echo "building and running the resource set-up (examples/local_resources.rs)" >&2
 cargo build --example local_resources   # cargo's progress shows: the first build takes a while
 env_file="$root/.local/function.env"
