@@ -322,19 +322,23 @@ TRIGGERS = [
 ]
 
 
+def trigger_shows(argv, phone, expected):
+    """Runs the trigger command for `phone`; the problems, if its output lacks any of
+    `expected` or it fails."""
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "trigger.py"), *argv, "--phone", phone],
+                         capture_output=True, text=True)
+    missing = [e for e in expected if e not in out.stdout]
+    verdict = "ok" if out.returncode == 0 and not missing else f"MISSING {missing}"
+    print(f"trigger.py {' '.join(argv):40} {phone}  {verdict}")
+    return [] if verdict == "ok" else [f"trigger.py {' '.join(argv)}: {verdict}\n{out.stdout}{out.stderr}"]
+
+
 def triggers():
     """Runs every event type through the trigger command and checks what it prints."""
     problems = []
     print("\n== Every event type through scripts/trigger.py ==")
     for i, (argv, expected) in enumerate(TRIGGERS):
-        phone = f"+120255507{i:02d}"
-        out = subprocess.run([sys.executable, str(ROOT / "scripts" / "trigger.py"), *argv, "--phone", phone],
-                             capture_output=True, text=True)
-        missing = [e for e in expected if e not in out.stdout]
-        verdict = "ok" if out.returncode == 0 and not missing else f"MISSING {missing}"
-        print(f"trigger.py {' '.join(argv):40} {phone}  {verdict}")
-        if verdict != "ok":
-            problems.append(f"trigger.py {' '.join(argv)}: {verdict}\n{out.stdout}{out.stderr}")
+        problems += trigger_shows(argv, f"+120255507{i:02d}", expected)
     # On one phone: a key 9, then a callback in another campaign, suppressed, then the same
     # callback event again (a fixed eventTime), answered duplicate with the reason why.
     phone = "+12025550790"
@@ -347,13 +351,7 @@ def triggers():
           "--scheduled-time", "2024-01-30T10:00:00Z"],
          ['"status":"duplicate"', "duplicate: this event was recorded before"]),
     ]:
-        out = subprocess.run([sys.executable, str(ROOT / "scripts" / "trigger.py"), *argv, "--phone", phone],
-                             capture_output=True, text=True)
-        missing = [e for e in expected if e not in out.stdout]
-        verdict = "ok" if out.returncode == 0 and not missing else f"MISSING {missing}"
-        print(f"trigger.py {' '.join(argv):40} {phone}  {verdict}")
-        if verdict != "ok":
-            problems.append(f"trigger.py {' '.join(argv)}: {verdict}\n{out.stdout}{out.stderr}")
+        problems += trigger_shows(argv, phone, expected)
     for p in problems:
         print(p)
     return 1 if problems else 0

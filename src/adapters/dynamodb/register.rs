@@ -385,11 +385,12 @@ fn read_item(item: HashMap<String, AttributeValue>) -> ReadItem {
 
 /// Read only, for the operator's `prove` and `export` (docs/contract.md §8).
 impl DynamoDncRegister {
-    /// The phone's entry (one consistent GetItem), or why it cannot be read.
-    pub async fn find(
+    /// The phone's item as stored (one consistent GetItem): what the relay's load and
+    /// `prove` read.
+    async fn item(
         &self,
         phone: &Phone,
-    ) -> Result<Option<Result<RegisterEntry, String>>, BackendError> {
+    ) -> Result<Option<HashMap<String, AttributeValue>>, BackendError> {
         let output = self
             .client
             .get_item()
@@ -405,7 +406,15 @@ impl DynamoDncRegister {
                     e,
                 )
             })?;
-        Ok(output.item.map(|item| read_item(item).1))
+        Ok(output.item)
+    }
+
+    /// The phone's entry (one consistent GetItem), or why it cannot be read.
+    pub async fn find(
+        &self,
+        phone: &Phone,
+    ) -> Result<Option<Result<RegisterEntry, String>>, BackendError> {
+        Ok(self.item(phone).await?.map(|item| read_item(item).1))
     }
 
     /// How many entries DynamoDB last counted (it recounts about every six hours): for a
@@ -501,22 +510,7 @@ const UNINDEXED: &str =
 
 impl DncRegisterStore for DynamoDncRegister {
     async fn load(&self, phone: &Phone) -> Result<Option<(RegisterEntry, u64)>, BackendError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(REGISTER_KEY, AttributeValue::S(phone.as_str().to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| {
-                classify(
-                    "DynamoDB GetItem (DNC register)",
-                    "the register refuses the phone",
-                    e,
-                )
-            })?;
-        output.item.map(read_entry).transpose()
+        self.item(phone).await?.map(read_entry).transpose()
     }
 
     async fn save(
