@@ -1,7 +1,7 @@
 //! Configuration from the environment (docs/contract.md §6). A missing or invalid variable stops
 //! the function at start with one line naming it; without a secret nothing is accepted.
-//! Each function reads only what it uses: the webhook the table and the secret, the relay
-//! the queues.
+//! Each function reads only what it uses: the webhook its table and secret; the relay the
+//! table, the register and the URLs of the queues it sends to.
 
 use crate::adapters::QueueUrls;
 use crate::core::signature::{DEFAULT_TOLERANCE_SECONDS, Secret};
@@ -110,7 +110,8 @@ impl RelayConfig {
 pub enum SecretSource {
     /// `WEBHOOK_SECRET`: for local runs and tests.
     Inline(Vec<Secret>),
-    /// `WEBHOOK_SECRET_ARN`: read once at cold start.
+    /// `WEBHOOK_SECRET_ARN`: read at cold start, and again when a signature matches none of
+    /// the secrets held (`usecases::keyring`).
     SecretsManager { arn: String },
 }
 
