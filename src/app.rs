@@ -18,7 +18,7 @@ use crate::adapters::{SqsPublisher, SqsQuarantineQueue};
 use crate::config::{
     Config, ConfigError, ProveConfig, RelayConfig, ReplayConfig, SecretSource, parse_secrets,
 };
-use crate::core::signature::{Secret, Verifier};
+use crate::core::signature::{DEFAULT_TOLERANCE_SECONDS, Secret, Verifier};
 use crate::entrypoints::http::WebhookHandler;
 use crate::entrypoints::stream::StreamHandler;
 use crate::telemetry::error_chain;
@@ -82,11 +82,7 @@ pub async fn build(config: &Config, sdk: &SdkConfig) -> Result<LiveHandler, Star
         }
     };
     let store = DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
-    let verifier = Verifier::new(secrets, config.tolerance_seconds);
-    let verifier = match config.accept_v1 {
-        true => verifier,
-        false => verifier.refusing_v1(),
-    };
+    let verifier = Verifier::new(secrets, config.tolerance_seconds).accepting_v1(config.accept_v1);
     Ok(WebhookHandler::with_keyring(
         Keyring::new(verifier, source),
         CallEventRecorder::new(store),
@@ -149,11 +145,8 @@ pub async fn evidence_verifier(
         SecretSource::Inline(secrets) => secrets.clone(),
         SecretSource::SecretsManager { arn } => read_secret(sdk, arn).await?,
     };
-    let verifier = Verifier::new(secrets, u64::MAX);
-    Ok(match config.accept_v1 {
-        true => verifier,
-        false => verifier.refusing_v1(),
-    })
+    // The age of a kept signature is not held against it (`verify_kept`).
+    Ok(Verifier::new(secrets, DEFAULT_TOLERANCE_SECONDS).accepting_v1(config.accept_v1))
 }
 
 /// The secret's value is the list of client secrets, comma- or newline-separated.

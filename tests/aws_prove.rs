@@ -425,3 +425,72 @@ async fn an_export_that_cannot_reach_the_register_says_so_in_one_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("incomplete"), "{stderr}");
 }
+
+/// DynamoDB throttles a scan or a read where moto never does: behind a proxy that answers
+/// throttling and a 500 to the first calls, `export` and `prove` retry and finish whole.
+/// (Multi-threaded: the proxy serves while the test waits for the binary.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_and_prove_read_through_throttling() {
+    use support::fault_proxy::{Fault, FaultProxy};
+    let aws = TestAws::new().await;
+    register_of_300(&aws).await;
+    let moto = std::env::var("AWS_ENDPOINT_URL").unwrap();
+    let proxy = FaultProxy::start(&moto).await;
+    // DescribeTable passes; four of the eight segments' first scans are refused.
+    proxy.inject(&[
+        Fault::Pass,
+        Fault::Throttle,
+        Fault::Error("ProvisionedThroughputExceededException"),
+        Fault::Throttle,
+        Fault::Http500,
+    ]);
+    let through = [("AWS_ENDPOINT_URL", proxy.endpoint.as_str())];
+    let output = dnc(&aws, &["export"], &through);
+    assert!(output.status.success(), "{}", said(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 300);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("300 entries, 298 verified"));
+    assert!(proxy.calls() >= 1 + 8 + 4, "{} calls", proxy.calls());
+
+    proxy.inject(&[Fault::Throttle, Fault::Throttle]);
+    let output = dnc(&aws, &["prove", "+12025551000", "--json"], &through);
+    assert_eq!(output.status.code(), Some(0), "{}", said(&output));
+}
+
+/// The secrets from Secrets Manager, as deployed (`WEBHOOK_SECRET_ARN`), after a rotation:
+/// evidence signed with the old secret is proven while the old one is still in the value,
+/// and not proven, with the way out named, once only the new one is.
+#[tokio::test]
+async fn prove_reads_the_secret_from_secrets_manager_and_names_a_rotated_out_secret() {
+    let aws = TestAws::new().await;
+    key_9_through_the_stack(&aws, PHONE).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&aws.sdk);
+    let arn = secrets
+        .create_secret()
+        .name(format!("{}-webhook", aws.resources.table_name))
+        .secret_string(format!("rotation-new-secret-0123,{LOCAL_SECRET}"))
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let from_arn = [("WEBHOOK_SECRET", ""), ("WEBHOOK_SECRET_ARN", arn.as_str())];
+    let (code, proof) = prove_json(&aws, PHONE, &from_arn);
+    assert_eq!(code, 0, "{proof:#}");
+
+    secrets
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string("rotation-new-secret-0123")
+        .send()
+        .await
+        .unwrap();
+    let (code, proof) = prove_json(&aws, PHONE, &from_arn);
+    assert_eq!(code, 2, "{proof:#}");
+    assert!(
+        proof["problem"]
+            .as_str()
+            .unwrap()
+            .contains("add it to WEBHOOK_SECRET"),
+        "{proof:#}"
+    );
+}

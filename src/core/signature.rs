@@ -118,8 +118,13 @@ impl Verifier {
 
     /// Refuses legacy `v1` signatures (HMAC over the body alone, no timestamp in it, so a
     /// captured request can be replayed with a fresh `t`); `v2` only.
-    pub fn refusing_v1(mut self) -> Self {
-        self.accept_v1 = false;
+    pub fn refusing_v1(self) -> Self {
+        self.accepting_v1(false)
+    }
+
+    /// Takes legacy `v1` signatures or not (`ACCEPT_LEGACY_V1_SIGNATURES`).
+    pub fn accepting_v1(mut self, accept: bool) -> Self {
+        self.accept_v1 = accept;
         self
     }
 
@@ -273,8 +278,8 @@ impl<'a> SignatureHeader<'a> {
 /// By hand: `printf '%s' "<t>.<body>" | openssl dgst -sha256 -hmac '<secret>'` gives the
 /// `v2` hex (`v1`: the body alone).
 pub fn verify_evidence(secret: &Secret, signature_header: &str, body: &[u8]) -> bool {
-    Verifier::new(vec![secret.clone()], u64::MAX)
-        .verify(Some(signature_header), body, 0)
+    Verifier::new(vec![secret.clone()], DEFAULT_TOLERANCE_SECONDS)
+        .verify_kept(signature_header, body)
         .is_ok()
 }
 

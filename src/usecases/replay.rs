@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use crate::core::error_chain;
 use crate::core::messages::QuarantineRecord;
 use crate::core::register::Evidence;
-use crate::core::signature::{Secret, Verifier};
+use crate::core::signature::{DEFAULT_TOLERANCE_SECONDS, Secret, Verifier};
 use crate::core::wire::{Inbound, parse_body};
 use crate::ports::{BackendError, Inbox, LeadStore, QuarantineQueue, Quarantined};
 use crate::usecases::record::{CallEventRecorder, Recorded};
@@ -86,12 +86,8 @@ impl<Q: QuarantineQueue, S: LeadStore + Inbox> Replay<Q, S> {
         accept_v1: bool,
         trust: Trust,
     ) -> Self {
-        // The age of the signature is not held against a record: any tolerance will do.
-        let verifier = Verifier::new(secrets, u64::MAX);
-        let verifier = match accept_v1 {
-            true => verifier,
-            false => verifier.refusing_v1(),
-        };
+        // The age of a kept signature is not held against it (`verify_kept`).
+        let verifier = Verifier::new(secrets, DEFAULT_TOLERANCE_SECONDS).accepting_v1(accept_v1);
         Self {
             queue,
             recorder,
@@ -109,8 +105,8 @@ impl<Q: QuarantineQueue, S: LeadStore + Inbox> Replay<Q, S> {
                  --trust-unsigned-first-release"
                     .to_owned(),
             ),
-            Some(header) => match self.verifier.verify(Some(header), body, 0) {
-                Ok(()) => None,
+            Some(header) => match self.verifier.verify_kept(header, body) {
+                Ok(_) => None,
                 Err(_) => Some(
                     "its signature does not verify with any configured secret: never recorded"
                         .to_owned(),
