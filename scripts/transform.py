@@ -11,6 +11,7 @@ import json
 import os
 import sys
 
+from samcli.lib.cfn_language_extensions.sam_integration import expand_language_extensions
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
@@ -22,11 +23,18 @@ class NoManagedPolicies:
         return {}
 
 
+def expanded(template_text):
+    """The template as CloudFormation reads it before SAM's transform: AWS::LanguageExtensions
+    (`Fn::ForEach`) expanded by SAM CLI's own implementation of it."""
+    template = yaml_parse(template_text)
+    return expand_language_extensions(template, enabled=True).expanded_template
+
+
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else "template.yaml"
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     with open(path, encoding="utf-8") as f:
-        template = yaml_parse(f.read())
+        template = expanded(f.read())
     for name, resource in template.get("Resources", {}).items():
         properties = resource.get("Properties") or {}
         if resource.get("Type") == "AWS::Serverless::Function" and not str(

@@ -3,20 +3,26 @@
 //! function; the webhook's CodeDeploy group with its four gates and rollback on alarm; no
 //! deployment group for the relay; every event source mapping, the schedule and API
 //! Gateway's permission on the alias; no IAM wildcard. CI lints the output with cfn-lint.
+//! Also: the dashboard's body is the one `scripts/dashboard.py` writes.
 
 use std::collections::BTreeSet;
 use std::process::Command;
 
 use serde_json::{Value, json};
 
-fn transformed() -> Value {
+fn python() -> Command {
     let root = env!("CARGO_MANIFEST_DIR");
     let python = format!("{root}/.venv/bin/python");
     assert!(
         std::path::Path::new(&python).exists(),
         "no .venv: run the tests with `bash scripts/test.sh` (it installs the Python tools)"
     );
-    let output = Command::new(python)
+    Command::new(python)
+}
+
+fn transformed() -> Value {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let output = python()
         .arg(format!("{root}/scripts/transform.py"))
         .arg(format!("{root}/template.yaml"))
         .output()
@@ -36,6 +42,22 @@ fn of_type<'a>(template: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> 
         .iter()
         .filter(|(_, r)| r["Type"] == kind)
         .collect()
+}
+
+/// The dashboard's body is written from its panels by `scripts/dashboard.py`.
+#[test]
+fn the_dashboard_is_what_its_source_writes() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let output = python()
+        .arg(format!("{root}/scripts/dashboard.py"))
+        .arg("--check")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
