@@ -10,6 +10,8 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
+mod support;
+
 fn python() -> Command {
     let root = env!("CARGO_MANIFEST_DIR");
     let python = format!("{root}/.venv/bin/python");
@@ -21,9 +23,14 @@ fn python() -> Command {
 }
 
 fn transformed() -> Value {
+    transform(&[])
+}
+
+fn transform(flags: &[&str]) -> Value {
     let root = env!("CARGO_MANIFEST_DIR");
     let output = python()
         .arg(format!("{root}/scripts/transform.py"))
+        .args(flags)
         .arg(format!("{root}/template.yaml"))
         .output()
         .unwrap();
@@ -42,6 +49,73 @@ fn of_type<'a>(template: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> 
         .iter()
         .filter(|(_, r)| r["Type"] == kind)
         .collect()
+}
+
+/// The other tests read the template through `support::template`, which expands its
+/// `Fn::ForEach` loops itself: it must make the alarms SAM CLI's implementation of
+/// AWS::LanguageExtensions makes, each watching the same metric and saying the same words.
+#[test]
+fn the_tests_read_the_alarms_cloudformation_expands() {
+    fn text(v: &Value) -> String {
+        if let Some(s) = v.as_str().or(v["Ref"].as_str()).or(v["Fn::Sub"].as_str()) {
+            return s.to_owned();
+        }
+        if v.is_number() {
+            return v.to_string();
+        }
+        let parts = v["Fn::GetAtt"].as_array().unwrap();
+        format!("{}.{}", text(&parts[0]), text(&parts[1]))
+    }
+    fn ours(v: &serde_yaml_ng::Value) -> String {
+        support::template::text(v)
+    }
+    let theirs = transform(&["--expanded"]);
+    let expected: BTreeSet<Vec<String>> = of_type(&theirs, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .map(|(name, alarm)| {
+            let p = &alarm["Properties"];
+            let mut row = vec![name.clone()];
+            row.extend(
+                ["AlarmDescription", "Namespace", "MetricName", "Threshold"].map(|k| {
+                    if p[k].is_null() {
+                        String::new()
+                    } else {
+                        text(&p[k])
+                    }
+                }),
+            );
+            for d in p["Dimensions"].as_array().into_iter().flatten() {
+                row.push(format!("{}={}", text(&d["Name"]), text(&d["Value"])));
+            }
+            row
+        })
+        .collect();
+    let template = support::template::template();
+    let actual: BTreeSet<Vec<String>> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| ours(&r["Type"]) == "AWS::CloudWatch::Alarm")
+        .map(|(name, alarm)| {
+            let p = &alarm["Properties"];
+            let mut row = vec![ours(name)];
+            row.extend(
+                ["AlarmDescription", "Namespace", "MetricName", "Threshold"].map(|k| {
+                    if p[k].is_null() {
+                        String::new()
+                    } else {
+                        ours(&p[k])
+                    }
+                }),
+            );
+            for d in p["Dimensions"].as_sequence().into_iter().flatten() {
+                row.push(format!("{}={}", ours(&d["Name"]), ours(&d["Value"])));
+            }
+            row
+        })
+        .collect();
+    assert_eq!(actual.len(), 24, "{actual:#?}");
+    assert_eq!(actual, expected);
 }
 
 /// The dashboard's body is written from its panels by `scripts/dashboard.py`.
