@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::usecases::relay::{BatchReport, RedriveReport, SweepReport};
+
 pub const METRICS_NAMESPACE: &str = "CallEventsReceiver";
 /// The EMF dimension every metric carries, so each function's alarms see only its own.
 pub const DIMENSION: &str = "FunctionName";
@@ -293,52 +295,76 @@ impl RequestReport {
     }
 }
 
-/// The relay function's line for one invocation: `what` is `relay batch`, `sweep` or
-/// `redrive`; `error`, why it stopped short, if it did.
+/// What one invocation of the relay did, by what started it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelayRun {
+    Batch(BatchReport),
+    Redrive(RedriveReport),
+    Sweep(SweepReport),
+}
+
+impl RelayRun {
+    /// The line's `message`.
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Batch(_) => "relay batch",
+            Self::Redrive(_) => "redrive",
+            Self::Sweep(_) => "sweep",
+        }
+    }
+
+    /// Every line carries the same metrics (0 where they do not apply, so a dashboard sum
+    /// has a datapoint a minute); a sweep's adds its heartbeat, and the age of the longest
+    /// pending request when it could read the index.
+    fn metrics(&self) -> Vec<(&'static str, usize)> {
+        let none = RedriveReport::default();
+        let (counts, pending, redrive) = match self {
+            Self::Batch(r) => (r.counts, 0, &none),
+            Self::Redrive(r) => (r.counts, 0, r),
+            Self::Sweep(r) => (r.counts, r.pending_found, &none),
+        };
+        let mut metrics = counts.metrics();
+        metrics.extend([
+            ("DncRequestsPending", pending),
+            ("BatchesRedriven", redrive.redriven),
+            ("StreamGaps", redrive.gaps),
+            ("RedrivesDeferred", redrive.deferred),
+        ]);
+        if let Self::Sweep(sweep) = self {
+            metrics.push(("Sweeps", 1));
+            if let Some(age) = sweep.oldest_pending_seconds {
+                metrics.push((
+                    "OldestPendingSeconds",
+                    usize::try_from(age).unwrap_or(usize::MAX),
+                ));
+            }
+        }
+        metrics
+    }
+}
+
+/// The relay function's line for one invocation; `error`, why it stopped short, if it did.
 pub fn relay_log_line_of(
-    what: &'static str,
-    report: &crate::usecases::relay::RelayReport,
+    run: &RelayRun,
     error: Option<&str>,
     duration: Duration,
     timestamp_ms: i64,
 ) -> String {
-    let mut metrics = vec![
-        ("CallbacksSent", report.callbacks_sent),
-        ("CallbacksSuppressed", report.callbacks_suppressed),
-        ("DncRequestsSent", report.dnc_sent),
-        ("DncSignalsRegistered", report.dnc_signals_registered),
-        ("QuarantineForwarded", report.quarantine_forwarded),
-        ("SendFailures", report.send_failures),
-        ("Parked", report.parked),
-        ("ParkedInTable", report.parked_in_table),
-        ("DncRequestsRefused", report.dnc_refused),
-        ("DncRequestsPending", report.pending_found),
-        ("BatchesRedriven", report.redriven),
-        ("StreamGaps", report.gaps),
-        ("RedrivesDeferred", report.redrives_deferred),
-        ("UnreadableRecords", report.unreadable),
-    ];
-    // A sweep's line alone: its heartbeat, and the age of the longest pending request
-    // when it could read the index.
-    if what == "sweep" {
-        metrics.push(("Sweeps", 1));
-        if let Some(age) = report.oldest_pending_seconds {
-            metrics.push((
-                "OldestPendingSeconds",
-                usize::try_from(age).unwrap_or(usize::MAX),
-            ));
-        }
-    }
+    let metrics = run.metrics();
+    let retry_from = match run {
+        RelayRun::Batch(batch) => batch.retry_from.as_deref(),
+        _ => None,
+    };
     let line = BatchLine {
         emf: emf_block(timestamp_ms, &metrics, false),
         function_name: function_name(),
         executed_version: function_version(),
-        level: match (&report.retry_from, error) {
+        level: match (retry_from, error) {
             (None, None) => "INFO",
             _ => "ERROR",
         },
-        message: what,
-        retry_from: report.retry_from.as_deref(),
+        message: run.name(),
+        retry_from,
         error,
         duration_ms: duration.as_secs_f64() * 1000.0,
         values: Values(&metrics),
@@ -349,6 +375,7 @@ pub fn relay_log_line_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::usecases::relay::RelayCounts;
     use serde_json::{Value, json};
 
     fn processed_dnc() -> RequestReport {
@@ -430,15 +457,18 @@ mod tests {
 
     #[test]
     fn relay_line_is_an_emf_document_counting_what_sqs_took_and_what_failed() {
-        let report = crate::usecases::relay::RelayReport {
-            callbacks_sent: 2,
-            callbacks_suppressed: 1,
-            dnc_sent: 1,
-            send_failures: 1,
+        let report = BatchReport {
+            counts: RelayCounts {
+                callbacks_sent: 2,
+                callbacks_suppressed: 1,
+                dnc_sent: 1,
+                send_failures: 1,
+                ..Default::default()
+            },
             retry_from: Some("42".into()),
-            ..Default::default()
         };
-        let line = relay_log_line_of("relay batch", &report, None, Duration::from_millis(3), 7);
+        let run = RelayRun::Batch(report);
+        let line = relay_log_line_of(&run, None, Duration::from_millis(3), 7);
         let v: Value = serde_json::from_str(&line).unwrap();
         let directive = &v["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(

@@ -15,10 +15,10 @@ use call_events::adapters::{MemoryDncRegister, MemoryLeadStore, MemoryPublisher}
 use call_events::core::domain::Timestamp;
 use call_events::core::signature::{Secret, Verifier, sign_v2};
 use call_events::entrypoints::http::WebhookHandler;
-use call_events::telemetry::relay_log_line_of;
+use call_events::telemetry::{RelayRun, relay_log_line_of};
 use call_events::usecases::record::CallEventRecorder;
 use call_events::usecases::redrive::redrive;
-use call_events::usecases::relay::{Relay, RelayReport};
+use call_events::usecases::relay::{BatchReport, RedriveReport, Relay, RelayCounts, SweepReport};
 use serde_json::Value;
 use support::alarms::{Metrics, State, evaluate};
 use support::aws::{LOCAL_SECRET, request, sample};
@@ -122,16 +122,15 @@ async fn normal(metrics: &mut Metrics, versions: &[Version]) {
             events.extend((0..30).map(unsigned));
         }
         minute(metrics, versions, minutes_ago, &events).await;
-        let batch = RelayReport {
-            callbacks_sent: 1,
-            ..RelayReport::default()
-        };
-        relay_line(metrics, "relay batch", &batch, None, minutes_ago);
-        let sweep = RelayReport {
-            oldest_pending_seconds: Some(0),
-            ..RelayReport::default()
-        };
-        relay_line(metrics, "sweep", &sweep, None, minutes_ago);
+        let batch = RelayRun::Batch(BatchReport {
+            counts: RelayCounts {
+                callbacks_sent: 1,
+                ..RelayCounts::default()
+            },
+            retry_from: None,
+        });
+        relay_line(metrics, &batch, None, minutes_ago);
+        relay_line(metrics, &idle_sweep(), None, minutes_ago);
         for (alarm, value) in HEALTHY {
             aws_fault(metrics, alarm, *value, 1, minutes_ago);
         }
@@ -174,14 +173,16 @@ fn aws_fault(metrics: &mut Metrics, alarm: &str, value: f64, minutes: i64, until
     }
 }
 
-fn relay_line(
-    metrics: &mut Metrics,
-    what: &'static str,
-    report: &RelayReport,
-    error: Option<&str>,
-    minutes_ago: i64,
-) {
-    let line = relay_log_line_of(what, report, error, Duration::ZERO, at(minutes_ago));
+/// A sweep that found nothing pending.
+fn idle_sweep() -> RelayRun {
+    RelayRun::Sweep(SweepReport {
+        oldest_pending_seconds: Some(0),
+        ..SweepReport::default()
+    })
+}
+
+fn relay_line(metrics: &mut Metrics, run: &RelayRun, error: Option<&str>, minutes_ago: i64) {
+    let line = relay_log_line_of(run, error, Duration::ZERO, at(minutes_ago));
     metrics.emf(&line, "RelayFunction", None);
 }
 
@@ -327,12 +328,8 @@ async fn each_webhook_alarm_fires_in_its_scenario() {
 
     // The platform stops sending for the configured hours: nothing processed.
     let mut m = Metrics::default();
-    let sweep = RelayReport {
-        oldest_pending_seconds: Some(0),
-        ..RelayReport::default()
-    };
     for minutes_ago in 0..7 * 60 {
-        relay_line(&mut m, "sweep", &sweep, None, minutes_ago);
+        relay_line(&mut m, &idle_sweep(), None, minutes_ago);
     }
     fires(
         "the platform stopped sending",
@@ -455,16 +452,16 @@ async fn each_relay_alarm_fires_in_its_scenario() {
     );
     let report = relay.relay(&support::changes(&store)).await;
     assert!(report.retry_from.is_some());
-    relay_line(&mut m, "relay batch", &report, None, 0);
+    relay_line(&mut m, &RelayRun::Batch(report), None, 0);
     let start = Timestamp::now().to_unix_parts().0;
     for minutes_ago in (0..10).rev() {
         let now = Timestamp::from_unix_parts(start + (10 - minutes_ago) * 60, 0).unwrap();
         let swept = relay.sweep(now, support::budget()).await;
+        let stopped = swept.stopped.as_deref();
         relay_line(
             &mut m,
-            "sweep",
-            &swept.report,
-            swept.stopped.as_deref(),
+            &RelayRun::Sweep(swept.report.clone()),
+            stopped,
             minutes_ago,
         );
     }
@@ -482,7 +479,7 @@ async fn each_relay_alarm_fires_in_its_scenario() {
     let relay = Relay::new(publisher, MemoryDncRegister::new(), MemoryLeadStore::new());
     let report = relay.relay(&support::changes(&store)).await;
     assert_eq!((report.parked, report.dnc_refused), (1, 1));
-    relay_line(&mut m, "relay batch", &report, None, 0);
+    relay_line(&mut m, &RelayRun::Batch(report), None, 0);
     fires(
         "SQS refuses a DNC request for good",
         &["RelayParkedAlarm", "DncRequestsRefusedAlarm"],
@@ -504,11 +501,11 @@ async fn each_relay_alarm_fires_in_its_scenario() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     let outcome = redrive(&shards, &relay, &shards.batch(0, 0), deadline).await;
     assert_eq!(outcome, call_events::usecases::redrive::Redriven::Gap);
-    let report = RelayReport {
+    let report = RelayRun::Redrive(RedriveReport {
         gaps: 1,
-        ..RelayReport::default()
-    };
-    relay_line(&mut m, "redrive", &report, None, 0);
+        ..RedriveReport::default()
+    });
+    relay_line(&mut m, &report, None, 0);
     fires(
         "a batch the stream no longer holds",
         &["StreamGapsAlarm"],
@@ -518,12 +515,8 @@ async fn each_relay_alarm_fires_in_its_scenario() {
 
     // The sweep stops running: no sweep line for the last five minutes.
     let mut quiet = Metrics::default();
-    let sweep = RelayReport {
-        oldest_pending_seconds: Some(0),
-        ..RelayReport::default()
-    };
     for minutes_ago in (5..60).rev() {
-        relay_line(&mut quiet, "sweep", &sweep, None, minutes_ago);
+        relay_line(&mut quiet, &idle_sweep(), None, minutes_ago);
     }
     assert_eq!(
         evaluate(&template(), "SweepHeartbeatAlarm", &quiet, NOW),

@@ -145,7 +145,7 @@ async fn a_request_stays_pending_until_sqs_takes_it_and_the_sweep_sends_it_once(
     world.key_9(5).await;
     let changes = world.new_changes();
     let report = world.relay.relay(&changes).await;
-    assert_eq!((report.retry_from, report.dnc_sent), (None, 0));
+    assert_eq!((report.retry_from.as_deref(), report.dnc_sent), (None, 0));
     assert_eq!(world.dnc_requests().len(), 1, "one request per phone, ever");
 }
 
@@ -153,7 +153,7 @@ async fn a_request_stays_pending_until_sqs_takes_it_and_the_sweep_sends_it_once(
 async fn sweep_after_grace(
     world: &World,
     now: Timestamp,
-) -> call_events::usecases::relay::RelayReport {
+) -> call_events::usecases::relay::SweepReport {
     let later =
         Timestamp::from_unix_parts(now.to_unix_parts().0 + SWEEP_GRACE.as_secs() as i64 + 1, 0)
             .unwrap();
@@ -178,7 +178,7 @@ async fn any_relay_pass_that_touches_a_pending_phone_sends_its_request() {
         .await;
     let changes = world.new_changes();
     let report = world.relay.relay(&changes).await;
-    assert_eq!((report.retry_from, report.dnc_sent), (None, 1));
+    assert_eq!((report.retry_from.as_deref(), report.dnc_sent), (None, 1));
     assert!(!world.request_state().await.is_pending());
 }
 

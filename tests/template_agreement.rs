@@ -813,20 +813,15 @@ fn example_consumer_template_agrees_with_its_code_and_the_receivers_exports() {
 
 /// The metric names each function's log line declares, by the function's logical id.
 fn emitted_metrics() -> BTreeMap<&'static str, BTreeSet<String>> {
-    use call_events::telemetry::{Outcome, RequestReport, relay_log_line_of};
-    use call_events::usecases::relay::RelayReport;
-    let batch = relay_log_line_of(
-        "relay batch",
-        &RelayReport::default(),
-        None,
-        Default::default(),
-        0,
-    );
-    let sweep = RelayReport {
+    use call_events::telemetry::{Outcome, RelayRun, RequestReport, relay_log_line_of};
+    use call_events::usecases::relay::{BatchReport, SweepReport};
+    let batch = RelayRun::Batch(BatchReport::default());
+    let batch = relay_log_line_of(&batch, None, Default::default(), 0);
+    let sweep = RelayRun::Sweep(SweepReport {
         oldest_pending_seconds: Some(0),
-        ..RelayReport::default()
-    };
-    let sweep = relay_log_line_of("sweep", &sweep, None, Default::default(), 0);
+        ..SweepReport::default()
+    });
+    let sweep = relay_log_line_of(&sweep, None, Default::default(), 0);
     let relay = emf_metric_names(&batch)
         .union(&emf_metric_names(&sweep))
         .cloned()

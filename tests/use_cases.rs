@@ -427,7 +427,7 @@ proptest! {
             // The relay, handed the whole stream, sends each decided message once by id.
             let publisher = MemoryPublisher::new();
             let report = relay_to(&publisher).relay(&changes(&store)).await;
-            prop_assert_eq!(report.retry_from, None);
+            prop_assert_eq!(&report.retry_from, &None);
             let sent = publisher.sent();
             let ids: BTreeSet<&str> = sent.iter().map(|m| m.id.as_str()).collect();
             prop_assert_eq!(ids.len(), sent.len(), "an id was sent twice");

@@ -17,9 +17,9 @@ use serde_json::Value;
 use crate::core::decided::{Change, Decided, Unreadable};
 use crate::core::domain::Timestamp;
 use crate::ports::{DncRegisterStore, MessagePublisher, ParkingLot, StreamBatch, StreamShards};
-use crate::telemetry::{error_chain, relay_log_line_of};
+use crate::telemetry::{RelayRun, error_chain, relay_log_line_of};
 use crate::usecases::redrive::{Redriven, redrive};
-use crate::usecases::relay::{Relay, RelayReport, parked};
+use crate::usecases::relay::{BatchReport, RedriveReport, Relay, parked};
 
 /// Reads what a write decided from a stream record's new image: the lead table's item
 /// codec, handed over by the wiring ([`crate::app`]); the redrive's reader uses the same.
@@ -103,11 +103,15 @@ where
     ) -> Result<Value, String> {
         let trigger = Trigger::of(&event).ok_or("not a stream, on-failure or scheduled event")?;
         let started = Instant::now();
-        let (answer, report, stopped, what) = match trigger {
+        let (answer, run, stopped) = match trigger {
             Trigger::Stream => {
                 let event: Event = serde_json::from_value(event).map_err(|e| e.to_string())?;
                 let (response, report) = self.respond(event).await;
-                (serde_json::to_value(response), report, None, "relay batch")
+                (
+                    serde_json::to_value(response),
+                    RelayRun::Batch(report),
+                    None,
+                )
             }
             Trigger::Redrive => {
                 let event: SqsEvent = serde_json::from_value(event).map_err(|e| e.to_string())?;
@@ -115,7 +119,11 @@ where
                     .checked_sub(REDRIVE_RELAY_RESERVE)
                     .unwrap_or(deadline);
                 let (response, report) = self.redrive(event, read_by).await;
-                (serde_json::to_value(response), report, None, "redrive")
+                (
+                    serde_json::to_value(response),
+                    RelayRun::Redrive(report),
+                    None,
+                )
             }
             Trigger::Sweep => {
                 let by = deadline.checked_sub(SWEEP_RESERVE).unwrap_or(deadline);
@@ -126,14 +134,13 @@ where
                     "pendingFound": swept.report.pending_found,
                     "dncRequestsSent": swept.report.dnc_sent,
                 });
-                (Ok(answer), swept.report, swept.stopped, "sweep")
+                (Ok(answer), RelayRun::Sweep(swept.report), swept.stopped)
             }
         };
         println!(
             "{}",
             relay_log_line_of(
-                what,
-                &report,
+                &run,
                 stopped.as_deref(),
                 started.elapsed(),
                 chrono::Utc::now().timestamp_millis()
@@ -146,7 +153,7 @@ where
         answer.map_err(|e| e.to_string())
     }
 
-    pub async fn respond(&self, event: Event) -> (DynamoDbEventResponse, RelayReport) {
+    pub async fn respond(&self, event: Event) -> (DynamoDbEventResponse, BatchReport) {
         let decode = self.decode;
         let changes: Vec<Change> = event
             .records
@@ -171,8 +178,8 @@ where
         &self,
         event: SqsEvent,
         read_by: tokio::time::Instant,
-    ) -> (SqsBatchResponse, RelayReport) {
-        let mut total = RelayReport::default();
+    ) -> (SqsBatchResponse, RedriveReport) {
+        let mut total = RedriveReport::default();
         let mut response = SqsBatchResponse::default();
         for message in event.records {
             let id = message.message_id.clone().unwrap_or_default();
@@ -183,27 +190,27 @@ where
                     let reason = format!("not an on-failure record of the stream: {e}");
                     match self.relay.lot().park(&parked(&reason, &body)).await {
                         Ok(()) => {
-                            total.parked += 1;
-                            total.parked_in_table += 1;
+                            total.counts.parked += 1;
+                            total.counts.parked_in_table += 1;
                             continue;
                         }
                         Err(e) => Redriven::Retry {
                             why: error_chain(&e),
-                            report: RelayReport::default(),
+                            report: BatchReport::default(),
                         },
                     }
                 }
             };
             match outcome {
                 Redriven::Relayed(report) => {
-                    add(&mut total, &report);
+                    total.counts += report.counts;
                     total.redriven += 1;
                 }
                 Redriven::Gap => total.gaps += 1,
                 Redriven::Retry { why, report } => {
                     tracing::warn!(message_id = %id, why, "redrive not done: it comes back");
-                    add(&mut total, &report);
-                    total.redrives_deferred += 1;
+                    total.counts += report.counts;
+                    total.deferred += 1;
                     let mut failure = BatchItemFailure::default();
                     failure.item_identifier = id;
                     response.batch_item_failures.push(failure);
@@ -212,41 +219,6 @@ where
         }
         (response, total)
     }
-}
-
-/// Adds one redriven batch's counts to the invocation's. Every field is named: one added
-/// to the report does not compile here until it is added or said to be the invocation's own.
-fn add(total: &mut RelayReport, report: &RelayReport) {
-    let RelayReport {
-        callbacks_sent,
-        callbacks_suppressed,
-        dnc_sent,
-        dnc_signals_registered,
-        quarantine_forwarded,
-        send_failures,
-        unreadable,
-        parked,
-        parked_in_table,
-        dnc_refused,
-        // The invocation's own: a sweep's, or counted by the redrive loop above.
-        pending_found: _,
-        oldest_pending_seconds: _,
-        redriven: _,
-        gaps: _,
-        redrives_deferred: _,
-        // A redrive's batch is retried whole, by its on-failure message.
-        retry_from: _,
-    } = report;
-    total.callbacks_sent += callbacks_sent;
-    total.callbacks_suppressed += callbacks_suppressed;
-    total.dnc_sent += dnc_sent;
-    total.dnc_signals_registered += dnc_signals_registered;
-    total.quarantine_forwarded += quarantine_forwarded;
-    total.send_failures += send_failures;
-    total.unreadable += unreadable;
-    total.parked += parked;
-    total.parked_in_table += parked_in_table;
-    total.dnc_refused += dnc_refused;
 }
 
 fn change(record: EventRecord, decode: ImageDecoder) -> Change {

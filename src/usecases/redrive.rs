@@ -25,7 +25,7 @@ use crate::ports::{
     DncRegisterStore, MessagePublisher, PageError, Parked, ParkingLot, ReadError, ShardPosition,
     StreamBatch, StreamShards,
 };
-use crate::usecases::relay::{Relay, RelayReport};
+use crate::usecases::relay::{BatchReport, Relay};
 
 /// The pause after an empty page: DynamoDB Streams serves each shard a few reads a second,
 /// and an empty page means the records are further on, not that there are none.
@@ -38,19 +38,19 @@ const THROTTLE_PAUSE_CAP: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Redriven {
     /// Relayed again, whole.
-    Relayed(RelayReport),
+    Relayed(BatchReport),
     /// The stream no longer holds it: written down as a gap.
     Gap,
     /// Not done yet (a transient failure): the on-failure message comes back later.
     /// `report` counts what the relay did before it stopped, if it ran.
-    Retry { why: String, report: RelayReport },
+    Retry { why: String, report: BatchReport },
 }
 
 impl Redriven {
     fn retry(why: String) -> Self {
         Self::Retry {
             why,
-            report: RelayReport::default(),
+            report: BatchReport::default(),
         }
     }
 }

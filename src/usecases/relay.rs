@@ -56,37 +56,93 @@ pub const SWEEP_LIMIT: usize = 500;
 /// A parked item's body is cut to this many bytes (a DynamoDB item holds 400 KB).
 const PARKED_BODY_BYTES: usize = 300 * 1024;
 
-/// What a batch or a sweep did: counts of what SQS took, and the record to retry from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RelayReport {
-    pub callbacks_sent: usize,
-    pub callbacks_suppressed: usize,
-    pub dnc_sent: usize,
-    pub dnc_signals_registered: usize,
-    pub quarantine_forwarded: usize,
-    pub send_failures: usize,
-    pub unreadable: usize,
+/// Declares [`RelayCounts`] from one list, so that adding a count adds it to the sum and
+/// to the metrics the relay's log line publishes, with nothing else to edit.
+macro_rules! relay_counts {
+    ($($(#[$doc:meta])* $field:ident => $metric:literal,)*) => {
+        /// What relaying did, whichever way it was started: what SQS took, what was parked.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct RelayCounts {
+            $($(#[$doc])* pub $field: usize,)*
+        }
+
+        impl std::ops::AddAssign for RelayCounts {
+            fn add_assign(&mut self, other: Self) {
+                $(self.$field += other.$field;)*
+            }
+        }
+
+        impl RelayCounts {
+            /// Each count with the name of the metric it is published as.
+            pub fn metrics(&self) -> Vec<(&'static str, usize)> {
+                vec![$(($metric, self.$field),)*]
+            }
+        }
+    };
+}
+
+relay_counts! {
+    callbacks_sent => "CallbacksSent",
+    /// Callbacks not sent: the phone is on the DNC register.
+    callbacks_suppressed => "CallbacksSuppressed",
+    dnc_sent => "DncRequestsSent",
+    dnc_signals_registered => "DncSignalsRegistered",
+    quarantine_forwarded => "QuarantineForwarded",
+    send_failures => "SendFailures",
     /// Records or messages parked after a permanent failure (queue or table).
-    pub parked: usize,
+    parked => "Parked",
     /// Of `parked`, those the quarantine queue refused too: kept in the lead table.
-    pub parked_in_table: usize,
+    parked_in_table => "ParkedInTable",
     /// DNC requests SQS refused for good: parked, out of the sweep, for a person.
-    pub dnc_refused: usize,
-    /// Pending requests the sweep found.
+    dnc_refused => "DncRequestsRefused",
+    unreadable => "UnreadableRecords",
+}
+
+/// A stream batch's report: its counts, and the record to retry from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    pub counts: RelayCounts,
+    /// The sequence number of the first record not fully handled; it and every later
+    /// record of the batch come again.
+    pub retry_from: Option<String>,
+}
+
+/// A sweep's report: its counts, and the pending requests it found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub counts: RelayCounts,
     pub pending_found: usize,
-    /// A sweep's: how long the longest pending request it found has waited (0: none).
+    /// How long the longest pending request found has waited (0: none; `None`: the index
+    /// could not be read).
     pub oldest_pending_seconds: Option<u64>,
+}
+
+/// A redrive invocation's report: the counts of every batch it relayed again, and what
+/// became of each on-failure message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RedriveReport {
+    pub counts: RelayCounts,
     /// Given-up stream batches relayed again whole.
     pub redriven: usize,
     /// Given-up stream batches the stream no longer held: written down for a person.
     pub gaps: usize,
     /// Given-up stream batches not redriven yet (a read short of the batch's end, SQS
     /// down): their on-failure messages come back later.
-    pub redrives_deferred: usize,
-    /// The sequence number of the first record not fully handled; it and every later
-    /// record of the batch come again.
-    pub retry_from: Option<String>,
+    pub deferred: usize,
 }
+
+/// A report reads as its counts: `report.dnc_sent`.
+macro_rules! reads_as_counts {
+    ($($report:ty),*) => {$(
+        impl std::ops::Deref for $report {
+            type Target = RelayCounts;
+            fn deref(&self) -> &RelayCounts {
+                &self.counts
+            }
+        }
+    )*};
+}
+reads_as_counts!(BatchReport, SweepReport, RedriveReport);
 
 pub struct Relay<P, R, K> {
     publisher: P,
@@ -111,14 +167,14 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         &self.lot
     }
 
-    pub async fn relay(&self, changes: &[Change]) -> RelayReport {
-        let mut report = RelayReport::default();
+    pub async fn relay(&self, changes: &[Change]) -> BatchReport {
+        let mut report = BatchReport::default();
         let mut entries = Entries::new();
         // Pass 1, up to the first record that cannot be registered.
         let mut registered = changes.len();
         for (i, change) in changes.iter().enumerate() {
             if let Err(why) = self
-                .register_signals(change, &mut entries, &mut report)
+                .register_signals(change, &mut entries, &mut report.counts)
                 .await
             {
                 stopped(change, &why);
@@ -128,7 +184,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         }
         // Pass 2, over the records registered, in order.
         for change in &changes[..registered] {
-            if let Err(why) = self.send(change, &mut entries, &mut report).await {
+            if let Err(why) = self.send(change, &mut entries, &mut report.counts).await {
                 stopped(change, &why);
                 report.retry_from = Some(change.sequence_number.clone());
                 return report;
@@ -145,7 +201,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
     /// entry it cannot read is parked once and taken out of the index (marked refused), for
     /// a person. What it did is reported whether it finished or not.
     pub async fn sweep(&self, now: Timestamp, by: tokio::time::Instant) -> Swept {
-        let mut report = RelayReport::default();
+        let mut report = SweepReport::default();
         let stopped = self.sweep_into(now, by, &mut report).await.err();
         Swept { report, stopped }
     }
@@ -154,7 +210,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         &self,
         now: Timestamp,
         by: tokio::time::Instant,
-        report: &mut RelayReport,
+        report: &mut SweepReport,
     ) -> Result<(), String> {
         let before = now.minus(SWEEP_GRACE);
         let phones = self
@@ -179,8 +235,9 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
                 Ok(entry) => entry.map(|(entry, _)| entry),
                 Err(e) if e.is_permanent() => {
                     let reason = "DNC request not sent: the register item is unreadable";
-                    report.unreadable += 1;
-                    self.park(reason, phone.as_str(), report).await?;
+                    report.counts.unreadable += 1;
+                    self.park(reason, phone.as_str(), &mut report.counts)
+                        .await?;
                     self.register
                         .mark_refused(phone, reason)
                         .await
@@ -190,7 +247,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
                 Err(e) => return Err(error_chain(&e)),
             };
             if let Some(entry) = entry {
-                self.send_request(phone, &entry, report).await?;
+                self.send_request(phone, &entry, &mut report.counts).await?;
             }
         }
         Ok(())
@@ -200,7 +257,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         &self,
         change: &Change,
         entries: &mut Entries,
-        report: &mut RelayReport,
+        report: &mut RelayCounts,
     ) -> Result<(), String> {
         let decided = match &change.decided {
             Ok(decided) => decided,
@@ -271,7 +328,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         &self,
         phone: &Phone,
         entry: &RegisterEntry,
-        report: &mut RelayReport,
+        report: &mut RelayCounts,
     ) -> Result<(), String> {
         if !entry.request.is_pending() {
             return Ok(());
@@ -289,7 +346,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
 
     /// Puts what could not be handled, and why, on the quarantine queue; what that queue
     /// refuses for good goes to the parking lot.
-    async fn park(&self, reason: &str, body: &str, report: &mut RelayReport) -> Result<(), String> {
+    async fn park(&self, reason: &str, body: &str, report: &mut RelayCounts) -> Result<(), String> {
         tracing::error!(reason, "parking after a permanent failure");
         let record = QuarantineRecord::new(
             Timestamp::now().to_rfc3339(),
@@ -317,7 +374,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         &self,
         reason: &str,
         body: &str,
-        report: &mut RelayReport,
+        report: &mut RelayCounts,
     ) -> Result<(), String> {
         let parked = parked(reason, body);
         match self.lot.park(&parked).await {
@@ -337,7 +394,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         &self,
         change: &Change,
         entries: &mut Entries,
-        report: &mut RelayReport,
+        report: &mut RelayCounts,
     ) -> Result<(), String> {
         // An unreadable record was parked in pass 1.
         let Ok(decided) = &change.decided else {
@@ -394,7 +451,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         &self,
         phone: &Phone,
         entries: &mut Entries,
-        report: &mut RelayReport,
+        report: &mut RelayCounts,
     ) -> Result<(), String> {
         if let Some(Some(entry)) = entries.get_mut(phone.as_str())
             && entry.request.is_pending()
@@ -410,7 +467,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
     async fn publish(
         &self,
         message: &QueueMessage,
-        report: &mut RelayReport,
+        report: &mut RelayCounts,
     ) -> Result<Published, String> {
         if let Err(e) = self.publisher.send(message).await {
             if let Some(why) = e.permanent {
@@ -446,7 +503,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
 /// What a sweep did, and why it stopped early if it did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Swept {
-    pub report: RelayReport,
+    pub report: SweepReport,
     pub stopped: Option<String>,
 }
 
@@ -488,4 +545,26 @@ fn stopped(change: &Change, why: &str) {
         error = %why,
         "relay stops here; Lambda retries from this record"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn counts_add_up_field_by_field_and_each_has_its_own_metric() {
+        let one = RelayCounts {
+            callbacks_sent: 1,
+            dnc_refused: 2,
+            unreadable: 3,
+            ..RelayCounts::default()
+        };
+        let mut total = one;
+        total += one;
+        assert_eq!(total.metrics().iter().map(|(_, n)| n).sum::<usize>(), 12);
+        assert!(total.metrics().contains(&("DncRequestsRefused", 4)));
+        let names: HashSet<&str> = total.metrics().iter().map(|(name, _)| *name).collect();
+        assert_eq!(names.len(), total.metrics().len(), "a metric named twice");
+    }
 }

@@ -22,7 +22,7 @@ use call_events::entrypoints::http::WebhookHandler;
 use call_events::entrypoints::stream::StreamHandler;
 use call_events::usecases::keyring::Keyring;
 use call_events::usecases::record::CallEventRecorder;
-use call_events::usecases::relay::{Relay, RelayReport};
+use call_events::usecases::relay::{BatchReport, Relay};
 use call_events_local::{self as local, Resources};
 use lambda_http::Request;
 use serde_json::Value;
@@ -226,7 +226,7 @@ impl TestAws {
     /// Hands every new stream record to `relay`, in batches of `batch_size`, and moves the
     /// checkpoint as Lambda does: past a batch that succeeded, up to (not past) the record
     /// a partial batch failure names. Returns the reports.
-    pub async fn pump_with(&self, relay: &LiveRelay, batch_size: usize) -> Vec<RelayReport> {
+    pub async fn pump_with(&self, relay: &LiveRelay, batch_size: usize) -> Vec<BatchReport> {
         let records = self.new_stream_records().await;
         let mut reports = Vec::new();
         for batch in records.chunks(batch_size) {
@@ -377,7 +377,7 @@ impl TestAws {
     }
 
     /// Runs the deployed relay over every new stream record.
-    pub async fn pump(&self) -> Vec<RelayReport> {
+    pub async fn pump(&self) -> Vec<BatchReport> {
         self.pump_with(&self.relay(), 100).await
     }
 

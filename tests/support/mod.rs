@@ -40,7 +40,7 @@ pub fn budget() -> tokio::time::Instant {
 /// A sweep's report, once it is certain that it ran to its end.
 pub fn finished(
     swept: call_events::usecases::relay::Swept,
-) -> call_events::usecases::relay::RelayReport {
+) -> call_events::usecases::relay::SweepReport {
     assert_eq!(swept.stopped, None, "the sweep stopped short");
     swept.report
 }
