@@ -5,7 +5,7 @@
 //! Gateway's permission on the alias; no IAM wildcard. CI lints the output with cfn-lint.
 //! Also: the dashboard's body is the one `scripts/dashboard.py` writes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
 use serde_json::{Value, json};
@@ -52,69 +52,44 @@ fn of_type<'a>(template: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> 
 }
 
 /// The other tests read the template through `support::template`, which expands its
-/// `Fn::ForEach` loops itself: it must make the alarms SAM CLI's implementation of
-/// AWS::LanguageExtensions makes, each watching the same metric and saying the same words.
+/// `Fn::ForEach` loops itself: it must make, to the letter, the alarms SAM CLI's
+/// implementation of AWS::LanguageExtensions makes.
 #[test]
 fn the_tests_read_the_alarms_cloudformation_expands() {
-    fn text(v: &Value) -> String {
-        if let Some(s) = v.as_str().or(v["Ref"].as_str()).or(v["Fn::Sub"].as_str()) {
-            return s.to_owned();
+    /// YAML's short forms as the JSON they stand for (`!GetAtt A.B` -> `["A", "B"]`).
+    fn cfn(v: &serde_yaml_ng::Value) -> Value {
+        use serde_yaml_ng::Value as Yaml;
+        match v {
+            Yaml::Tagged(t) => {
+                let tag = t.tag.to_string();
+                let tag = tag.trim_start_matches('!');
+                match (tag, &t.value) {
+                    ("GetAtt", Yaml::String(s)) => {
+                        let (resource, attribute) = s.split_once('.').unwrap();
+                        json!({ "Fn::GetAtt": [resource, attribute] })
+                    }
+                    ("Ref", value) => json!({ "Ref": cfn(value) }),
+                    (tag, value) => json!({ format!("Fn::{tag}"): cfn(value) }),
+                }
+            }
+            Yaml::Sequence(items) => items.iter().map(cfn).collect(),
+            Yaml::Mapping(entries) => entries
+                .iter()
+                .map(|(k, v)| (support::template::text(k), cfn(v)))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+            other => serde_json::to_value(other).unwrap(),
         }
-        if v.is_number() {
-            return v.to_string();
-        }
-        let parts = v["Fn::GetAtt"].as_array().unwrap();
-        format!("{}.{}", text(&parts[0]), text(&parts[1]))
-    }
-    fn ours(v: &serde_yaml_ng::Value) -> String {
-        support::template::text(v)
     }
     let theirs = transform(&["--expanded"]);
-    let expected: BTreeSet<Vec<String>> = of_type(&theirs, "AWS::CloudWatch::Alarm")
+    let expected: BTreeMap<&String, &Value> = of_type(&theirs, "AWS::CloudWatch::Alarm")
         .into_iter()
-        .map(|(name, alarm)| {
-            let p = &alarm["Properties"];
-            let mut row = vec![name.clone()];
-            row.extend(
-                ["AlarmDescription", "Namespace", "MetricName", "Threshold"].map(|k| {
-                    if p[k].is_null() {
-                        String::new()
-                    } else {
-                        text(&p[k])
-                    }
-                }),
-            );
-            for d in p["Dimensions"].as_array().into_iter().flatten() {
-                row.push(format!("{}={}", text(&d["Name"]), text(&d["Value"])));
-            }
-            row
-        })
         .collect();
-    let template = support::template::template();
-    let actual: BTreeSet<Vec<String>> = template["Resources"]
-        .as_mapping()
-        .unwrap()
-        .iter()
-        .filter(|(_, r)| ours(&r["Type"]) == "AWS::CloudWatch::Alarm")
-        .map(|(name, alarm)| {
-            let p = &alarm["Properties"];
-            let mut row = vec![ours(name)];
-            row.extend(
-                ["AlarmDescription", "Namespace", "MetricName", "Threshold"].map(|k| {
-                    if p[k].is_null() {
-                        String::new()
-                    } else {
-                        ours(&p[k])
-                    }
-                }),
-            );
-            for d in p["Dimensions"].as_sequence().into_iter().flatten() {
-                row.push(format!("{}={}", ours(&d["Name"]), ours(&d["Value"])));
-            }
-            row
-        })
+    let template = cfn(&support::template::template());
+    let actual: BTreeMap<&String, &Value> = of_type(&template, "AWS::CloudWatch::Alarm")
+        .into_iter()
         .collect();
-    assert_eq!(actual.len(), 24, "{actual:#?}");
+    assert_eq!(actual.len(), 24, "{:?}", actual.keys());
     assert_eq!(actual, expected);
 }
 

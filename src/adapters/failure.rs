@@ -47,6 +47,28 @@ where
     }
 }
 
+/// A DynamoDB conditional write's outcome: `Ok(true)` written, `Ok(false)` its condition
+/// did not hold, else the failure, classified.
+pub fn condition_held<O, E, R>(
+    result: Result<O, SdkError<E, R>>,
+    operation: &'static str,
+    why: &'static str,
+) -> Result<bool, BackendError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(SdkError::ServiceError(e))
+            if e.err().code() == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(classify(operation, why, e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +117,19 @@ mod tests {
         let timeout: SdkError<PutItemError, HttpResponse> =
             SdkError::timeout_error("took too long");
         assert!(!classify("op", "x", timeout).is_permanent());
+    }
+
+    #[test]
+    fn a_condition_that_did_not_hold_is_not_a_failure() {
+        let held = |result: Result<(), _>| condition_held(result, "op", "refused");
+        assert!(matches!(held(Ok(())), Ok(true)));
+        let failed = held(Err(service_error("ConditionalCheckFailedException")));
+        assert!(matches!(failed, Ok(false)));
+        let refused = held(Err(service_error("ValidationException")));
+        assert_eq!(
+            refused.map_err(|e| e.permanent).err(),
+            Some(Some("refused"))
+        );
+        assert!(held(Err(service_error("ThrottlingException"))).is_err_and(|e| !e.is_permanent()));
     }
 }

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
-use crate::adapters::failure::classify;
+use crate::adapters::failure::{classify, condition_held};
 use crate::core::decided::Decided;
 use crate::core::domain::{Phone, Timestamp};
 use crate::core::lead::LeadState;
@@ -184,17 +184,11 @@ impl Inbox for DynamoLeadStore {
             .expression_attribute_names("#sk", SORT_KEY)
             .send()
             .await;
-        match written {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
-            Err(e) => Err(classify(
-                "DynamoDB PutItem (DNC signal)",
-                "DynamoDB refuses the DNC signal",
-                e,
-            )),
-        }
+        condition_held(
+            written,
+            "DynamoDB PutItem (DNC signal)",
+            "DynamoDB refuses the DNC signal",
+        )
     }
 }
 

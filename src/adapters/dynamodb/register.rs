@@ -17,12 +17,11 @@
 use std::collections::{HashMap, VecDeque};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use crate::adapters::dynamodb::item::{VERSION, versioned};
-use crate::adapters::failure::classify;
+use crate::adapters::failure::{classify, condition_held};
 use crate::core::domain::{Phone, Timestamp};
 use crate::core::register::{
     DncReason, DncSignalRecord, DncSource, Evidence, RECENT_SIGNAL_IDS, RegisterEntry,
@@ -244,18 +243,13 @@ impl DynamoDncRegister {
         for (placeholder, value) in values {
             request = request.expression_attribute_values(*placeholder, value.clone());
         }
-        match request.send().await {
-            Ok(_) => Ok(()),
-            // Sent already (or not on the register: nothing to mark).
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(())
-            }
-            Err(e) => Err(classify(
-                "DynamoDB UpdateItem (DNC register request)",
-                "DynamoDB refuses the register entry",
-                e,
-            )),
-        }
+        // A condition that did not hold: sent already, or not on the register.
+        condition_held(
+            request.send().await,
+            "DynamoDB UpdateItem (DNC register request)",
+            "DynamoDB refuses the register entry",
+        )
+        .map(|_| ())
     }
 }
 
@@ -345,17 +339,11 @@ impl DynamoDncRegister {
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .send()
             .await;
-        match written {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
-            Err(e) => Err(classify(
-                "DynamoDB UpdateItem (DNC register backfill)",
-                "DynamoDB refuses the register entry",
-                e,
-            )),
-        }
+        condition_held(
+            written,
+            "DynamoDB UpdateItem (DNC register backfill)",
+            "DynamoDB refuses the register entry",
+        )
     }
 }
 
@@ -533,18 +521,12 @@ impl DncRegisterStore for DynamoDncRegister {
             .table_name(&self.table)
             .set_item(Some(item));
         let request = versioned(request, REGISTER_KEY, expected_version);
-        match request.send().await {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Err(RegisterSaveError::Conflict)
-            }
-            Err(e) => Err(classify(
-                "DynamoDB PutItem (DNC register)",
-                "DynamoDB refuses the register entry",
-                e,
-            )
-            .into()),
-        }
+        let written = condition_held(
+            request.send().await,
+            "DynamoDB PutItem (DNC register)",
+            "DynamoDB refuses the register entry",
+        )?;
+        written.then_some(()).ok_or(RegisterSaveError::Conflict)
     }
 
     async fn mark_sent(&self, phone: &Phone, at: Timestamp) -> Result<(), BackendError> {
