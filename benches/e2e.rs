@@ -6,8 +6,8 @@
 //! committed write to the message on SQS; the cache's hit rate with 1, 4 and 16 instances;
 //! and the price of a million deliveries.
 //!
-//! bash scripts/bench.sh            (starts moto; or `cargo bench --bench e2e` with AWS_ENDPOINT_URL set)
-//! Under `cargo test` it runs a small smoke workload only.
+//! bash scripts/bench.sh            (starts moto; or `cargo bench --bench e2e` with
+//! AWS_ENDPOINT_URL set) Under `cargo test` it runs a small smoke workload only.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -509,12 +509,12 @@ async fn main() {
         "  lead item size: mean {mean_size:.0} B, max {max_size} B -> {write_units:.2} write units per PutItem/UpdateItem (at most)"
     );
 
-    // us-east-1 on-demand list prices (USD): DynamoDB $0.625 per million write request units
-    // and $0.125 per million read request units; SQS FIFO $0.50 per million requests (64 KiB
-    // chunks); Lambda arm64 $0.20 per million requests + $0.0000133334 per GB-s; HTTP API
-    // $1.00 per million requests. A strongly consistent read of an item under 4 KiB is one
-    // read unit; a write costs one write unit per started KiB of the item (measured above).
-    // The Lambda duration is the measured p50 at 128 MB.
+    // us-east-1 on-demand list prices (USD): DynamoDB $0.625 per million write request
+    // units and $0.125 per million read request units; SQS FIFO $0.50 per million requests
+    // (64 KiB chunks); Lambda arm64 $0.20 per million requests + $0.0000133334 per GB-s;
+    // HTTP API $1.00 per million requests. A strongly consistent read of an item under 4
+    // KiB is one read unit; a write costs one write unit per started KiB of the item
+    // (measured above). The Lambda duration is the measured p50 at 128 MB.
     let lambda_cost = 0.20 + 0.000_013_333_4 * 0.125 * handler_p50.as_secs_f64() * 1e6;
     println!(
         "  calls per delivery (each its own sequential round trip) and cost per million deliveries:"

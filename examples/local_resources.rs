@@ -1,6 +1,6 @@
-//! Creates the functions' tables and queues (and the example consumer's table) on the local emulator at `AWS_ENDPOINT_URL`
-//! and prints the function's environment as `KEY=VALUE` lines, for
-//! `cargo lambda watch --env-file`. Used by `scripts/local.sh`.
+//! Creates the functions' tables and queues (and the example consumer's table) on the local
+//! emulator at `AWS_ENDPOINT_URL` and prints the function's environment as `KEY=VALUE`
+//! lines, for `cargo lambda watch --env-file`. Used by `scripts/local.sh`.
 //!
 //! cargo run --example local_resources -- <name-prefix>
 

@@ -1,7 +1,7 @@
-//! Configuration from the environment (docs/contract.md §6). A missing or invalid variable stops
-//! the function at start with one line naming it; without a secret nothing is accepted.
-//! Each function reads only what it uses: the webhook its table and secret; the relay the
-//! table, the register and the URLs of the queues it sends to.
+//! Configuration from the environment (docs/contract.md §6). A missing or invalid variable
+//! stops the function at start with one line naming it; without a secret nothing is
+//! accepted. Each function reads only what it uses: the webhook its table and secret; the
+//! relay the table, the register and the URLs of the queues it sends to.
 
 use crate::adapters::QueueUrls;
 use crate::core::signature::{DEFAULT_TOLERANCE_SECONDS, Secret};
@@ -30,7 +30,8 @@ pub struct Config {
     pub table_name: String,
     pub secrets: SecretSource,
     pub tolerance_seconds: u64,
-    /// Legacy webhooks sign `v1` (no timestamp under the HMAC). Default true: they are live.
+    /// Legacy webhooks sign `v1` (no timestamp under the HMAC). Default true: they are
+    /// live.
     pub accept_v1: bool,
 }
 
@@ -221,7 +222,8 @@ impl ProveConfig {
     }
 }
 
-/// Secrets from a comma- or newline-separated list; at least one, each 16 characters or more.
+/// Secrets from a comma- or newline-separated list; at least one, each 16 characters or
+/// more.
 pub fn parse_secrets(name: &'static str, list: &str) -> Result<Vec<Secret>, ConfigError> {
     let secrets = Secret::parse_list(list).map_err(|e| ConfigError::Invalid {
         name,

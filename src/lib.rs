@@ -7,8 +7,10 @@
 //! - [`usecases`]: record (the webhook), relay and sweep, redrive, replay: generic over the
 //!   ports, so they run on AWS and in memory alike;
 //! - [`adapters`]: the ports on DynamoDB and SQS, and in memory;
-//! - [`entrypoints`]: Lambda's triggers into use-case calls, and back into Lambda's answers;
-//! - [`app`] and [`config`]: the wiring at cold start; [`telemetry`]: the log and metric lines.
+//! - [`entrypoints`]: Lambda's triggers into use-case calls, and back into Lambda's
+//!   answers;
+//! - [`app`] and [`config`]: the wiring at cold start; [`telemetry`]: the log and metric
+//!   lines.
 
 pub mod adapters;
 pub mod app;

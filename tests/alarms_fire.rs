@@ -1,9 +1,9 @@
 //! Every alarm of `template.yaml` fires in the scenario its description names, and stays
-//! quiet in normal traffic with unsigned noise (docs/contract.md §7). Each alarm's definition is
-//! evaluated as CloudWatch would (`support::alarms`) over the EMF lines the webhook and the
-//! relay print while the scenario plays on the in-memory adapters; AWS's own metrics
-//! (Lambda errors, API Gateway 5xx, queue depths) are what AWS publishes in the scenario.
-//! docs/operating.md, has the table of scenarios.
+//! quiet in normal traffic with unsigned noise (docs/contract.md §7). Each alarm's
+//! definition is evaluated as CloudWatch would (`support::alarms`) over the EMF lines the
+//! webhook and the relay print while the scenario plays on the in-memory adapters; AWS's
+//! own metrics (Lambda errors, API Gateway 5xx, queue depths) are what AWS publishes in the
+//! scenario. docs/operating.md, has the table of scenarios.
 
 mod support;
 
@@ -163,8 +163,8 @@ fn aws_metric(
     (text(&def["Namespace"]), text(&def["MetricName"]), dims)
 }
 
-/// AWS publishes `value` for `alarm`'s metric in each of the `minutes` up to `until` minutes
-/// ago.
+/// AWS publishes `value` for `alarm`'s metric in each of the `minutes` up to `until`
+/// minutes ago.
 fn aws_fault(metrics: &mut Metrics, alarm: &str, value: f64, minutes: i64, until: i64) {
     let (namespace, name, dims) = aws_metric(the_template(), alarm);
     let dims: Vec<(&str, &str)> = dims.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();

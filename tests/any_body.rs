@@ -1,7 +1,8 @@
 //! Whatever an authentic body's bytes (UTF-8 or not, up to the 256 KiB limit), it is
-//! answered 2xx at its first delivery while DynamoDB is up, and kept whole (docs/contract.md §2).
-//! On the in-memory table, which refuses an item over 400 KB as DynamoDB does; the worst
-//! cases are measured against DynamoDB's and SQS's limits (docs/operating.md, "Any body is kept exactly").
+//! answered 2xx at its first delivery while DynamoDB is up, and kept whole
+//! (docs/contract.md §2). On the in-memory table, which refuses an item over 400 KB as
+//! DynamoDB does; the worst cases are measured against DynamoDB's and SQS's limits
+//! (docs/operating.md, "Any body is kept exactly").
 
 mod support;
 

@@ -1,5 +1,6 @@
-//! No history, however long, makes a lead's deliveries fail (docs/contract.md §4): the item keeps
-//! the latest `RECENT_EVENTS` event ids and a horizon, so it stays under a fixed bound.
+//! No history, however long, makes a lead's deliveries fail (docs/contract.md §4): the item
+//! keeps the latest `RECENT_EVENTS` event ids and a horizon, so it stays under a fixed
+//! bound.
 
 mod support;
 

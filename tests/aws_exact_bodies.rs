@@ -1,6 +1,6 @@
-//! Any authentic body is kept exactly (docs/contract.md §2 and §5), on moto: bytes that are not
-//! UTF-8 are answered 2xx, kept in base64 in the quarantine record and the DNC evidence,
-//! and whatever checks a signature later checks those very bytes.
+//! Any authentic body is kept exactly (docs/contract.md §2 and §5), on moto: bytes that are
+//! not UTF-8 are answered 2xx, kept in base64 in the quarantine record and the DNC
+//! evidence, and whatever checks a signature later checks those very bytes.
 
 mod support;
 

@@ -1,5 +1,5 @@
-//! Lambda's give-up, played on moto (docs/contract.md §5): SQS refuses the relay for longer than
-//! the record age, Lambda drops the failing batch and writes only where it was to the
+//! Lambda's give-up, played on moto (docs/contract.md §5): SQS refuses the relay for longer
+//! than the record age, Lambda drops the failing batch and writes only where it was to the
 //! relay failure queue, SQS comes back. With no delivery from the sender, the phone's
 //! `dnc.requested` (the sweep, or the redrive) and the callback (the redrive) arrive, each
 //! once by id; a later DNC signal of the phone sends nothing more. A batch the stream no
@@ -134,8 +134,8 @@ async fn the_redrive_alone_sends_the_dnc_request_and_the_callback_once() {
     assert_eq!((swept.pending_found, swept.dnc_sent), (0, 0));
 }
 
-/// DynamoDB Streams may answer pages with no records before the records (moto never
-/// does: a proxy in front of its streams endpoint plays it). The redrive reads through them.
+/// DynamoDB Streams may answer pages with no records before the records (moto never does: a
+/// proxy in front of its streams endpoint plays it). The redrive reads through them.
 #[tokio::test]
 async fn a_redrive_reads_through_empty_pages_to_the_batchs_records() {
     let aws = TestAws::new().await;
@@ -453,7 +453,8 @@ fn first_release_entry(phone: &str) -> support::aws::Item {
 }
 
 /// The sweep reads only the pending index, which entries of the first release are not in:
-/// the upgrade's one-off backfill puts them there (docs/deploy.md, "Upgrading"), and is idempotent.
+/// the upgrade's one-off backfill puts them there (docs/deploy.md, "Upgrading"), and is
+/// idempotent.
 #[tokio::test]
 async fn entries_of_the_first_release_reach_the_sweep_after_one_idempotent_backfill() {
     use call_events::adapters::DynamoDncRegister;
@@ -557,9 +558,9 @@ async fn a_register_entry_the_sweep_cannot_read_is_parked_once_and_leaves_the_in
     assert_eq!(parked.len(), 1, "parked once");
 }
 
-/// "Register it by hand" (docs/operating.md, `RelayParkedAlarm`) is one command: a parked record's
-/// image, once fixed, goes to the register and its phone's request is sent; run again, it
-/// changes nothing.
+/// "Register it by hand" (docs/operating.md, `RelayParkedAlarm`) is one command: a parked
+/// record's image, once fixed, goes to the register and its phone's request is sent; run
+/// again, it changes nothing.
 #[tokio::test]
 async fn a_parked_records_signal_is_registered_by_one_command_once() {
     let aws = TestAws::new().await;

@@ -1,6 +1,6 @@
-//! `call-events-dnc prove` and `export` (docs/contract.md §8) on moto, as an operator runs them:
-//! the binary, its environment, its exit status and its output. The entries come through
-//! the webhook and the relay, or are written with the register's own codec.
+//! `call-events-dnc prove` and `export` (docs/contract.md §8) on moto, as an operator runs
+//! them: the binary, its environment, its exit status and its output. The entries come
+//! through the webhook and the relay, or are written with the register's own codec.
 
 mod support;
 

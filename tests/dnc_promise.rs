@@ -1,7 +1,7 @@
-//! The DNC promise rests on no single stream record (docs/contract.md §4a, §5), on the in-memory
-//! adapters: a phone's request stays pending in the register until SQS took it, and the
-//! sweep sends whatever the stream could not; every permanent failure of the relay and the
-//! sweep is kept durably with its reason, and they go on.
+//! The DNC promise rests on no single stream record (docs/contract.md §4a, §5), on the
+//! in-memory adapters: a phone's request stays pending in the register until SQS took it,
+//! and the sweep sends whatever the stream could not; every permanent failure of the relay
+//! and the sweep is kept durably with its reason, and they go on.
 
 mod support;
 

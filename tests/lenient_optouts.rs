@@ -1,7 +1,8 @@
-//! Opt-outs are read leniently (docs/contract.md §2, §3): an authentic body whose event type, phone
-//! and DNC signal can be read commits that signal for the register even when another field
-//! breaks a rule; the body is still quarantined, and the answer says the signal was kept.
-//! Through the webhook's own handler, on the in-memory adapters, then the relay.
+//! Opt-outs are read leniently (docs/contract.md §2, §3): an authentic body whose event
+//! type, phone and DNC signal can be read commits that signal for the register even when
+//! another field breaks a rule; the body is still quarantined, and the answer says the
+//! signal was kept. Through the webhook's own handler, on the in-memory adapters, then the
+//! relay.
 
 mod support;
 
@@ -157,7 +158,8 @@ struct Shape {
     legacy: bool,
     event_type: &'static str,
     phone: Field,
-    /// `9` when valid; `1` when invalid (a key that is no signal); `9` as a number when... absent.
+    /// `9` when valid; `1` when invalid (a key that is no signal); `9` as a number when...
+    /// absent.
     key: Option<&'static str>,
     call_result: Option<&'static str>,
     call_type: Field,
@@ -288,7 +290,8 @@ impl Shape {
         }
     }
 
-    /// The rule of docs/contract.md §3, written out again from the shape (not from the code).
+    /// The rule of docs/contract.md §3, written out again from the shape (not from the
+    /// code).
     fn carries_a_readable_signal(&self) -> bool {
         let signal = match (self.legacy, self.event_type) {
             (false, "lead.call_key_pressed") => self.key == Some("9"),

@@ -1,7 +1,7 @@
-//! The redrive against the stream as AWS serves it (docs/contract.md §5), on the in-memory stream:
-//! empty pages before the records, iterators that expire, throttling, a closed shard, a
-//! trimmed stream. A read that does not reach the batch's last record is retried, never
-//! counted done; a batch the stream no longer holds is written down as a gap.
+//! The redrive against the stream as AWS serves it (docs/contract.md §5), on the in-memory
+//! stream: empty pages before the records, iterators that expire, throttling, a closed
+//! shard, a trimmed stream. A read that does not reach the batch's last record is retried,
+//! never counted done; a batch the stream no longer holds is written down as a gap.
 
 mod support;
 

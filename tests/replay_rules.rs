@@ -1,5 +1,6 @@
-//! The replay's rules (docs/contract.md §8) on the in-memory adapters: what is recorded, what is
-//! left on the quarantine queue and why. `tests/aws_replay.rs` proves the SQS adapter.
+//! The replay's rules (docs/contract.md §8) on the in-memory adapters: what is recorded,
+//! what is left on the quarantine queue and why. `tests/aws_replay.rs` proves the SQS
+//! adapter.
 
 mod support;
 

@@ -1,6 +1,7 @@
-//! A secret rotated without a deploy (docs/contract.md §6), on the in-memory secret store: a warm
-//! instance reads the secret again when a request's signature matches none it holds, at
-//! most once every 30 s, one read for a burst, and keeps what it holds when a read fails.
+//! A secret rotated without a deploy (docs/contract.md §6), on the in-memory secret store:
+//! a warm instance reads the secret again when a request's signature matches none it holds,
+//! at most once every 30 s, one read for a burst, and keeps what it holds when a read
+//! fails.
 
 use std::time::Duration;
 

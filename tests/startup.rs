@@ -12,7 +12,8 @@ use support::aws::{TestAws, deliver, resign, sample};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_call-events-receiver");
 
-/// Runs the binary with exactly `vars` in its environment; returns its exit status and stderr.
+/// Runs the binary with exactly `vars` in its environment; returns its exit status and
+/// stderr.
 fn start_with(vars: &[(&str, &str)]) -> (Option<i32>, String) {
     let output = Command::new(BINARY)
         .env_clear()

@@ -1,8 +1,8 @@
 //! The ports' implementations: on AWS ([`dynamodb`], [`sqs`]) and in memory (`memory`, for
-//! fast tests of the use cases: only with the `memory` feature, which the tests, benches and
-//! fuzz targets turn on, so the shipped binaries never contain it). Adapters import the core and the ports; the use cases never
-//! import them (`tests/architecture.rs`). [`failure`] decides, in one place, which AWS
-//! failures are permanent.
+//! fast tests of the use cases: only with the `memory` feature, which the tests, benches
+//! and fuzz targets turn on, so the shipped binaries never contain it). Adapters import the
+//! core and the ports; the use cases never import them (`tests/architecture.rs`).
+//! [`failure`] decides, in one place, which AWS failures are permanent.
 
 pub mod dynamodb;
 pub mod failure;

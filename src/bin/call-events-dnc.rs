@@ -1,5 +1,5 @@
-//! The operator's command for the DNC register (docs/contract.md §8): prove an opt-out, export the
-//! register with each entry's verdict, and the register's repairs.
+//! The operator's command for the DNC register (docs/contract.md §8): prove an opt-out,
+//! export the register with each entry's verdict, and the register's repairs.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -72,19 +72,20 @@ enum Command {
     /// Puts every entry whose DNC request is pending but out of the sweep's index (entries
     /// of the first release) into it, so the sweep sends its request within minutes.
     ///
-    /// Run once after upgrading from the first release (docs/deploy.md, "Upgrading"). Idempotent: a
-    /// second run finds nothing. Reads the register once (a scan) and writes one
-    /// conditional update per entry found. Needs DNC_TABLE_NAME and the AWS SDK's own
+    /// Run once after upgrading from the first release (docs/deploy.md, "Upgrading").
+    /// Idempotent: a second run finds nothing. Reads the register once (a scan) and writes
+    /// one conditional update per entry found. Needs DNC_TABLE_NAME and the AWS SDK's own
     /// environment (AWS_REGION, credentials; AWS_ENDPOINT_URL for a local emulator).
     BackfillPending,
-    /// Registers the DNC signals of something the relay parked (docs/operating.md, `RelayParkedAlarm`),
-    /// and sends each phone's request if it is pending.
+    /// Registers the DNC signals of something the relay parked (docs/operating.md,
+    /// `RelayParkedAlarm`), and sends each phone's request if it is pending.
     ///
     /// FILE holds the parked item's `body` as it is (or the quarantine record's): a DNC
     /// signal as the relay parked it, or an unreadable stream record's new image (DynamoDB
     /// JSON) after you fixed what its reason names. Safe to run again: the register keeps a
     /// signal once, and a phone's request is sent once. Needs the relay's environment
-    /// (TABLE_NAME, DNC_TABLE_NAME, CALLBACK_QUEUE_URL, DNC_QUEUE_URL, QUARANTINE_QUEUE_URL).
+    /// (TABLE_NAME, DNC_TABLE_NAME, CALLBACK_QUEUE_URL, DNC_QUEUE_URL,
+    /// QUARANTINE_QUEUE_URL).
     RegisterParked {
         /// The parked body, in a file.
         file: PathBuf,

@@ -1,7 +1,7 @@
 //! Proving an opt-out (docs/contract.md §8, `call-events-dnc prove` and `export`): what the
 //! register keeps of a phone, checked. The evidence is the signed request that carried the
-//! phone's first DNC signal; it proves the opt-out when its kept signature verifies its kept
-//! bytes with a configured secret (whatever the signature's age).
+//! phone's first DNC signal; it proves the opt-out when its kept signature verifies its
+//! kept bytes with a configured secret (whatever the signature's age).
 
 use chrono::{Datelike, NaiveDate, Weekday};
 use serde::Serialize;
@@ -338,8 +338,8 @@ fn shorten(text: &str, at_most: usize) -> String {
     }
 }
 
-/// One register entry as `export` writes it (docs/contract.md §8), `problem` saying why it is not
-/// verified.
+/// One register entry as `export` writes it (docs/contract.md §8), `problem` saying why it
+/// is not verified.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportRow {

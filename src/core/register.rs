@@ -1,6 +1,7 @@
-//! The company-wide DNC register (docs/contract.md §4a), as pure rules: one entry per phone, which
-//! keeps the earliest DNC signal with the signed request that carried it (its evidence),
-//! counts the distinct signals, and tracks the phone's one `dnc.requested` to completion.
+//! The company-wide DNC register (docs/contract.md §4a), as pure rules: one entry per
+//! phone, which keeps the earliest DNC signal with the signed request that carried it (its
+//! evidence), counts the distinct signals, and tracks the phone's one `dnc.requested` to
+//! completion.
 //!
 //! The entry's signal content (`first`, `signals`) is a function of the SET of signals.
 //! Its request starts `Pending` when the phone joins the register and becomes `Sent` once

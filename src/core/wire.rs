@@ -109,12 +109,13 @@ pub fn parse_body(body: &[u8]) -> Result<Inbound, Rejection> {
     to_call_event(event_type, metadata, data).map(Inbound::Call)
 }
 
-/// The DNC signal a body carries, read leniently (docs/contract.md §3): the body is JSON, its event
-/// type carries signals, its phone is valid E.164 and the signal itself is there (key `9`
-/// on `lead.call_key_pressed`, `callResult: dnc` on `lead.call_ended`, any `dnc.created`,
-/// v2 or legacy v1). Every other field may break its rule: an opt-out must never wait for a
-/// person to fix a body. The signal's time is `dncTimestamp`, else `eventTime`, else
-/// `received_at`; a campaign or external lead id that breaks its rule is left out.
+/// The DNC signal a body carries, read leniently (docs/contract.md §3): the body is JSON,
+/// its event type carries signals, its phone is valid E.164 and the signal itself is there
+/// (key `9` on `lead.call_key_pressed`, `callResult: dnc` on `lead.call_ended`, any
+/// `dnc.created`, v2 or legacy v1). Every other field may break its rule: an opt-out must
+/// never wait for a person to fix a body. The signal's time is `dncTimestamp`, else
+/// `eventTime`, else `received_at`; a campaign or external lead id that breaks its rule is
+/// left out.
 ///
 /// For a body that parses, this is the signal [`DncSignal::of_event`] reads (same phone,
 /// reason and time); only the id differs (see [`EventId::of_unparsed_body`]).

@@ -1,9 +1,9 @@
 //! The relay function's triggers, told apart by the event's shape:
 //! - a batch of the lead table's DynamoDB stream records (as `aws_lambda_events` types
 //!   them): relayed; a partial batch response names the record Lambda must retry from;
-//! - an SQS batch from the relay's on-failure queue (Lambda's records of batches it gave
-//!   up on): each redriven ([`crate::usecases::redrive`]); a partial batch response names the ones to
-//!   try again;
+//! - an SQS batch from the relay's on-failure queue (Lambda's records of batches it gave up
+//!   on): each redriven ([`crate::usecases::redrive`]); a partial batch response names the
+//!   ones to try again;
 //! - EventBridge's scheduled event: the sweep of pending DNC requests.
 
 use std::time::{Duration, Instant};

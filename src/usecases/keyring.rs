@@ -1,6 +1,6 @@
-//! The webhook's secrets, as a warm instance holds them (docs/contract.md §6): read at cold start,
-//! and read again when a request's signature matches none of them, so a secret added in
-//! Secrets Manager is accepted without a deploy.
+//! The webhook's secrets, as a warm instance holds them (docs/contract.md §6): read at cold
+//! start, and read again when a request's signature matches none of them, so a secret added
+//! in Secrets Manager is accepted without a deploy.
 //!
 //! At most one read every [`REFRESH_EVERY`] per instance, under a lock, so a burst of
 //! requests signed with the new secret makes one read, and a flood of wrong signatures at

@@ -229,8 +229,8 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
 
     /// Receives an authentic body (its signature was verified): parses it and records it,
     /// ignores it, or quarantines it. An event that parses but can never be stored is
-    /// quarantined too (with its DNC signal), never answered with a failure the sender would
-    /// retry; only a failure that may pass comes back as an error.
+    /// quarantined too (with its DNC signal), never answered with a failure the sender
+    /// would retry; only a failure that may pass comes back as an error.
     ///
     /// One deadline covers all of it, the quarantine's writes included: a slow DynamoDB
     /// ends in [`RecordError::DeadlineExceeded`] (a 503), never in the function's timeout.
@@ -340,9 +340,9 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
                 dnc_kept,
                 cut: false,
             }),
-            // Every body up to the size limit fits (docs/operating.md, "Any body is kept exactly"); should one still
-            // not, a 5xx would only make the sender give up on the webhook: keep what is
-            // known of it, counted and alarmed.
+            // Every body up to the size limit fits (docs/operating.md, "Any body is kept
+            // exactly"); should one still not, a 5xx would only make the sender give up on
+            // the webhook: keep what is known of it, counted and alarmed.
             Err(e) if e.is_permanent() => {
                 tracing::error!(
                     error = %error_chain(&e),

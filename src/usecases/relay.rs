@@ -4,9 +4,9 @@
 //! what its write decided (a [`Change`]), so nothing is written
 //! back to the lead table.
 //!
-//! A batch goes in two passes:
-//! 1. every DNC signal of the batch goes into the company-wide register
-//!    ([`crate::core::register`]), which keeps the earliest signal per phone; this is idempotent,
+//! A batch goes in two passes: 1. every DNC signal of the batch goes into the company-wide
+//! register ([`crate::core::register`]), which keeps the earliest signal per phone; this is
+//! idempotent,
 //!    so a batch handed over again changes nothing;
 //! 2. the records' sends, in stream order: the phone's `dnc.requested` while its register
 //!    entry says it is pending (then marked sent), each callback unless its phone is on the

@@ -1,9 +1,10 @@
-//! CloudWatch alarms evaluated offline (docs/contract.md §7): every alarm of `template.yaml` read as
-//! CloudWatch reads it (metric or metric math, statistic, period, threshold, evaluation
-//! periods, datapoints to alarm, missing data) and evaluated over datapoints: the EMF lines
-//! the functions print, and, for AWS's own metrics, what AWS publishes in the scenario.
-//! Dimension values are the template's own names (`WebhookFunction`,
-//! `WebhookFunction.Version.Version`): the lines' values are set to them.
+//! CloudWatch alarms evaluated offline (docs/contract.md §7): every alarm of
+//! `template.yaml` read as CloudWatch reads it (metric or metric math, statistic, period,
+//! threshold, evaluation periods, datapoints to alarm, missing data) and evaluated over
+//! datapoints: the EMF lines the functions print, and, for AWS's own metrics, what AWS
+//! publishes in the scenario. Dimension values are the template's own names
+//! (`WebhookFunction`, `WebhookFunction.Version.Version`): the lines' values are set to
+//! them.
 
 use std::collections::BTreeMap;
 

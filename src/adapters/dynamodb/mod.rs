@@ -106,8 +106,8 @@ impl DynamoLeadStore {
 
 impl DynamoLeadStore {
     /// The phone's leads as `call-events-dnc prove` lists them: one consistent Query on the
-    /// phone's partition, lead items only (docs/contract.md §4: a `campaignId` that does not start
-    /// with `#`), each with its DNC flag.
+    /// phone's partition, lead items only (docs/contract.md §4: a `campaignId` that does
+    /// not start with `#`), each with its DNC flag.
     pub async fn lead_flags(&self, phone: &Phone) -> Result<Vec<LeadFlag>, BackendError> {
         let mut flags = Vec::new();
         let mut start = None;

@@ -1,6 +1,6 @@
-//! The DNC register on DynamoDB (docs/contract.md §4a): one item per phone, read and written by the
-//! relay and the sweep with optimistic concurrency. A consumer asks "may we call this
-//! number?" with one GetItem on `phone`.
+//! The DNC register on DynamoDB (docs/contract.md §4a): one item per phone, read and
+//! written by the relay and the sweep with optimistic concurrency. A consumer asks "may we
+//! call this number?" with one GetItem on `phone`.
 //!
 //! Contract attributes: `dncAt`, `reason`, `campaignId`, `externalLeadId`, `source`,
 //! `evidence`, `signals`, `requestState` (`pending` until SQS took the phone's
@@ -256,8 +256,8 @@ impl DynamoDncRegister {
 /// What a backfill of the pending index did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Backfilled {
-    /// Entries that were pending (or of the first release, with no request state) and out of
-    /// the index.
+    /// Entries that were pending (or of the first release, with no request state) and out
+    /// of the index.
     pub found: usize,
     /// Of those, put in the index now (the others changed meanwhile).
     pub indexed: usize,

@@ -1,16 +1,16 @@
-//! The lead table's items, as the contract names their attributes (docs/contract.md §4), plus the
-//! function's own: `formatVersion`, `recentEvents` and `eventHorizon` (duplicate detection,
-//! bounded: see [`crate::core::lead::RECENT_EVENTS`]), `eventOrder` (which event set each "latest"
-//! attribute), and `outbox`, `dncSignals` with `outboxVersion`: what the write of that
-//! version decided, which the relay reads from the stream's new image.
+//! The lead table's items, as the contract names their attributes (docs/contract.md §4),
+//! plus the function's own: `formatVersion`, `recentEvents` and `eventHorizon` (duplicate
+//! detection, bounded: see [`crate::core::lead::RECENT_EVENTS`]), `eventOrder` (which event
+//! set each "latest" attribute), and `outbox`, `dncSignals` with `outboxVersion`: what the
+//! write of that version decided, which the relay reads from the stream's new image.
 //!
-//! Formats: 1 (the first release; no `formatVersion`) kept every event id in `eventIds`
-//! and unsent messages in `outbox`; 2 (this one) keeps order keys of the latest events. Both
+//! Formats: 1 (the first release; no `formatVersion`) kept every event id in `eventIds` and
+//! unsent messages in `outbox`; 2 (this one) keeps order keys of the latest events. Both
 //! are read; only 2 is written. `tests/item_formats.rs` reads a fixture of each.
 //!
 //! The same table holds a few items that are not leads, so that what they decided reaches
-//! the relay through the same stream (docs/contract.md §4: lead items are exactly those whose
-//! `phone` starts with `+` and whose `campaignId` does not start with `#`):
+//! the relay through the same stream (docs/contract.md §4: lead items are exactly those
+//! whose `phone` starts with `+` and whose `campaignId` does not start with `#`):
 //! - a DNC signal kept without a lead (a legacy v1 `dnc.created`, a signal read leniently
 //!   from a quarantined body, the signal of an event whose lead cannot be written): keyed
 //!   under its phone, sort key `#dnc-signal#<event id>`, so it travels on the same stream
