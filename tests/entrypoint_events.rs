@@ -77,3 +77,43 @@ fn the_conversion_keeps_what_the_contract_uses() {
     );
     assert_eq!(request.uri().path(), "/call-events");
 }
+
+/// Which 401s count toward `WrongSignatures` (the `UnauthorizedBurstAlarm`, docs/contract.md
+/// §7): a signature that could be the platform's (another secret, a stale time, a `v1`
+/// the configuration refuses), never a scanner's missing or malformed header.
+#[tokio::test]
+async fn only_signatures_that_could_be_the_platforms_count_as_wrong() {
+    use call_events::core::signature::{sign_v1, sign_v2};
+    let event = sample("02-call-received.json");
+    let body = support::aws::raw_body(&event);
+    let now = chrono::Utc::now().timestamp_millis();
+    let ours = Secret::new(LOCAL_SECRET).unwrap();
+    let theirs = Secret::new("someone-elses-secret-0123").unwrap();
+    let cases = [
+        ("no header", None, false),
+        ("malformed", Some("garbage".to_owned()), false),
+        ("another secret", Some(sign_v2(&theirs, now, &body)), true),
+        ("stale", Some(sign_v2(&ours, now - 3_600_000, &body)), true),
+        ("v1, refused", Some(sign_v1(&ours, now, &body)), true),
+    ];
+    let handler = WebhookHandler::new(
+        Verifier::new(vec![ours.clone()], 300).refusing_v1(),
+        CallEventRecorder::new(MemoryLeadStore::new()),
+    );
+    for (what, header, wrong) in cases {
+        let mut event = event.clone();
+        match &header {
+            Some(header) => support::aws::set_signature(&mut event, header),
+            None => {
+                event["headers"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("aktify-signature");
+            }
+        }
+        let request = lambda_http::Request::from(request_from_event(event).unwrap());
+        let (response, report) = handler.respond(&request).await;
+        assert_eq!(response.status().as_u16(), 401, "{what}");
+        assert_eq!(report.wrong_signature, wrong, "{what}");
+    }
+}

@@ -104,6 +104,23 @@ async fn wrong_signatures_read_the_secret_at_most_twice_a_minute_and_unsigned_on
     );
 }
 
+/// A new secret cannot make a refused scheme pass: a legacy `v1` header, under
+/// `ACCEPT_LEGACY_V1_SIGNATURES=false`, is refused without reading the secret.
+#[tokio::test(start_paused = true)]
+async fn a_refused_v1_signature_never_reads_the_secret() {
+    let store = MemorySecrets::new(vec![secret(OLD)]);
+    let strict = Keyring::new(
+        Verifier::new(vec![secret(OLD)], 300).refusing_v1(),
+        Some(store.clone()),
+    );
+    let v1 = format!("t={},v1={}", now_ms(), "ab".repeat(32));
+    assert_eq!(
+        strict.verify(Some(&v1), BODY, now_ms()).await,
+        Err(SignatureError::V1Refused)
+    );
+    assert_eq!(store.reads(), 0);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_failed_or_empty_read_keeps_the_secrets_held() {
     let store = MemorySecrets::new(vec![secret(OLD)]);

@@ -69,7 +69,7 @@ fn verify(verifier: &Verifier, evidence: &Evidence) -> Result<Scheme, String> {
         SignatureError::Malformed | SignatureError::Missing => {
             "the kept signature header is malformed".into()
         }
-        _ if Scheme::of_header(header) == Some(Scheme::V1) && !verifier.accepts_v1() => {
+        SignatureError::V1Refused => {
             "a legacy v1 signature, and ACCEPT_LEGACY_V1_SIGNATURES is false".into()
         }
         _ => "the kept signature does not match the kept body with any configured secret \

@@ -73,6 +73,9 @@ pub enum SignatureError {
     Stale,
     #[error("no signature matches a configured secret")]
     Mismatch,
+    /// Only legacy `v1` signatures, and this verifier refuses them.
+    #[error("a legacy v1 signature, refused (ACCEPT_LEGACY_V1_SIGNATURES is false)")]
+    V1Refused,
 }
 
 #[cfg(test)]
@@ -139,11 +142,6 @@ impl Verifier {
         self.check(header, body, Some(now_ms)).map(|_| ())
     }
 
-    /// Whether this verifier takes legacy `v1` signatures.
-    pub fn accepts_v1(&self) -> bool {
-        self.accept_v1
-    }
-
     /// Checks a kept signed request (a DNC signal's evidence, a quarantined body) as
     /// [`verify`](Self::verify) does, except that its age is not held against it; says
     /// which scheme signed it.
@@ -166,7 +164,7 @@ impl Verifier {
         let (candidates, signed_timestamp, scheme) = match (header.v2.is_empty(), self.accept_v1) {
             (false, _) => (&header.v2, Some(header.timestamp_text), Scheme::V2),
             (true, true) => (&header.v1, None, Scheme::V1),
-            (true, false) => return Err(SignatureError::Mismatch),
+            (true, false) => return Err(SignatureError::V1Refused),
         };
         // One HMAC per secret; each candidate compared with it in constant time.
         let matches = |secret: &Secret| {
@@ -189,8 +187,6 @@ impl Verifier {
     }
 }
 
-/// The parts of the header: `k=v` pairs separated by commas, in any order; unknown keys
-/// are ignored so the sender can add schemes.
 /// The scheme a signature was made with: `v2` (over the timestamp and the body) or the
 /// legacy `v1` (over the body alone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -201,17 +197,6 @@ pub enum Scheme {
 }
 
 impl Scheme {
-    /// The scheme a header's signatures are checked with (`v2` whenever it carries one), or
-    /// `None` for a header that is not one.
-    pub fn of_header(header: &str) -> Option<Self> {
-        let header = SignatureHeader::parse(header).ok()?;
-        Some(if header.v2.is_empty() {
-            Self::V1
-        } else {
-            Self::V2
-        })
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Self::V2 => "v2",
@@ -220,6 +205,8 @@ impl Scheme {
     }
 }
 
+/// The parts of the header: `k=v` pairs separated by commas, in any order; unknown keys
+/// are ignored so the sender can add schemes.
 struct SignatureHeader<'a> {
     timestamp_text: &'a str,
     timestamp_ms: i64,
@@ -388,7 +375,7 @@ mod tests {
         let strict = verifier(&[SECRET]).refusing_v1();
         assert_eq!(
             strict.verify(Some(&v1), BODY, T),
-            Err(SignatureError::Mismatch)
+            Err(SignatureError::V1Refused)
         );
         let v2 = format!("t={T},v2={V2_HEX}");
         assert_eq!(strict.verify(Some(&v2), BODY, T), Ok(()));

@@ -139,9 +139,12 @@ impl<S: LeadStore + Inbox, K: WebhookSecrets> WebhookHandler<S, K> {
         let now_ms = chrono::Utc::now().timestamp_millis();
         if let Err(e) = self.keyring.verify(header, body, now_ms).await {
             let report = RequestReport {
-                // A signature that could be the platform's (a secret or a clock out of step),
-                // not a scanner's missing or malformed header.
-                wrong_signature: matches!(e, SignatureError::Mismatch | SignatureError::Stale),
+                // A signature that could be the platform's (a secret, a clock or the scheme
+                // out of step), not a scanner's missing or malformed header.
+                wrong_signature: matches!(
+                    e,
+                    SignatureError::Mismatch | SignatureError::Stale | SignatureError::V1Refused
+                ),
                 detail: Some(e.to_string()),
                 ..RequestReport::default()
             };
