@@ -12,26 +12,18 @@ use serde_json::{Value, json};
 
 mod support;
 
-fn python() -> Command {
+/// Runs one of the project's Python scripts with the project's `.venv`; its stdout, once it
+/// has succeeded.
+fn run_script(script: &str, args: &[&str]) -> Vec<u8> {
     let root = env!("CARGO_MANIFEST_DIR");
     let python = format!("{root}/.venv/bin/python");
     assert!(
         std::path::Path::new(&python).exists(),
         "no .venv: run the tests with `bash scripts/test.sh` (it installs the Python tools)"
     );
-    Command::new(python)
-}
-
-fn transformed() -> Value {
-    transform(&[])
-}
-
-fn transform(flags: &[&str]) -> Value {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let output = python()
-        .arg(format!("{root}/scripts/transform.py"))
-        .args(flags)
-        .arg(format!("{root}/template.yaml"))
+    let output = Command::new(python)
+        .arg(format!("{root}/scripts/{script}"))
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -39,7 +31,17 @@ fn transform(flags: &[&str]) -> Value {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).unwrap()
+    output.stdout
+}
+
+fn transformed() -> Value {
+    transform(&[])
+}
+
+fn transform(flags: &[&str]) -> Value {
+    let template = concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml");
+    let args: Vec<&str> = flags.iter().copied().chain([template]).collect();
+    serde_json::from_slice(&run_script("transform.py", &args)).unwrap()
 }
 
 fn of_type<'a>(template: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
@@ -96,17 +98,7 @@ fn the_tests_read_the_alarms_cloudformation_expands() {
 /// The dashboard's body is written from its panels by `scripts/dashboard.py`.
 #[test]
 fn the_dashboard_is_what_its_source_writes() {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let output = python()
-        .arg(format!("{root}/scripts/dashboard.py"))
-        .arg("--check")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_script("dashboard.py", &["--check"]);
 }
 
 #[test]
