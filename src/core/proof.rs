@@ -111,15 +111,6 @@ impl Verdict {
     }
 }
 
-/// The request's state as the register names it.
-fn state_name(request: &RequestState) -> &'static str {
-    match request {
-        RequestState::Pending { .. } => "pending",
-        RequestState::Sent { .. } => "sent",
-        RequestState::Refused { .. } => "refused",
-    }
-}
-
 /// The proof of one phone's opt-out: `prove --json` prints it as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -213,7 +204,7 @@ pub fn prove(phone: &str, found: Found, leads: Vec<LeadFlag>, verifier: &Verifie
     });
     proof.signals = Some(entry.signals);
     proof.evidence = Some(evidence);
-    proof.request_state = Some(state_name(&entry.request));
+    proof.request_state = Some(entry.request.name());
     proof.request_sent_at = sent_at;
     if let RequestState::Refused { why } = &entry.request {
         proof.request_refused = Some(why.clone());

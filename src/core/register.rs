@@ -159,8 +159,21 @@ pub enum RequestState {
 }
 
 impl RequestState {
+    pub const PENDING: &str = "pending";
+    pub const SENT: &str = "sent";
+    pub const REFUSED: &str = "refused";
+
     pub fn is_pending(&self) -> bool {
         matches!(self, Self::Pending { .. })
+    }
+
+    /// The state's name, as the register item's `requestState` and `prove` write it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Pending { .. } => Self::PENDING,
+            Self::Sent { .. } => Self::SENT,
+            Self::Refused { .. } => Self::REFUSED,
+        }
     }
 }
 

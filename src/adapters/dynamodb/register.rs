@@ -37,15 +37,15 @@ pub const PENDING_KEY: &str = "pendingRequest";
 pub const PENDING_SINCE: &str = "pendingSince";
 /// The request state `pending`; also the index key that entries written before the index
 /// was sharded still carry (the sweep queries it too).
-pub const PENDING: &str = "pending";
+pub const PENDING: &str = RequestState::PENDING;
 /// How many index key values pending entries spread over: a wave of opt-outs writes to as
 /// many index partitions, not one (BENCHMARKS.md prices the sweep's queries).
 pub const PENDING_SHARDS: u32 = 8;
 pub const REQUEST_STATE: &str = "requestState";
 pub const REQUEST_SENT_AT: &str = "requestSentAt";
 pub const REQUEST_REFUSED: &str = "requestRefused";
-pub const SENT: &str = "sent";
-pub const REFUSED: &str = "refused";
+pub const SENT: &str = RequestState::SENT;
+pub const REFUSED: &str = RequestState::REFUSED;
 
 /// The pending index's key value for a phone: `pending#0` to `pending#7`, fixed per phone.
 pub fn pending_key(phone: &str) -> String {
