@@ -161,3 +161,76 @@ fn schemas_reject_a_message_that_breaks_them() {
     let instance: Value = serde_json::from_str(bad).unwrap();
     assert!(!validator("dnc.requested.schema.json").is_valid(&instance));
 }
+
+mod any_characters {
+    //! Whatever characters the sender's strings hold (docs/contract.md §5): every message
+    //! is one SQS takes, and its body holds each exact value.
+    use super::*;
+    use call_events::core::messages::quarantine_on_the_wire;
+    use proptest::prelude::*;
+
+    /// Any text, with a good share of the characters SQS refuses.
+    fn text() -> impl Strategy<Value = String> {
+        let refused = prop_oneof![
+            (0u32..0x20).prop_map(|c| char::from_u32(c).unwrap_or('\u{0}')),
+            Just('\u{fffe}'),
+            Just('\u{ffff}'),
+        ];
+        let one = prop_oneof![any::<char>(), refused];
+        proptest::collection::vec(one, 1..24).prop_map(|chars| chars.into_iter().collect())
+    }
+
+    fn json(text: &str) -> String {
+        serde_json::to_string(text).unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn every_message_is_one_sqs_takes_and_its_body_holds_the_exact_values(
+            campaign in text(),
+            lead in text(),
+            raw in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            // The sender's campaign id may not start with '#' (a field rule).
+            let campaign = format!("c{campaign}");
+            let data = |rest: &str| format!(r#""externalLeadId":{},{rest}"#, json(&lead));
+            let bodies = [
+                format!(
+                    r#"{{"metadata":{{"apiVersion":"2026-02-09","eventType":"lead.call_scheduled","campaignId":{},"eventTime":"2024-01-28T12:00:00Z"}},"data":{{"phone":"+1234567890",{}}}}}"#,
+                    json(&campaign),
+                    data(r#""scheduledTime":"2024-01-28T14:00:00Z""#)
+                ),
+                format!(
+                    r#"{{"metadata":{{"apiVersion":"2026-02-09","eventType":"lead.call_key_pressed","campaignId":{},"eventTime":"2024-01-28T12:01:00Z"}},"data":{{"phone":"+1234567890",{}}}}}"#,
+                    json(&campaign),
+                    data(r#""callType":"inbound","keypressNumber":"9""#)
+                ),
+            ];
+            let bodies: Vec<&str> = bodies.iter().map(String::as_str).collect();
+            // The key 9 comes after the callback: both are sent.
+            let messages = messages_for(&bodies[..1])
+                .into_iter()
+                .chain(messages_for(&bodies[1..]))
+                .collect::<Vec<_>>();
+            prop_assert_eq!(messages.len(), 2);
+            for message in &messages {
+                let wire = message.on_the_wire();
+                prop_assert!(wire.sqs_takes(), "{:?}", wire);
+                let sent: Value = serde_json::from_str(&wire.body).unwrap();
+                prop_assert_eq!(sent["campaignId"].as_str(), Some(campaign.as_str()));
+                prop_assert_eq!(sent["externalLeadId"].as_str(), Some(lead.as_str()));
+            }
+            let dnc: Value = serde_json::from_str(&messages[1].on_the_wire().body).unwrap();
+            prop_assert_eq!(dnc["evidence"]["body"].as_str(), Some(bodies[1]));
+
+            let record = QuarantineRecord::new("2024-01-28T12:00:00.000Z", campaign.clone(), &raw);
+            let wire = quarantine_on_the_wire(&record);
+            prop_assert!(wire.sqs_takes());
+            let sent: call_events_messages::QuarantineRecord =
+                serde_json::from_str(&wire.body).unwrap();
+            let bytes = sent.bytes().unwrap().into_owned();
+            prop_assert_eq!(bytes, raw);
+            prop_assert_eq!(sent.reason, campaign);
+        }
+    }
+}

@@ -195,6 +195,46 @@ async fn a_failed_write_is_a_retryable_error_and_the_retry_lands_once() {
 }
 
 #[tokio::test]
+async fn a_write_whose_answer_was_lost_is_processed_with_its_effects_once() {
+    for (lead, known) in [(scheduled(0), false), (key(1, "9"), true)] {
+        let store = MemoryLeadStore::new();
+        let webhook = instance(&store);
+        if known {
+            record(&webhook, &initiated(0)).await;
+        }
+        store.lose_next_answers(1);
+        let recorded = record(&webhook, &lead).await;
+        let Recorded::Processed { effects, .. } = recorded else {
+            panic!("{recorded:?}: the write met itself and called it a duplicate")
+        };
+        assert_eq!(effects.len(), 1, "{effects:?}");
+        assert!(matches!(
+            record(&instance(&store), &lead).await,
+            Recorded::Duplicate { .. }
+        ));
+        let committed = changes(&store).len();
+        assert_eq!(
+            committed,
+            1 + usize::from(known),
+            "the write committed once"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_legacy_dnc_created_whose_answer_was_lost_is_processed_once() {
+    use call_events::core::register::DncSignalRecord;
+    use call_events::ports::Inbox;
+    let store = MemoryLeadStore::new();
+    let signal =
+        call_events::core::lead::DncSignal::of_event(&key(0, "9"), &key(0, "9").id()).unwrap();
+    let record = DncSignalRecord::new(&signal, evidence_of(&key(0, "9")));
+    store.lose_next_answers(1);
+    assert!(store.keep_signal(&record).await.unwrap(), "its own write");
+    assert!(!store.keep_signal(&record).await.unwrap(), "a redelivery");
+}
+
+#[tokio::test]
 async fn a_backend_slower_than_the_deadline_gives_an_error_not_a_hang() {
     let store = MemoryLeadStore::new();
     store.set_latency(Duration::from_secs(30));

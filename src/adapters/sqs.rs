@@ -6,8 +6,9 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::MessageAttributeValue;
 
 use crate::adapters::failure::classify;
-use crate::core::domain::short_digest;
-use crate::core::messages::{QuarantineRecord, Queue, QueueMessage};
+use crate::core::messages::{
+    OnTheWire, QuarantineRecord, Queue, QueueMessage, quarantine_on_the_wire,
+};
 use crate::ports::{BackendError, MessagePublisher, QuarantineQueue, Quarantined};
 
 #[derive(Debug, Clone)]
@@ -28,15 +29,13 @@ impl SqsPublisher {
         Self { client, urls }
     }
 
-    async fn send_to(
-        &self,
-        url: &str,
-        body: String,
-        attributes: &[(&str, &str)],
-        fifo_ids: (&str, &str),
-    ) -> Result<(), BackendError> {
-        let mut request = self.client.send_message().queue_url(url).message_body(body);
-        for &(name, value) in attributes {
+    async fn send_to(&self, url: &str, message: OnTheWire<'_>) -> Result<(), BackendError> {
+        let mut request = self
+            .client
+            .send_message()
+            .queue_url(url)
+            .message_body(message.body);
+        for (name, value) in message.attributes {
             let value = MessageAttributeValue::builder()
                 .data_type("String")
                 .string_value(value)
@@ -45,10 +44,9 @@ impl SqsPublisher {
             request = request.message_attributes(name, value);
         }
         if url.ends_with(".fifo") {
-            let (group, dedup) = fifo_ids;
             request = request
-                .message_group_id(group)
-                .message_deduplication_id(dedup);
+                .message_group_id(message.group)
+                .message_deduplication_id(message.deduplication_id);
         }
         request
             .send()
@@ -64,32 +62,12 @@ impl MessagePublisher for SqsPublisher {
             Queue::Callback => &self.urls.callback,
             Queue::Dnc => &self.urls.dnc,
         };
-        // SQS refuses an empty attribute: a request from a legacy signal has no campaign.
-        let mut attributes = vec![("type", message.message_type.as_str())];
-        if let Some(campaign_id) = &message.campaign_id {
-            attributes.push(("campaignId", campaign_id));
-        }
-        self.send_to(
-            url,
-            message.body.clone(),
-            &attributes,
-            (&message.group, &message.id),
-        )
-        .await
+        self.send_to(url, message.on_the_wire()).await
     }
 
     async fn quarantine(&self, record: &QuarantineRecord) -> Result<(), BackendError> {
-        // The contract's quarantine queue is a standard queue; should it be FIFO, a digest
-        // of the record deduplicates retries of the same delivery.
-        let dedup = short_digest(&[&record.received_at, &record.body]);
-        self.send_to(
-            &self.urls.quarantine,
-            call_events_messages::to_json(record),
-            // SQS refuses empty attribute values, and an unparsable body has no campaign.
-            &[("type", "quarantine")],
-            ("quarantine", &dedup),
-        )
-        .await
+        self.send_to(&self.urls.quarantine, quarantine_on_the_wire(record))
+            .await
     }
 }
 

@@ -3,8 +3,10 @@
 //!
 //! The bodies are the types of `call-events-messages`, which consumers share.
 
+use std::borrow::Cow;
+
 use call_events_messages::{
-    CallbackEventType, CallbackScheduled, CallbackSource, CallbackType, SchemaVersion,
+    CallbackEventType, CallbackScheduled, CallbackSource, CallbackType, SchemaVersion, sqs_safe,
 };
 use serde::{Deserialize, Serialize};
 
@@ -35,7 +37,62 @@ pub struct QueueMessage {
     pub body: String,
 }
 
-pub use call_events_messages::{CALLBACK_TYPE, DNC_TYPE};
+pub use call_events_messages::{CALLBACK_TYPE, DNC_TYPE, sqs_accepts};
+
+/// A message as SQS is handed it: the body and string attributes hold only characters SQS
+/// takes (docs/contract.md §5). The body is the same JSON value whatever it held (bodies
+/// written by an earlier release may hold raw U+FFFE or U+FFFF); an attribute holding a
+/// character SQS refuses carries it as `\uXXXX`, the exact value being in the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnTheWire<'a> {
+    pub body: Cow<'a, str>,
+    pub attributes: Vec<(&'static str, Cow<'a, str>)>,
+    /// FIFO only: the message group and the deduplication id.
+    pub group: Cow<'a, str>,
+    pub deduplication_id: Cow<'a, str>,
+}
+
+impl OnTheWire<'_> {
+    /// Would SQS take it? Always, for what [`QueueMessage::on_the_wire`] and
+    /// [`quarantine_on_the_wire`] give: the in-memory queues check it all the same.
+    pub fn sqs_takes(&self) -> bool {
+        let texts = [&self.body, &self.group, &self.deduplication_id];
+        texts
+            .into_iter()
+            .chain(self.attributes.iter().map(|(_, value)| value))
+            .all(|text| text.chars().all(sqs_accepts))
+    }
+}
+
+impl QueueMessage {
+    pub fn on_the_wire(&self) -> OnTheWire<'_> {
+        // SQS refuses an empty attribute: a request from a legacy signal has no campaign.
+        let mut attributes = vec![("type", sqs_safe(&self.message_type))];
+        if let Some(campaign_id) = &self.campaign_id {
+            attributes.push(("campaignId", sqs_safe(campaign_id)));
+        }
+        OnTheWire {
+            body: sqs_safe(&self.body),
+            attributes,
+            group: sqs_safe(&self.group),
+            deduplication_id: sqs_safe(&self.id),
+        }
+    }
+}
+
+/// A quarantine record as the quarantine queue is handed it. The contract's quarantine
+/// queue is a standard queue; should it be FIFO, a digest of the record deduplicates
+/// retries of the same delivery.
+pub fn quarantine_on_the_wire(record: &QuarantineRecord) -> OnTheWire<'static> {
+    let digest = crate::core::domain::short_digest(&[&record.received_at, &record.body]);
+    OnTheWire {
+        body: Cow::Owned(call_events_messages::to_json(record)),
+        // SQS refuses empty attribute values, and an unparsable body has no campaign.
+        attributes: vec![("type", Cow::Borrowed("quarantine"))],
+        group: Cow::Borrowed("quarantine"),
+        deduplication_id: Cow::Owned(digest),
+    }
+}
 
 impl From<&CallbackRequest> for QueueMessage {
     fn from(request: &CallbackRequest) -> Self {

@@ -3,7 +3,8 @@
 //! resets the connection, or answers it itself with an HTTP 500, a throttling error, a
 //! validation error or any other error code, in the AWS JSON protocol DynamoDB, DynamoDB
 //! Streams and SQS speak. In front of DynamoDB Streams it can also play what moto never
-//! does: an empty `GetRecords` page before the records.
+//! does: an empty `GetRecords` page before the records. In front of SQS it can refuse what
+//! SQS refuses and moto takes: a message holding a character outside XML 1.0's set.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -27,6 +28,9 @@ pub enum Fault {
     /// `400` with this error code (`ExpiredIteratorException`, `LimitExceededException`,
     /// `TrimmedDataAccessException`, ...).
     Error(&'static str),
+    /// Passed through, and then answered `500 InternalServerError` as if the answer were
+    /// lost: the call took effect, the caller does not know it (the SDK retries it).
+    CommitThen500,
     /// Passed through: a place in a plan.
     Pass,
 }
@@ -43,6 +47,10 @@ struct Plan {
     empty_first_page: bool,
     iterators_seen: std::collections::HashSet<String>,
     empty_pages: usize,
+    /// Refuse an SQS send as SQS does when a body or attribute holds a character it does
+    /// not take.
+    strict_sqs: bool,
+    refused: usize,
 }
 
 /// A running proxy; dropping it does not stop it (the test process ends it).
@@ -104,6 +112,17 @@ impl FaultProxy {
         self.plan.lock().unwrap().empty_first_page = true;
     }
 
+    /// From now on, an SQS send holding a character SQS does not take is answered as SQS
+    /// answers it (`400 InvalidMessageContents`), not passed to moto.
+    pub fn strict_sqs(&self) {
+        self.plan.lock().unwrap().strict_sqs = true;
+    }
+
+    /// Sends refused so far as SQS refuses them.
+    pub fn refused(&self) -> usize {
+        self.plan.lock().unwrap().refused
+    }
+
     /// Empty pages answered so far.
     pub fn empty_pages(&self) -> usize {
         self.plan.lock().unwrap().empty_pages
@@ -122,6 +141,33 @@ fn get_records_iterator(request: &[u8]) -> Option<String> {
     }
     let body: serde_json::Value = serde_json::from_str(body).ok()?;
     body["ShardIterator"].as_str().map(str::to_owned)
+}
+
+/// Does the request send SQS a message holding a character SQS does not take? (The SDK
+/// speaks SQS's JSON protocol: the body's strings, once decoded, are what SQS checks.)
+fn sqs_would_refuse(request: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(request);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return false;
+    };
+    let head = head.to_ascii_lowercase();
+    if !head.contains("amazonsqs.sendmessage") {
+        return false;
+    }
+    fn refused(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::String(text) => !text.chars().all(xml_char),
+            serde_json::Value::Array(values) => values.iter().any(refused),
+            serde_json::Value::Object(map) => map.values().any(refused),
+            _ => false,
+        }
+    }
+    serde_json::from_str(body).is_ok_and(|body: serde_json::Value| refused(&body))
+}
+
+/// XML 1.0's characters, as SQS's documentation lists them.
+fn xml_char(c: char) -> bool {
+    matches!(u32::from(c), 0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
 }
 
 fn empty_page(iterator: &str) -> Option<Vec<u8>> {
@@ -143,7 +189,11 @@ async fn serve(mut client: TcpStream, upstream: String, plan: Arc<Mutex<Plan>>) 
         let (fault, empty) = {
             let mut plan = plan.lock().unwrap();
             plan.calls += 1;
-            let fault = plan.next.pop_front().or(plan.always);
+            let mut fault = plan.next.pop_front().or(plan.always);
+            if plan.strict_sqs && fault.is_none() && sqs_would_refuse(&request) {
+                plan.refused += 1;
+                fault = Some(Fault::Error("InvalidMessageContents"));
+            }
             let empty = match get_records_iterator(&request) {
                 Some(iterator) if plan.empty_first_page && fault.is_none() => {
                     let first = plan.iterators_seen.insert(iterator.clone());
@@ -166,6 +216,10 @@ async fn serve(mut client: TcpStream, upstream: String, plan: Arc<Mutex<Plan>>) 
         let answer = match fault {
             Some(Fault::Reset) => return,
             Some(Fault::Http500) => error_answer(500, "InternalServerError"),
+            Some(Fault::CommitThen500) => match forward(&upstream, &request).await {
+                Some(_taken) => error_answer(500, "InternalServerError"),
+                None => return,
+            },
             Some(Fault::Throttle) => error_answer(400, "ThrottlingException"),
             Some(Fault::Invalid) => error_answer(400, "ValidationException"),
             Some(Fault::Error(code)) => error_answer(400, code),

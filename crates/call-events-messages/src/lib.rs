@@ -422,15 +422,45 @@ pub fn body_bytes<'a>(text: &'a str, base64: Option<&str>) -> Result<Cow<'a, [u8
     }
 }
 
-/// The length of `text` as a JSON string's content, escapes included.
+/// The length of `text` as a JSON string's content, escapes included (as [`to_json`]
+/// writes it: control characters and those SQS refuses as `\uXXXX`).
 pub fn json_escaped_len(text: &str) -> usize {
-    text.bytes()
-        .map(|b| match b {
-            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
-            0x00..=0x1f => 6,
-            _ => 1,
+    text.chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+            '\u{0}'..='\u{1f}' => 6,
+            c if !sqs_accepts(c) => 6,
+            c => c.len_utf8(),
         })
         .sum()
+}
+
+/// Does SQS take `c` in a message body or a string attribute? Only XML 1.0's characters:
+/// #x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD, #x10000-#x10FFFF. It answers any other with
+/// `InvalidMessageContents`, for good.
+pub fn sqs_accepts(c: char) -> bool {
+    matches!(
+        c,
+        '\u{9}' | '\u{a}' | '\u{d}' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..
+    )
+}
+
+/// `text` with every character SQS refuses written as a JSON escape, `\uXXXX` (each is in
+/// the Basic Multilingual Plane, so four digits always do). In a JSON document, where such
+/// a character can only stand inside a string, the result is the same JSON value; in a
+/// message attribute it is a readable stand-in, the exact value being in the body.
+pub fn sqs_safe(text: &str) -> Cow<'_, str> {
+    if text.chars().all(sqs_accepts) {
+        return Cow::Borrowed(text);
+    }
+    let mut safe = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match sqs_accepts(c) {
+            true => safe.push(c),
+            false => safe.push_str(&format!("\\u{:04x}", u32::from(c))),
+        }
+    }
+    Cow::Owned(safe)
 }
 
 /// The lossy rendering of `bytes` (U+FFFD for what is not UTF-8), cut to
@@ -446,10 +476,15 @@ pub fn preview(bytes: &[u8]) -> String {
     text
 }
 
-/// Serializes a message body. These types hold only strings, enums and options, so JSON
-/// serialization cannot fail; the fallback is unreachable.
+/// Serializes a message body, with only characters SQS takes ([`sqs_safe`]). These types
+/// hold only strings, enums and options, so JSON serialization cannot fail; the fallback is
+/// unreachable.
 pub fn to_json<T: Serialize>(message: &T) -> String {
-    serde_json::to_string(message).unwrap_or_default()
+    let json = serde_json::to_string(message).unwrap_or_default();
+    match sqs_safe(&json) {
+        Cow::Borrowed(_) => json,
+        Cow::Owned(safe) => safe,
+    }
 }
 
 #[cfg(test)]

@@ -11,9 +11,10 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
-use crate::adapters::failure::{classify, condition_held};
+use crate::adapters::failure::classify;
 use crate::core::decided::Decided;
 use crate::core::domain::{Phone, Timestamp};
 use crate::core::lead::LeadState;
@@ -22,8 +23,8 @@ use crate::core::proof::LeadFlag;
 use crate::core::register::DncSignalRecord;
 use crate::ports::{BackendError, Inbox, LeadStore, Parked, ParkingLot, SaveError};
 use item::{
-    PARTITION_KEY, SORT_KEY, lead_item, parked_item, quarantine_item, signal_item, stored_lead,
-    versioned,
+    PARTITION_KEY, SORT_KEY, lead_item, new_write_id, parked_item, quarantine_item, signal_item,
+    stamped, stored_lead, versioned, written_by,
 };
 
 #[derive(Debug, Clone)]
@@ -56,20 +57,11 @@ impl LeadStore for DynamoLeadStore {
                 e,
             )
         })?;
-        let request = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let request = self.client.put_item().table_name(&self.table);
         let request = versioned(request, PARTITION_KEY, expected_version);
-        match request.send().await {
-            Ok(_) => Ok(version),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                let current = match e.into_err() {
-                    PutItemError::ConditionalCheckFailedException(failed) => failed.item,
-                    _ => None,
-                };
+        match self.put_once(request, item).await {
+            Ok(Put::Written) => Ok(version),
+            Ok(Put::Refused(current)) => {
                 let current = current.map(stored_lead).transpose()?.map(Box::new);
                 Err(SaveError::Conflict { current })
             }
@@ -79,6 +71,51 @@ impl LeadStore for DynamoLeadStore {
                 e,
             )
             .into()),
+        }
+    }
+}
+
+/// What a conditional put came to.
+enum Put {
+    /// This call's write is in the table (at its first attempt, or at an attempt whose
+    /// answer was lost).
+    Written,
+    /// The condition did not hold: the item as it is, if there is one.
+    Refused(Option<HashMap<String, AttributeValue>>),
+}
+
+impl DynamoLeadStore {
+    /// Sends a conditional put of `item`, marked with a new write id, and tells this call's
+    /// own write from another's when the condition fails: the SDK retries a put whose answer
+    /// was lost (a timeout, a 500) after DynamoDB committed it, and that retry fails on the
+    /// item its first attempt wrote ([`written_by`]).
+    async fn put_once(
+        &self,
+        request: PutItemFluentBuilder,
+        item: HashMap<String, AttributeValue>,
+    ) -> Result<
+        Put,
+        SdkError<PutItemError, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+    > {
+        let write_id = new_write_id();
+        let sent = request
+            .set_item(Some(stamped(item, &write_id)))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(Put::Written),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                let current = match e.into_err() {
+                    PutItemError::ConditionalCheckFailedException(failed) => failed.item,
+                    _ => None,
+                };
+                match &current {
+                    Some(current) if written_by(current, &write_id) => Ok(Put::Written),
+                    _ => Ok(Put::Refused(current)),
+                }
+            }
+            Err(e) => Err(e),
         }
     }
 }
@@ -175,20 +212,21 @@ impl Inbox for DynamoLeadStore {
                 e,
             )
         })?;
-        let written = self
+        let request = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
             .condition_expression("attribute_not_exists(#sk)")
-            .expression_attribute_names("#sk", SORT_KEY)
-            .send()
-            .await;
-        condition_held(
-            written,
-            "DynamoDB PutItem (DNC signal)",
-            "DynamoDB refuses the DNC signal",
-        )
+            .expression_attribute_names("#sk", SORT_KEY);
+        match self.put_once(request, item).await {
+            Ok(Put::Written) => Ok(true),
+            Ok(Put::Refused(_)) => Ok(false),
+            Err(e) => Err(classify(
+                "DynamoDB PutItem (DNC signal)",
+                "DynamoDB refuses the DNC signal",
+                e,
+            )),
+        }
     }
 }
 

@@ -1,9 +1,10 @@
 //! Queues in memory, for fast tests of the relay: what was sent, in order, and sends that
-//! fail on demand as an SQS outage would.
+//! fail on demand as an SQS outage would. Like SQS, they refuse for good a message whose
+//! body or attributes hold a character outside XML 1.0's set.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::core::messages::{QuarantineRecord, QueueMessage};
+use crate::core::messages::{OnTheWire, QuarantineRecord, QueueMessage, quarantine_on_the_wire};
 use crate::ports::{BackendError, MessagePublisher};
 
 #[derive(Default)]
@@ -86,6 +87,7 @@ impl MessagePublisher for MemoryPublisher {
                 "refused",
             ));
         }
+        refuse_what_sqs_refuses(&message.on_the_wire())?;
         queues.sent.push(message.clone());
         Ok(())
     }
@@ -100,7 +102,20 @@ impl MessagePublisher for MemoryPublisher {
                 "refused",
             ));
         }
+        refuse_what_sqs_refuses(&quarantine_on_the_wire(record))?;
         queues.quarantined.push(record.clone());
         Ok(())
+    }
+}
+
+/// What SQS answers a message holding a character it does not take.
+fn refuse_what_sqs_refuses(message: &OnTheWire<'_>) -> Result<(), BackendError> {
+    match message.sqs_takes() {
+        true => Ok(()),
+        false => Err(BackendError::permanent(
+            "memory SendMessage",
+            "SQS will not take the message",
+            "InvalidMessageContents: Invalid characters found",
+        )),
     }
 }

@@ -11,8 +11,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::adapters::dynamodb::item::VERSION;
 use crate::adapters::dynamodb::item::{
-    MAX_ITEM_BYTES, PARTITION_KEY, SORT_KEY, item_size, lead_item, lead_key, parked_item,
-    quarantine_item, signal_item, signal_key, stored_lead, version_condition_holds,
+    MAX_ITEM_BYTES, PARTITION_KEY, SORT_KEY, item_size, lead_item, lead_key, new_write_id,
+    parked_item, quarantine_item, signal_item, signal_key, stamped, stored_lead,
+    version_condition_holds, written_by,
 };
 use crate::adapters::dynamodb::register::{
     PENDING_KEY, PENDING_SINCE, REFUSED, REQUEST_REFUSED, REQUEST_STATE, SENT, oldest_first,
@@ -44,6 +45,9 @@ struct Table {
     writes: usize,
     /// Writes still to fail as if DynamoDB were unavailable.
     failures_to_inject: usize,
+    /// Conditional writes still to commit and then lose their answer, which the SDK then
+    /// retries: the retry meets the write itself.
+    answers_to_lose: usize,
     /// How long each write takes, as a slow backend would.
     latency: Duration,
 }
@@ -76,6 +80,12 @@ impl MemoryLeadStore {
     /// The next `n` writes fail as a DynamoDB outage would.
     pub fn fail_next_writes(&self, n: usize) {
         self.table().failures_to_inject = n;
+    }
+
+    /// The next `n` conditional writes commit, then their answer is lost (a timeout, a 500
+    /// after DynamoDB took them) and they are sent again, as the SDK retries them.
+    pub fn lose_next_answers(&self, n: usize) {
+        self.table().answers_to_lose = n;
     }
 
     /// A write's latency, if one was set (a zero sleep would still wait for the timer).
@@ -150,6 +160,40 @@ impl Table {
         self.items.insert(key, item);
     }
 
+    /// A conditional put as DynamoDB runs it: `item` (marked with a new write id) goes in
+    /// if `holds` says so of the item stored under `key`; else the stored item comes back.
+    /// A put whose answer is to be lost runs twice, the second attempt meeting the first.
+    fn put_if(
+        &mut self,
+        key: &(String, String),
+        item: Item,
+        holds: impl Fn(Option<&Item>) -> bool,
+    ) -> Result<Option<Option<Item>>, BackendError> {
+        let write_id = new_write_id();
+        let item = stamped(item, &write_id);
+        fits(&item)?;
+        let attempts = match self.answers_to_lose {
+            0 => 1,
+            _ => {
+                self.answers_to_lose -= 1;
+                2
+            }
+        };
+        let mut outcome = None;
+        for _ in 0..attempts {
+            let current = self.items.get(key).cloned();
+            outcome = match current {
+                _ if holds(current.as_ref()) => {
+                    self.commit(item.clone());
+                    None
+                }
+                Some(current) if written_by(&current, &write_id) => None,
+                current => Some(current),
+            };
+        }
+        Ok(outcome)
+    }
+
     fn injected_failure(&mut self) -> Result<(), BackendError> {
         self.writes += 1;
         if self.failures_to_inject > 0 {
@@ -179,17 +223,17 @@ impl LeadStore for MemoryLeadStore {
         table.injected_failure()?;
         let key = lead_key(&state.campaign_id, &state.phone);
         let key = (text(&key, PARTITION_KEY), text(&key, SORT_KEY));
-        let current = table.items.get(&key).cloned();
-        if !version_condition_holds(current.as_ref(), expected_version) {
-            let current = current.map(stored_lead).transpose()?.map(Box::new);
-            return Err(SaveError::Conflict { current });
-        }
         let version = expected_version.map_or(1, |v| v + 1);
         let item = lead_item(state, outbox, version, Timestamp::now())
             .map_err(|e| BackendError::new("writing the lead item", e))?;
-        fits(&item)?;
-        table.commit(item);
-        Ok(version)
+        let holds = |current: Option<&Item>| version_condition_holds(current, expected_version);
+        match table.put_if(&key, item, holds)? {
+            None => Ok(version),
+            Some(current) => {
+                let current = current.map(stored_lead).transpose()?.map(Box::new);
+                Err(SaveError::Conflict { current })
+            }
+        }
     }
 }
 
@@ -210,14 +254,10 @@ impl Inbox for MemoryLeadStore {
         let mut table = self.table();
         table.injected_failure()?;
         let key = signal_key(record);
-        if table.items.contains_key(&key) {
-            return Ok(false);
-        }
         let item = signal_item(record, Timestamp::now())
             .map_err(|e| BackendError::new("writing the DNC signal item", e))?;
-        fits(&item)?;
-        table.commit(item);
-        Ok(true)
+        let absent = |current: Option<&Item>| current.is_none();
+        Ok(table.put_if(&key, item, absent)?.is_none())
     }
 }
 

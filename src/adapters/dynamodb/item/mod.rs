@@ -38,6 +38,7 @@ mod lead;
 mod not_leads;
 mod size;
 mod versioned;
+mod write_id;
 
 pub use decided::committed;
 pub use lead::{CorruptItem, lead_item, lead_key, stored_lead};
@@ -46,6 +47,7 @@ pub use not_leads::{
 };
 pub use size::{MAX_ITEM_BYTES, item_size};
 pub use versioned::{version_condition, version_condition_holds, versioned};
+pub use write_id::{WRITE_ID, new_write_id, stamped, written_by};
 
 /// The item format this code writes.
 pub const FORMAT_VERSION: u64 = 2;
@@ -155,6 +157,10 @@ struct TableItem {
     dnc_signals: BTreeMap<String, DncSignalRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     outbox_version: Option<u64>,
+    /// Which write call put the item ([`WRITE_ID`], set by the adapters as they write):
+    /// leads and signals kept without a lead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    write_id: Option<String>,
     /// A body kept for replay, which the relay forwards to the quarantine queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     quarantine: Option<QuarantineRecord>,
