@@ -450,14 +450,17 @@ async fn each_relay_alarm_fires_in_its_scenario() {
         MemoryDncRegister::new(),
         MemoryLeadStore::new(),
     );
-    let report = relay.relay(&support::changes(&store)).await;
+    let report = relay
+        .relay(&support::changes(&store), support::budget())
+        .await;
     assert!(report.retry_from.is_some());
     relay_line(&mut m, &RelayRun::Batch(report), None, 0);
     let start = Timestamp::now().to_unix_parts().0;
     for minutes_ago in (0..10).rev() {
         let now = Timestamp::from_unix_parts(start + (10 - minutes_ago) * 60, 0).unwrap();
         let swept = relay.sweep(now, support::budget()).await;
-        let stopped = swept.stopped.as_deref();
+        let stopped = swept.stopped.as_ref().map(ToString::to_string);
+        let stopped = stopped.as_deref();
         relay_line(
             &mut m,
             &RelayRun::Sweep(swept.report.clone()),
@@ -477,7 +480,9 @@ async fn each_relay_alarm_fires_in_its_scenario() {
     let publisher = MemoryPublisher::new();
     publisher.refuse_next_sends_for_good(1);
     let relay = Relay::new(publisher, MemoryDncRegister::new(), MemoryLeadStore::new());
-    let report = relay.relay(&support::changes(&store)).await;
+    let report = relay
+        .relay(&support::changes(&store), support::budget())
+        .await;
     assert_eq!((report.parked, report.dnc_refused), (1, 1));
     relay_line(&mut m, &RelayRun::Batch(report), None, 0);
     fires(

@@ -75,7 +75,7 @@ async fn relay_handed_the_same_records_again_sends_the_same_ids_and_fifo_keeps_o
     for _ in 0..3 {
         let mut event = aws_lambda_events::event::dynamodb::Event::default();
         event.records = records.clone();
-        let (response, _) = relay.respond(event).await;
+        let (response, _) = relay.respond(event, support::budget()).await;
         assert!(response.batch_item_failures.is_empty());
     }
     let q = &aws.resources.queues;

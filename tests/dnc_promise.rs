@@ -14,7 +14,7 @@ use call_events::core::messages::QuarantineRecord;
 use call_events::core::register::{Evidence, RequestState};
 use call_events::ports::{DncRegisterStore, Inbox};
 use call_events::usecases::record::CallEventRecorder;
-use call_events::usecases::relay::{Relay, SWEEP_GRACE};
+use call_events::usecases::relay::{Relay, SWEEP_GRACE, SweepStop};
 use support::{body, parse_call};
 
 const PHONE: &str = "+12025550190";
@@ -114,7 +114,7 @@ async fn a_request_stays_pending_until_sqs_takes_it_and_the_sweep_sends_it_once(
     world.key_9(0).await;
     world.publisher.set_down(true);
     let changes = world.new_changes();
-    let report = world.relay.relay(&changes).await;
+    let report = world.relay.relay(&changes, support::budget()).await;
     assert!(
         report.retry_from.is_some(),
         "SQS down: the batch is retried"
@@ -144,7 +144,7 @@ async fn a_request_stays_pending_until_sqs_takes_it_and_the_sweep_sends_it_once(
     // A later DNC signal of the same phone sends nothing more.
     world.key_9(5).await;
     let changes = world.new_changes();
-    let report = world.relay.relay(&changes).await;
+    let report = world.relay.relay(&changes, support::budget()).await;
     assert_eq!((report.retry_from.as_deref(), report.dnc_sent), (None, 0));
     assert_eq!(world.dnc_requests().len(), 1, "one request per phone, ever");
 }
@@ -166,7 +166,7 @@ async fn any_relay_pass_that_touches_a_pending_phone_sends_its_request() {
     world.key_9(0).await;
     world.publisher.set_down(true);
     let changes = world.new_changes();
-    world.relay.relay(&changes).await;
+    world.relay.relay(&changes, support::budget()).await;
     world.publisher.set_down(false);
     // The given-up record is never seen again; the phone's next signal is.
     world
@@ -177,7 +177,7 @@ async fn any_relay_pass_that_touches_a_pending_phone_sends_its_request() {
         )
         .await;
     let changes = world.new_changes();
-    let report = world.relay.relay(&changes).await;
+    let report = world.relay.relay(&changes, support::budget()).await;
     assert_eq!((report.retry_from.as_deref(), report.dnc_sent), (None, 1));
     assert!(!world.request_state().await.is_pending());
 }
@@ -188,7 +188,7 @@ async fn a_dnc_request_sqs_refuses_for_good_is_parked_marked_refused_and_left_ou
     world.key_9(0).await;
     world.publisher.refuse_next_sends_for_good(1);
     let changes = world.new_changes();
-    let report = world.relay.relay(&changes).await;
+    let report = world.relay.relay(&changes, support::budget()).await;
     assert_eq!(report.retry_from, None, "the relay goes on");
     assert_eq!((report.dnc_refused, report.parked), (1, 1));
     assert!(matches!(
@@ -223,7 +223,7 @@ async fn a_quarantine_forward_sqs_refuses_for_good_is_parked_in_the_table_and_th
         .await;
     world.publisher.refuse_quarantine_for_good(true);
     let changes = world.new_changes();
-    let report = world.relay.relay(&changes).await;
+    let report = world.relay.relay(&changes, support::budget()).await;
     assert_eq!(report.retry_from, None);
     assert_eq!((report.parked_in_table, report.callbacks_sent), (1, 1));
     let parked = world.parked();
@@ -260,7 +260,7 @@ async fn a_park_the_quarantine_queue_refuses_too_ends_in_the_table_with_its_reas
     world.publisher.refuse_next_sends_for_good(1);
     world.publisher.refuse_quarantine_for_good(true);
     let changes = world.new_changes();
-    let report = world.relay.relay(&changes).await;
+    let report = world.relay.relay(&changes, support::budget()).await;
     assert_eq!(report.retry_from, None, "the relay goes on");
     assert_eq!((report.parked_in_table, report.callbacks_sent), (1, 1));
     let parked = world.parked();
@@ -287,7 +287,7 @@ async fn a_park_that_cannot_be_written_yet_stops_the_batch_for_a_retry() {
     world.publisher.refuse_quarantine_for_good(true);
     world.store.fail_next_writes(1);
     let changes = world.new_changes();
-    let report = world.relay.relay(&changes).await;
+    let report = world.relay.relay(&changes, support::budget()).await;
     assert!(
         report.retry_from.is_some(),
         "nothing is dropped: Lambda retries"
@@ -300,7 +300,7 @@ async fn the_sweep_parks_an_unreadable_register_entry_and_sends_the_others() {
     world.key_9(0).await;
     world.publisher.set_down(true);
     let changes = world.new_changes();
-    world.relay.relay(&changes).await;
+    world.relay.relay(&changes, support::budget()).await;
     world.publisher.set_down(false);
     use aws_sdk_dynamodb::types::AttributeValue;
     let damaged = std::collections::HashMap::from([
@@ -351,18 +351,18 @@ async fn a_sweep_out_of_time_stops_and_still_reports_what_it_did() {
     world.key_9(0).await;
     world.publisher.set_down(true);
     let changes = world.new_changes();
-    world.relay.relay(&changes).await;
+    world.relay.relay(&changes, support::budget()).await;
     // SQS stays down: the sweep stops at its first send, and says what it did.
     let later = Timestamp::from_unix_parts(Timestamp::now().to_unix_parts().0 + 3600, 0).unwrap();
     let swept = world.relay.sweep(later, support::budget()).await;
     assert_eq!(swept.report.pending_found, 1);
     assert_eq!(swept.report.send_failures, 1);
-    assert!(swept.stopped.is_some());
+    assert!(matches!(swept.stopped, Some(SweepStop::Failed(_))));
     // Out of time before it starts: nothing done, and it says why.
     world.publisher.set_down(false);
     let swept = world.relay.sweep(later, tokio::time::Instant::now()).await;
     assert_eq!((swept.report.pending_found, swept.report.dnc_sent), (1, 0));
-    assert!(swept.stopped.unwrap().contains("out of time"));
+    assert!(matches!(swept.stopped, Some(SweepStop::OutOfTime(_))));
 }
 
 #[tokio::test]
@@ -371,7 +371,7 @@ async fn a_refused_request_says_refused_and_why_and_leaves_the_index() {
     world.key_9(0).await;
     world.publisher.refuse_next_sends_for_good(1);
     let changes = world.new_changes();
-    world.relay.relay(&changes).await;
+    world.relay.relay(&changes, support::budget()).await;
     let item = world.register.item(PHONE).unwrap();
     assert_eq!(item["requestState"].as_s().unwrap(), "refused");
     assert!(item["requestRefused"].as_s().unwrap().contains("SQS"));

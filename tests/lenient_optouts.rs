@@ -40,7 +40,7 @@ async fn deliver(body: &str) -> Outcome {
     let publisher = MemoryPublisher::new();
     let register = MemoryDncRegister::new();
     let report = Relay::new(publisher.clone(), register.clone(), store.clone())
-        .relay(&changes)
+        .relay(&changes, support::budget())
         .await;
     assert_eq!(report.retry_from, None);
     Outcome {

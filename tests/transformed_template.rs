@@ -189,6 +189,18 @@ fn every_trigger_invokes_an_alias() {
 }
 
 #[test]
+fn a_sweep_that_failed_is_not_retried_over_the_next_one() {
+    let t = transformed();
+    let configs = of_type(&t, "AWS::Lambda::EventInvokeConfig");
+    assert_eq!(configs.len(), 1, "{configs:?}");
+    let properties = &configs[0].1["Properties"];
+    assert_eq!(properties["FunctionName"], json!({"Ref": "RelayFunction"}));
+    assert_eq!(properties["Qualifier"], "live");
+    assert_eq!(properties["MaximumRetryAttempts"], 0);
+    assert_eq!(properties["MaximumEventAgeInSeconds"], 60);
+}
+
+#[test]
 fn no_role_is_allowed_a_wildcard() {
     let t = transformed();
     let roles = of_type(&t, "AWS::IAM::Role");

@@ -87,7 +87,7 @@ fn stored_state(store: &MemoryLeadStore) -> Option<LeadState> {
 /// Runs the relay over the stream from `from`, as Lambda would; returns where to resume.
 async fn relay_from(relay: &MemoryRelay, store: &MemoryLeadStore, from: usize) -> usize {
     let all = changes(store);
-    let report = relay.relay(&all[from..]).await;
+    let report = relay.relay(&all[from..], support::budget()).await;
     match report.retry_from {
         Some(seq) => all.iter().position(|c| c.sequence_number == seq).unwrap(),
         None => all.len(),
@@ -266,7 +266,7 @@ async fn relay_stops_at_the_failed_record_and_later_sends_each_message_once() {
 
     publisher.set_down(false);
     let all = changes(&store);
-    let report = relay.relay(&all[resume..]).await;
+    let report = relay.relay(&all[resume..], support::budget()).await;
     assert_eq!(report.retry_from, None);
     assert_eq!(report.callbacks_sent, 2);
     let sent: Vec<String> = publisher.sent().into_iter().map(|m| m.id).collect();
@@ -285,17 +285,20 @@ async fn relay_failing_mid_batch_does_not_let_a_later_message_of_the_phone_overt
     // The callback goes, the DNC request fails: the batch resumes at the DNC record.
     publisher.fail_next_sends(0);
     let all = changes(&store);
-    let first = relay.relay(&all[..1]).await;
+    let first = relay.relay(&all[..1], support::budget()).await;
     assert_eq!(first.retry_from, None);
     publisher.set_down(true);
-    let second = relay.relay(&all[1..]).await;
+    let second = relay.relay(&all[1..], support::budget()).await;
     assert_eq!(
         second.retry_from.as_deref(),
         Some(all[1].sequence_number.as_str())
     );
     assert_eq!(second.send_failures, 1);
     publisher.set_down(false);
-    assert_eq!(relay.relay(&all[1..]).await.retry_from, None);
+    assert_eq!(
+        relay.relay(&all[1..], support::budget()).await.retry_from,
+        None
+    );
     let kinds: Vec<Queue> = publisher.sent().into_iter().map(|m| m.queue).collect();
     assert_eq!(kinds, [Queue::Callback, Queue::Dnc]);
 }
@@ -315,7 +318,7 @@ async fn relay_parks_an_unreadable_record_with_its_reason_and_goes_on() {
     }];
     assert!(batch[0].decided.is_err());
     batch.extend(changes(&store));
-    let report = relay.relay(&batch).await;
+    let report = relay.relay(&batch, support::budget()).await;
     assert_eq!((report.unreadable, report.parked), (1, 1));
     assert_eq!(report.retry_from, None, "one bad record holds back nothing");
     assert_eq!(report.callbacks_sent, 1);
@@ -341,7 +344,7 @@ async fn relay_parks_a_message_sqs_will_never_take_and_retries_one_it_may() {
     let publisher = MemoryPublisher::new();
     let relay = relay_to(&publisher);
     publisher.refuse_next_sends_for_good(1);
-    let report = relay.relay(&changes(&store)).await;
+    let report = relay.relay(&changes(&store), support::budget()).await;
     assert_eq!((report.parked, report.callbacks_sent), (1, 1));
     assert_eq!(report.retry_from, None);
     assert!(
@@ -351,7 +354,7 @@ async fn relay_parks_a_message_sqs_will_never_take_and_retries_one_it_may() {
     );
     // A failure that may pass stops the batch instead.
     publisher.fail_next_sends(1);
-    let again = relay.relay(&changes(&store)).await;
+    let again = relay.relay(&changes(&store), support::budget()).await;
     assert_eq!(again.parked, 0);
     assert!(again.retry_from.is_some());
 }
@@ -363,7 +366,9 @@ async fn relay_passes_records_that_decided_nothing() {
     record(&webhook, &initiated(0)).await;
     record(&webhook, &key(1, "5")).await;
     let publisher = MemoryPublisher::new();
-    let report = relay_to(&publisher).relay(&changes(&store)).await;
+    let report = relay_to(&publisher)
+        .relay(&changes(&store), support::budget())
+        .await;
     assert_eq!(report, Default::default());
     assert!(publisher.sent().is_empty());
 }
@@ -401,7 +406,13 @@ async fn an_item_of_the_first_format_with_unsent_messages_has_them_sent_by_the_n
     store.put_raw(item);
     let publisher = MemoryPublisher::new();
     let relay = relay_to(&publisher);
-    assert_eq!(relay.relay(&changes(&store)).await.dnc_sent, 0);
+    assert_eq!(
+        relay
+            .relay(&changes(&store), support::budget())
+            .await
+            .dnc_sent,
+        0
+    );
 
     // A redelivery of the same event (a duplicate) rewrites the item so they leave.
     let webhook = instance(&store);
@@ -410,11 +421,11 @@ async fn an_item_of_the_first_format_with_unsent_messages_has_them_sent_by_the_n
         Recorded::Duplicate { .. }
     ));
     let all = changes(&store);
-    assert_eq!(relay.relay(&all[1..]).await.dnc_sent, 1);
+    assert_eq!(relay.relay(&all[1..], support::budget()).await.dnc_sent, 1);
     // From then on the item is of the current format: nothing is carried again.
     record(&webhook, &initiated(1)).await;
     let all = changes(&store);
-    assert_eq!(relay.relay(&all[2..]).await.dnc_sent, 0);
+    assert_eq!(relay.relay(&all[2..], support::budget()).await.dnc_sent, 0);
     assert_eq!(publisher.sent().len(), 1);
 }
 
@@ -466,7 +477,7 @@ proptest! {
 
             // The relay, handed the whole stream, sends each decided message once by id.
             let publisher = MemoryPublisher::new();
-            let report = relay_to(&publisher).relay(&changes(&store)).await;
+            let report = relay_to(&publisher).relay(&changes(&store), support::budget()).await;
             prop_assert_eq!(&report.retry_from, &None);
             let sent = publisher.sent();
             let ids: BTreeSet<&str> = sent.iter().map(|m| m.id.as_str()).collect();
@@ -538,7 +549,7 @@ async fn register_and_messages(
     let publisher = MemoryPublisher::new();
     let register = MemoryDncRegister::new();
     let report = Relay::new(publisher.clone(), register.clone(), store.clone())
-        .relay(&changes(&store))
+        .relay(&changes(&store), support::budget())
         .await;
     assert_eq!(report.retry_from, None);
     let entry = register.item(PHONE).map(|item| {

@@ -369,7 +369,9 @@ async fn register_parked(file: &PathBuf) -> ExitCode {
             ..Decided::default()
         }),
     };
-    let report = relay.relay().relay(&[change]).await;
+    // An operator's command: a few minutes, then it says to run it again.
+    let by = tokio::time::Instant::now() + std::time::Duration::from_secs(300);
+    let report = relay.relay().relay(&[change], by).await;
     if report.retry_from.is_some() || report.parked > 0 {
         return fail(format!(
             "not done ({} registered, {} parked again): see the lines above; run it again",

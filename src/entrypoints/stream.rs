@@ -19,16 +19,20 @@ use crate::core::domain::Timestamp;
 use crate::ports::{DncRegisterStore, MessagePublisher, ParkingLot, StreamBatch, StreamShards};
 use crate::telemetry::{RelayRun, error_chain, relay_log_line_of};
 use crate::usecases::redrive::{Redriven, redrive};
-use crate::usecases::relay::{BatchReport, RedriveReport, Relay, parked};
+use crate::usecases::relay::{BatchReport, RedriveReport, Relay, SweepStop, parked};
 
 /// Reads what a write decided from a stream record's new image: the lead table's item
 /// codec, handed over by the wiring ([`crate::app`]); the redrive's reader uses the same.
 pub type ImageDecoder = fn(serde_dynamo::Item) -> Result<Decided, Unreadable>;
 
-/// What a redrive keeps of the invocation's time to relay the batch once it is read.
+/// What a redrive keeps of the invocation's time to relay the batch once it is read
+/// ([`crate::usecases::redrive::RELAY_AFTER_READ`]) and to answer.
 pub const REDRIVE_RELAY_RESERVE: Duration = Duration::from_secs(10);
 /// What a sweep keeps of the invocation's time to write its line.
 pub const SWEEP_RESERVE: Duration = Duration::from_secs(3);
+/// What a stream batch keeps of the invocation's time to answer (the records not relayed
+/// by then come again), so that Lambda never kills it and retries the whole batch.
+pub const BATCH_RESERVE: Duration = Duration::from_secs(2);
 
 /// Lambda's on-failure record of a DynamoDB stream batch (what it sends to the queue).
 #[derive(Debug, Clone, Deserialize)]
@@ -94,7 +98,7 @@ where
     }
 
     /// Any of the function's events, with the invocation's `deadline`: the answer Lambda
-    /// expects for it, or an error (an unknown event, a sweep that stopped short) for the
+    /// expects for it, or an error (an unknown event, a sweep stopped by a failure) for the
     /// invocation to fail. Every invocation writes its line, also when it stops short.
     pub async fn handle_event(
         &self,
@@ -106,7 +110,8 @@ where
         let (answer, run, stopped) = match trigger {
             Trigger::Stream => {
                 let event: Event = serde_json::from_value(event).map_err(|e| e.to_string())?;
-                let (response, report) = self.respond(event).await;
+                let by = deadline.checked_sub(BATCH_RESERVE).unwrap_or(deadline);
+                let (response, report) = self.respond(event, by).await;
                 (
                     serde_json::to_value(response),
                     RelayRun::Batch(report),
@@ -137,30 +142,45 @@ where
                 (Ok(answer), RelayRun::Sweep(swept.report), swept.stopped)
             }
         };
+        let why = stopped.as_ref().map(|stop| stop.to_string());
         println!(
             "{}",
             relay_log_line_of(
                 &run,
-                stopped.as_deref(),
+                why.as_deref(),
                 started.elapsed(),
                 chrono::Utc::now().timestamp_millis()
             )
         );
-        if let Some(why) = stopped {
-            tracing::error!(error = %why, "the sweep stopped; the next one goes on");
-            return Err(why);
+        match stopped {
+            // A sweep out of time is no failure: the next one, a minute later, goes on.
+            Some(SweepStop::OutOfTime(why)) => {
+                tracing::warn!(why, "the sweep ran out of time; the next one goes on");
+            }
+            // Not retried: the next sweep is a minute away (template.yaml, EventInvokeConfig).
+            Some(SweepStop::Failed(why)) => {
+                tracing::error!(error = %why, "the sweep stopped; the next one goes on");
+                return Err(why);
+            }
+            None => {}
         }
         answer.map_err(|e| e.to_string())
     }
 
-    pub async fn respond(&self, event: Event) -> (DynamoDbEventResponse, BatchReport) {
+    /// Relays a stream batch until `by`; the partial batch response names the record to
+    /// retry from.
+    pub async fn respond(
+        &self,
+        event: Event,
+        by: tokio::time::Instant,
+    ) -> (DynamoDbEventResponse, BatchReport) {
         let decode = self.decode;
         let changes: Vec<Change> = event
             .records
             .into_iter()
             .map(|record| change(record, decode))
             .collect();
-        let report = self.relay.relay(&changes).await;
+        let report = self.relay.relay(&changes, by).await;
         let mut response = DynamoDbEventResponse::default();
         if let Some(sequence_number) = &report.retry_from {
             let mut failure = DynamoDbBatchItemFailure::default();

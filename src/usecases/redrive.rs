@@ -33,6 +33,9 @@ pub const EMPTY_PAGE_PAUSE: Duration = Duration::from_millis(250);
 /// The first pause after a throttled read; doubles each time, up to [`THROTTLE_PAUSE_CAP`].
 const THROTTLE_PAUSE: Duration = Duration::from_millis(100);
 const THROTTLE_PAUSE_CAP: Duration = Duration::from_secs(2);
+/// How long the relay of a batch, once read, may take past the read's `read_by`: the
+/// caller keeps this much of its time, and a little more to answer.
+pub const RELAY_AFTER_READ: Duration = Duration::from_secs(8);
 
 /// What became of one on-failure record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +59,7 @@ impl Redriven {
 }
 
 /// Redrives one on-failure record's batch through the relay, reading the stream until
-/// `read_by`.
+/// `read_by`, then relaying it until [`RELAY_AFTER_READ`] later.
 pub async fn redrive<S, P, R, K>(
     shards: &S,
     relay: &Relay<P, R, K>,
@@ -71,7 +74,7 @@ where
 {
     match read_batch(shards, batch, read_by).await {
         Ok(changes) => {
-            let report = relay.relay(&changes).await;
+            let report = relay.relay(&changes, read_by + RELAY_AFTER_READ).await;
             match &report.retry_from {
                 Some(sequence_number) => Redriven::Retry {
                     why: format!("the relay stopped at record {sequence_number}"),

@@ -34,6 +34,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use futures_util::StreamExt;
+use tokio::time::Instant;
+
 use crate::core::decided::Change;
 use crate::core::domain::{Phone, Timestamp, short_digest};
 use crate::core::error_chain;
@@ -51,8 +54,12 @@ const REGISTER_ATTEMPTS: usize = 16;
 /// which is about to send it: the sweep is for what the stream could not do.
 pub const SWEEP_GRACE: Duration = Duration::from_secs(60);
 /// Pending requests one sweep sends at most (each costs a read, a send and a write); more
-/// wait for the next sweep, a minute later.
-pub const SWEEP_LIMIT: usize = 500;
+/// wait for the next sweep, a minute later. With [`SWEEP_CONCURRENCY`] at a time, a
+/// backlog of 5,000 leaves within three sweeps (BENCHMARKS.md, "The sweep after an outage").
+pub const SWEEP_LIMIT: usize = 2000;
+/// Pending requests a sweep handles at once. Each is one phone: its read, send and write
+/// stay in order; different phones have no order between them.
+pub const SWEEP_CONCURRENCY: usize = 16;
 /// A parked item's body is cut to this many bytes (a DynamoDB item holds 400 KB).
 const PARKED_BODY_BYTES: usize = 300 * 1024;
 
@@ -167,16 +174,17 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         &self.lot
     }
 
-    pub async fn relay(&self, changes: &[Change]) -> BatchReport {
+    /// Relays a stream batch, in two passes, until `by`: the record at which it stopped
+    /// (a failure, or `by` reached) and every later one come again ([`BatchReport::retry_from`]),
+    /// so the batch is answered before the function's timeout, never killed mid-way.
+    pub async fn relay(&self, changes: &[Change], by: Instant) -> BatchReport {
         let mut report = BatchReport::default();
         let mut entries = Entries::new();
         // Pass 1, up to the first record that cannot be registered.
         let mut registered = changes.len();
         for (i, change) in changes.iter().enumerate() {
-            if let Err(why) = self
-                .register_signals(change, &mut entries, &mut report.counts)
-                .await
-            {
+            let registering = self.register_signals(change, &mut entries, &mut report.counts);
+            if let Err(why) = in_time(by, registering).await {
                 stopped(change, &why);
                 registered = i;
                 break;
@@ -184,7 +192,8 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         }
         // Pass 2, over the records registered, in order.
         for change in &changes[..registered] {
-            if let Err(why) = self.send(change, &mut entries, &mut report.counts).await {
+            let sending = self.send(change, &mut entries, &mut report.counts);
+            if let Err(why) = in_time(by, sending).await {
                 stopped(change, &why);
                 report.retry_from = Some(change.sequence_number.clone());
                 return report;
@@ -195,12 +204,14 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
     }
 
     /// Sends every DNC request pending since `now - SWEEP_GRACE` or earlier (up to
-    /// [`SWEEP_LIMIT`]), then marks it sent. Reads only the register's index of pending
-    /// requests, and each pending entry. A transient failure, or reaching `by`, stops the
-    /// sweep (the next one goes on); a permanent one is parked and the sweep goes on. An
-    /// entry it cannot read is parked once and taken out of the index (marked refused), for
-    /// a person. What it did is reported whether it finished or not.
-    pub async fn sweep(&self, now: Timestamp, by: tokio::time::Instant) -> Swept {
+    /// [`SWEEP_LIMIT`], the longest pending first, [`SWEEP_CONCURRENCY`] at a time), then
+    /// marks each sent. Reads only the register's index of pending requests, and each
+    /// pending entry. Every entry is handled by `by`: reaching it stops the sweep, which is
+    /// no failure (the next sweep goes on). A transient failure stops it too; a permanent
+    /// one is parked and the sweep goes on. An entry it cannot read is parked once and taken
+    /// out of the index (marked refused), for a person. What it did is reported whether it
+    /// finished or not.
+    pub async fn sweep(&self, now: Timestamp, by: Instant) -> Swept {
         let mut report = SweepReport::default();
         let stopped = self.sweep_into(now, by, &mut report).await.err();
         Swept { report, stopped }
@@ -209,48 +220,72 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
     async fn sweep_into(
         &self,
         now: Timestamp,
-        by: tokio::time::Instant,
+        by: Instant,
         report: &mut SweepReport,
-    ) -> Result<(), String> {
+    ) -> Result<(), SweepStop> {
         let before = now.minus(SWEEP_GRACE);
-        let phones = self
-            .register
-            .pending(before, SWEEP_LIMIT)
-            .await
-            .map_err(|e| error_chain(&e))?;
+        let reading = self.register.pending(before, SWEEP_LIMIT);
+        let phones = match tokio::time::timeout_at(by, reading).await {
+            Ok(phones) => phones.map_err(|e| SweepStop::Failed(error_chain(&e)))?,
+            Err(_) => return Err(SweepStop::OutOfTime("before the index was read".into())),
+        };
         report.pending_found = phones.len();
         report.oldest_pending_seconds = Some(phones.first().map_or(0, |(_, since)| {
             Timestamp::parse(since)
                 .map(|since| now.to_unix_parts().0 - since.to_unix_parts().0)
                 .map_or(0, |age| u64::try_from(age).unwrap_or(0))
         }));
-        for (done, (phone, _)) in phones.iter().enumerate() {
-            if tokio::time::Instant::now() >= by {
-                return Err(format!(
-                    "out of time after {done} of {} pending requests",
-                    phones.len()
-                ));
-            }
-            let entry = match self.register.load(phone).await {
-                Ok(entry) => entry.map(|(entry, _)| entry),
-                Err(e) if e.is_permanent() => {
-                    let reason = "DNC request not sent: the register item is unreadable";
-                    report.counts.unreadable += 1;
-                    self.park(reason, phone.as_str(), &mut report.counts)
-                        .await?;
-                    self.register
-                        .mark_refused(phone, reason)
+        // The oldest first: entries start in the index's order, a few at a time.
+        let mut sweeping = futures_util::stream::iter(&phones)
+            .map(|(phone, _)| async move {
+                let mut counts = RelayCounts::default();
+                // `None`: out of time, before the entry or during it.
+                let outcome = match Instant::now() < by {
+                    true => tokio::time::timeout_at(by, self.sweep_one(phone, &mut counts))
                         .await
-                        .map_err(|e| error_chain(&e))?;
-                    continue;
+                        .ok(),
+                    false => None,
+                };
+                (counts, outcome)
+            })
+            .buffered(SWEEP_CONCURRENCY);
+        let mut done = 0;
+        while let Some((counts, outcome)) = sweeping.next().await {
+            report.counts += counts;
+            match outcome {
+                Some(Ok(())) => done += 1,
+                Some(Err(why)) => return Err(SweepStop::Failed(why)),
+                None => {
+                    let of = phones.len();
+                    return Err(SweepStop::OutOfTime(format!(
+                        "after {done} of {of} pending requests"
+                    )));
                 }
-                Err(e) => return Err(error_chain(&e)),
-            };
-            if let Some(entry) = entry {
-                self.send_request(phone, &entry, &mut report.counts).await?;
             }
         }
         Ok(())
+    }
+
+    /// Sends one pending entry's request (see [`Self::sweep`]).
+    async fn sweep_one(&self, phone: &Phone, counts: &mut RelayCounts) -> Result<(), String> {
+        let entry = match self.register.load(phone).await {
+            Ok(entry) => entry.map(|(entry, _)| entry),
+            Err(e) if e.is_permanent() => {
+                let reason = "DNC request not sent: the register item is unreadable";
+                counts.unreadable += 1;
+                self.park(reason, phone.as_str(), counts).await?;
+                return self
+                    .register
+                    .mark_refused(phone, reason)
+                    .await
+                    .map_err(|e| error_chain(&e));
+            }
+            Err(e) => return Err(error_chain(&e)),
+        };
+        match entry {
+            Some(entry) => self.send_request(phone, &entry, counts).await,
+            None => Ok(()),
+        }
     }
 
     async fn register_signals(
@@ -504,7 +539,29 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Swept {
     pub report: SweepReport,
-    pub stopped: Option<String>,
+    pub stopped: Option<SweepStop>,
+}
+
+/// Why a sweep stopped before the end of what it found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SweepStop {
+    /// Its time ran out: no failure, the next sweep goes on where it stopped.
+    #[error("out of time {0}")]
+    OutOfTime(String),
+    /// A transient failure (SQS or the register unavailable).
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Runs `step` until `by`; reaching `by` first is a stop like any other.
+async fn in_time(
+    by: Instant,
+    step: impl Future<Output = Result<(), String>>,
+) -> Result<(), String> {
+    match tokio::time::timeout_at(by, step).await {
+        Ok(result) => result,
+        Err(_) => Err("out of time: this record and the rest of the batch come again".into()),
+    }
 }
 
 /// What became of a message.

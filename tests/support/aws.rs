@@ -232,7 +232,7 @@ impl TestAws {
         for batch in records.chunks(batch_size) {
             let mut event = Event::default();
             event.records = batch.to_vec();
-            let (response, report) = relay.respond(event).await;
+            let (response, report) = relay.respond(event, super::budget()).await;
             let failed = response
                 .batch_item_failures
                 .first()

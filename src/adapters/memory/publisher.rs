@@ -15,6 +15,8 @@ struct Queues {
     failures_to_inject: usize,
     permanent_failures_to_inject: usize,
     quarantine_refused_for_good: bool,
+    /// How long each send takes, as a slow SQS would.
+    latency: std::time::Duration,
 }
 
 #[derive(Clone, Default)]
@@ -62,6 +64,19 @@ impl MemoryPublisher {
         self.queues().quarantine_refused_for_good = refuse;
     }
 
+    /// Every later send takes `latency` before it is answered.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.queues().latency = latency;
+    }
+
+    /// A send's latency, if one was set (a zero sleep would still wait for the timer).
+    async fn wait(&self) {
+        let latency = self.queues().latency;
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+    }
+
     fn accept(&self) -> Result<MutexGuard<'_, Queues>, BackendError> {
         let mut queues = self.queues();
         if queues.down {
@@ -77,6 +92,7 @@ impl MemoryPublisher {
 
 impl MessagePublisher for MemoryPublisher {
     async fn send(&self, message: &QueueMessage) -> Result<(), BackendError> {
+        self.wait().await;
         let mut queues = self.accept()?;
         if queues.permanent_failures_to_inject > 0 {
             queues.permanent_failures_to_inject -= 1;
@@ -93,6 +109,7 @@ impl MessagePublisher for MemoryPublisher {
     }
 
     async fn quarantine(&self, record: &QuarantineRecord) -> Result<(), BackendError> {
+        self.wait().await;
         let mut queues = self.accept()?;
         if queues.quarantine_refused_for_good {
             let why = "SQS will never take the message";
