@@ -14,7 +14,7 @@ use crate::adapters::dynamodb::stream::decode_new_image;
 use crate::adapters::{
     DynamoDncRegister, DynamoLeadStore, DynamoStreamShards, SecretsManagerSecrets,
 };
-use crate::adapters::{SqsPublisher, SqsQuarantineQueue};
+use crate::adapters::{S3FailureArchive, SqsPublisher, SqsQuarantineQueue};
 use crate::config::{
     Config, ConfigError, ProveConfig, RelayConfig, ReplayConfig, SecretSource, parse_secrets,
 };
@@ -28,8 +28,13 @@ use crate::usecases::relay::Relay;
 use crate::usecases::replay::{Replay, Trust};
 
 pub type LiveHandler = WebhookHandler<DynamoLeadStore, SecretsManagerSecrets>;
-pub type LiveRelay =
-    StreamHandler<SqsPublisher, DynamoDncRegister, DynamoLeadStore, DynamoStreamShards>;
+pub type LiveRelay = StreamHandler<
+    SqsPublisher,
+    DynamoDncRegister,
+    DynamoLeadStore,
+    DynamoStreamShards,
+    S3FailureArchive,
+>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -128,9 +133,11 @@ pub fn build_relay(config: &RelayConfig, sdk: &SdkConfig) -> LiveRelay {
     let register = DynamoDncRegister::new(dynamodb.clone(), &config.dnc_table_name);
     let lot = DynamoLeadStore::new(dynamodb, &config.table_name);
     let shards = DynamoStreamShards::new(aws_sdk_dynamodbstreams::Client::new(sdk));
+    let archive = S3FailureArchive::new(aws_sdk_s3::Client::new(sdk));
     StreamHandler::new(
         Relay::new(publisher, register, lot),
         shards,
+        archive,
         decode_new_image,
     )
 }

@@ -1,7 +1,8 @@
 //! What the use cases need from the outside world, one small trait per need:
 //! [`LeadStore`] and [`Inbox`] for the webhook (DynamoDB only: its answer depends on nothing
 //! else), [`MessagePublisher`], [`DncRegisterStore`] and [`ParkingLot`] for the relay and
-//! the sweep, [`StreamShards`] for the redrive of given-up stream batches,
+//! the sweep, [`StreamShards`] and [`FailureArchive`] for the redrive of given-up stream
+//! batches,
 //! [`QuarantineQueue`] for the replay. Each has an AWS adapter and an in-memory one (in
 //! `adapters/`, which this module does not import: the imports point inwards).
 
@@ -295,4 +296,17 @@ pub enum ReadError {
     Incomplete(String),
     #[error(transparent)]
     Backend(#[from] BackendError),
+}
+
+/// Where Lambda keeps the stream batches it gave up on: the stream mapping's on-failure
+/// destination, an S3 bucket, where each object is Lambda's invocation record with every
+/// record of the batch (images included), kept as long as the bucket keeps it.
+pub trait FailureArchive: Send + Sync {
+    /// The object's bytes; `None` when the bucket no longer holds it (its lifecycle
+    /// expired it, or a person deleted it).
+    fn fetch(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, BackendError>> + Send;
 }

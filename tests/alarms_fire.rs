@@ -22,7 +22,7 @@ use call_events::usecases::relay::{BatchReport, RedriveReport, Relay, RelayCount
 use serde_json::Value;
 use support::alarms::{Metrics, State, evaluate};
 use support::aws::{LOCAL_SECRET, request, sample};
-use support::template::{pairs, template, text};
+use support::template::{template, text};
 
 /// The scenarios' "now": a whole minute.
 const NOW: i64 = 1_800_000_000_000;
@@ -146,30 +146,116 @@ const HEALTHY: &[(&str, f64)] = &[
     ("DncDeadLetterAlarm", 0.0),
     ("RelayFailureQueueAlarm", 0.0),
     ("RelayFailureDeadLetterAlarm", 0.0),
+    ("RelayThrottlesAlarm", 0.0),
+    ("RelayDestinationFailuresAlarm", 0.0),
 ];
 
-/// The metric an alarm on an AWS metric watches: namespace, name, dimensions.
-fn aws_metric(
-    template: &serde_yaml_ng::Value,
-    alarm: &str,
-) -> (String, String, Vec<(String, String)>) {
-    let def = &template["Resources"][alarm]["Properties"];
-    let dims = match def["Dimensions"].is_null() {
-        true => Vec::new(),
-        false => pairs(&def["Dimensions"], "Name", "Value")
-            .into_iter()
-            .collect(),
-    };
-    (text(&def["Namespace"]), text(&def["MetricName"]), dims)
-}
+/// An alarm, and the metric AWS publishes for it: namespace, name, dimensions.
+type AwsMetric = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
 
-/// AWS publishes `value` for `alarm`'s metric in each of the `minutes` up to `until`
-/// minutes ago.
+/// What AWS publishes in each scenario of an alarm on an AWS metric, as AWS documents it
+/// (namespace, metric name, dimensions), not as the alarm under test names it: an alarm on a
+/// misspelt metric or dimension then never fires, and its scenario fails. Dimension values
+/// are the resources, written as the tests read the template (`!Ref X` is `X`, `!GetAtt
+/// X.QueueName` is `X.QueueName`).
+/// - Lambda (docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html): `Errors`,
+///   `Throttles`, `IteratorAge`, `DestinationDeliveryFailures`, by `FunctionName` (and, for
+///   a version, `Resource` and `ExecutedVersion`);
+/// - SQS (AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html):
+///   `ApproximateNumberOfMessagesVisible`, `ApproximateAgeOfOldestMessage`, by `QueueName`.
+const AWS_METRICS: &[AwsMetric] = &[
+    (
+        "FunctionErrorsAlarm",
+        "AWS/Lambda",
+        "Errors",
+        &[("FunctionName", "WebhookFunction")],
+    ),
+    (
+        "WebhookCanaryErrorsAlarm",
+        "AWS/Lambda",
+        "Errors",
+        &[
+            ("FunctionName", "WebhookFunction"),
+            ("Resource", "${WebhookFunction}:live"),
+            ("ExecutedVersion", "WebhookFunction.Version.Version"),
+        ],
+    ),
+    (
+        "RelayErrorsAlarm",
+        "AWS/Lambda",
+        "Errors",
+        &[("FunctionName", "RelayFunction")],
+    ),
+    (
+        "RelayThrottlesAlarm",
+        "AWS/Lambda",
+        "Throttles",
+        &[("FunctionName", "RelayFunction")],
+    ),
+    (
+        "RelayDestinationFailuresAlarm",
+        "AWS/Lambda",
+        "DestinationDeliveryFailures",
+        &[("FunctionName", "RelayFunction")],
+    ),
+    (
+        "RelayIteratorAgeAlarm",
+        "AWS/Lambda",
+        "IteratorAge",
+        &[("FunctionName", "RelayFunction")],
+    ),
+    (
+        "QuarantineAlarm",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        &[("QueueName", "QuarantineQueue.QueueName")],
+    ),
+    (
+        "CallbackDeadLetterAlarm",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        &[("QueueName", "CallbackDeadLetterQueue.QueueName")],
+    ),
+    (
+        "DncDeadLetterAlarm",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        &[("QueueName", "DncDeadLetterQueue.QueueName")],
+    ),
+    (
+        "RelayFailureDeadLetterAlarm",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        &[("QueueName", "RelayFailureDeadLetterQueue.QueueName")],
+    ),
+    (
+        "RelayFailureQueueAlarm",
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        &[("QueueName", "RelayFailureQueue.QueueName")],
+    ),
+    // The template's metric filter over API Gateway's access log: a 429 it logged.
+    (
+        "ThrottledBurstAlarm",
+        "CallEventsReceiver",
+        "Throttled",
+        &[],
+    ),
+];
+
+/// AWS publishes `value` for the metric `alarm` watches ([`AWS_METRICS`]) in each of the
+/// `minutes` up to `until` minutes ago.
 fn aws_fault(metrics: &mut Metrics, alarm: &str, value: f64, minutes: i64, until: i64) {
-    let (namespace, name, dims) = aws_metric(the_template(), alarm);
-    let dims: Vec<(&str, &str)> = dims.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let Some((_, namespace, name, dims)) = AWS_METRICS.iter().find(|(a, ..)| *a == alarm) else {
+        panic!("{alarm}: what AWS publishes for it is not in AWS_METRICS");
+    };
     for minutes_ago in until..until + minutes {
-        metrics.aws(at(minutes_ago), &namespace, &name, &dims, value);
+        metrics.aws(at(minutes_ago), namespace, name, dims, value);
     }
 }
 
@@ -533,11 +619,14 @@ async fn each_relay_alarm_fires_in_its_scenario() {
         "while it ran"
     );
 
-    // AWS's own: the relay falls behind, crashes; a batch waits or is dead-lettered; a
-    // consumer fails a message five times; something waits on the quarantine queue.
+    // AWS's own: the relay falls behind, crashes, is throttled; Lambda cannot write a
+    // given-up batch to the bucket; a batch waits or is dead-lettered; a consumer fails a
+    // message five times; something waits on the quarantine queue.
     for (alarm, value) in [
         ("RelayIteratorAgeAlarm", 600_000.0),
         ("RelayErrorsAlarm", 1.0),
+        ("RelayThrottlesAlarm", 3.0),
+        ("RelayDestinationFailuresAlarm", 1.0),
         ("RelayFailureQueueAlarm", 1_000.0),
         ("RelayFailureDeadLetterAlarm", 1.0),
         ("CallbackDeadLetterAlarm", 1.0),

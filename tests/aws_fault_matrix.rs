@@ -41,7 +41,7 @@ fn scheduled(phone: &str) -> Value {
         "matrix",
         "2024-01-28T12:01:00Z",
         phone,
-        r#""scheduledTime":"2024-01-30T10:00:00Z""#,
+        r#""scheduledTime":"2099-01-30T10:00:00Z""#,
     ))
 }
 

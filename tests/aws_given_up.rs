@@ -36,7 +36,7 @@ fn scheduled() -> Value {
         "given-up",
         "2024-01-28T12:01:00Z",
         CALLBACK_PHONE,
-        r#""scheduledTime":"2024-01-30T10:00:00Z""#,
+        r#""scheduledTime":"2099-01-30T10:00:00Z""#,
     ))
 }
 

@@ -46,7 +46,7 @@ async fn stream_of_five() -> MemoryLeadStore {
             CALLBACK_PHONE,
             "lead.call_scheduled",
             0,
-            r#""scheduledTime":"2024-01-30T10:00:00Z""#,
+            r#""scheduledTime":"2099-01-30T10:00:00Z""#,
         ),
         event("lead.call_initiated", 1, r#""isScheduled":true"#),
         event(
@@ -304,7 +304,12 @@ async fn redrive_counters_say_what_happened() {
         ..StreamPlan::default()
     })
     .await;
-    let handler = StreamHandler::new(w.relay, w.shards.clone(), decode_new_image);
+    let handler = StreamHandler::new(
+        w.relay,
+        w.shards.clone(),
+        call_events::adapters::MemoryArchive::new(),
+        decode_new_image,
+    );
     let batch = w.shards.batch(0, 4);
     let record = serde_json::json!({ "DDBStreamBatchInfo": batch }).to_string();
     let message = |id: &str, body: &str| {

@@ -1,4 +1,4 @@
-//! The ports' implementations: on AWS ([`dynamodb`], [`sqs`]) and in memory (`memory`, for
+//! The ports' implementations: on AWS ([`dynamodb`], [`sqs`], [`s3`]) and in memory (`memory`, for
 //! fast tests of the use cases: only with the `memory` feature, which the tests, benches
 //! and fuzz targets turn on, so the shipped binaries never contain it). Adapters import the
 //! core and the ports; the use cases never import them (`tests/architecture.rs`).
@@ -8,6 +8,7 @@ pub mod dynamodb;
 pub mod failure;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
+pub mod s3;
 pub mod secrets;
 pub mod sqs;
 
@@ -16,7 +17,9 @@ pub use dynamodb::register::DynamoDncRegister;
 pub use dynamodb::stream::DynamoStreamShards;
 #[cfg(any(test, feature = "memory"))]
 pub use memory::{
-    MemoryDncRegister, MemoryLeadStore, MemoryPublisher, MemoryQuarantineQueue, MemorySecrets,
+    MemoryArchive, MemoryDncRegister, MemoryLeadStore, MemoryPublisher, MemoryQuarantineQueue,
+    MemorySecrets,
 };
+pub use s3::S3FailureArchive;
 pub use secrets::SecretsManagerSecrets;
 pub use sqs::{QueueUrls, SqsPublisher, SqsQuarantineQueue};

@@ -1,9 +1,11 @@
 //! The relay function's triggers, told apart by the event's shape:
 //! - a batch of the lead table's DynamoDB stream records (as `aws_lambda_events` types
 //!   them): relayed; a partial batch response names the record Lambda must retry from;
-//! - an SQS batch from the relay's on-failure queue (Lambda's records of batches it gave up
-//!   on): each redriven ([`crate::usecases::redrive`]); a partial batch response names the
-//!   ones to try again;
+//! - an SQS batch from the relay's on-failure queue: S3's notices of the objects Lambda
+//!   wrote to the on-failure bucket (each the record of a batch it gave up on, with the
+//!   batch's records), or, from a release before the bucket, Lambda's own on-failure records
+//!   (positions in the stream): each redriven ([`crate::usecases::redrive`]); a partial batch
+//!   response names the ones to try again;
 //! - EventBridge's scheduled event: the sweep of pending DNC requests.
 
 use std::time::{Duration, Instant};
@@ -16,9 +18,13 @@ use serde_json::Value;
 
 use crate::core::decided::{Change, Decided, Unreadable};
 use crate::core::domain::Timestamp;
-use crate::ports::{DncRegisterStore, MessagePublisher, ParkingLot, StreamBatch, StreamShards};
+use crate::ports::{
+    DncRegisterStore, FailureArchive, MessagePublisher, Parked, ParkingLot, StreamBatch,
+    StreamShards,
+};
 use crate::telemetry::{RelayRun, error_chain, relay_log_line_of};
-use crate::usecases::redrive::{Redriven, redrive};
+use crate::usecases::redrive::RELAY_AFTER_READ;
+use crate::usecases::redrive::{Redriven, redrive, redrive_kept};
 use crate::usecases::relay::{BatchReport, RedriveReport, Relay, SweepStop, parked};
 
 /// Reads what a write decided from a stream record's new image: the lead table's item
@@ -34,11 +40,97 @@ pub const SWEEP_RESERVE: Duration = Duration::from_secs(3);
 /// by then come again), so that Lambda never kills it and retries the whole batch.
 pub const BATCH_RESERVE: Duration = Duration::from_secs(2);
 
-/// Lambda's on-failure record of a DynamoDB stream batch (what it sends to the queue).
+/// Lambda's on-failure record of a DynamoDB stream batch: where the batch was, and, in the
+/// object it writes to an S3 destination, the invocation's whole event (`payload`: the
+/// batch's records, as the function was invoked with them; a JSON object, or a string that
+/// holds one).
 #[derive(Debug, Clone, Deserialize)]
 pub struct OnFailureRecord {
     #[serde(rename = "DDBStreamBatchInfo")]
     pub batch: StreamBatch,
+    #[serde(default)]
+    pub payload: Option<Value>,
+}
+
+impl OnFailureRecord {
+    /// The batch's records, if the record holds them.
+    pub fn records(&self) -> Option<Event> {
+        let payload = match self.payload.as_ref()? {
+            Value::String(text) => serde_json::from_str(text).ok()?,
+            payload => payload.clone(),
+        };
+        serde_json::from_value(payload).ok()
+    }
+}
+
+/// What a message on the relay's on-failure queue is.
+#[derive(Debug, Clone)]
+pub enum FailureNotice {
+    /// S3's notice of objects written to the on-failure bucket: (bucket, key) each.
+    Objects(Vec<(String, String)>),
+    /// Lambda's on-failure record itself (an SQS destination, before the bucket).
+    Record(Box<OnFailureRecord>),
+    /// S3's test message, sent when the bucket's notification is set up: nothing to do.
+    Test,
+}
+
+impl FailureNotice {
+    pub fn of(body: &str) -> Result<Self, String> {
+        if let Ok(record) = serde_json::from_str::<OnFailureRecord>(body) {
+            return Ok(Self::Record(Box::new(record)));
+        }
+        let value: Value = serde_json::from_str(body).map_err(|e| e.to_string())?;
+        if value.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+            return Ok(Self::Test);
+        }
+        let notice: S3Notice = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        let objects: Vec<(String, String)> = notice
+            .records
+            .into_iter()
+            .map(|r| (r.s3.bucket.name, object_key(&r.s3.object.key)))
+            .collect();
+        match objects.is_empty() {
+            true => Err("neither an on-failure record nor an S3 notice of one".into()),
+            false => Ok(Self::Objects(objects)),
+        }
+    }
+}
+
+/// What the redrive reads of S3's event notification: each record's bucket and object key
+/// (the rest, `userIdentity`, `requestParameters` and more, is S3's own business).
+#[derive(Debug, Deserialize)]
+struct S3Notice {
+    #[serde(rename = "Records")]
+    records: Vec<S3NoticeRecord>,
+}
+
+#[derive(Debug, Deserialize)]
+struct S3NoticeRecord {
+    s3: S3Entity,
+}
+
+#[derive(Debug, Deserialize)]
+struct S3Entity {
+    bucket: S3Bucket,
+    object: S3Object,
+}
+
+#[derive(Debug, Deserialize)]
+struct S3Bucket {
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct S3Object {
+    key: String,
+}
+
+/// An object key as S3's event notifications write it: URL-encoded, `+` for a space.
+fn object_key(encoded: &str) -> String {
+    let spaced = encoded.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// What invoked the relay function.
@@ -71,23 +163,26 @@ impl Trigger {
     }
 }
 
-pub struct StreamHandler<P, R, K, S> {
+pub struct StreamHandler<P, R, K, S, A> {
     relay: Relay<P, R, K>,
     shards: S,
+    archive: A,
     decode: ImageDecoder,
 }
 
-impl<P, R, K, S> StreamHandler<P, R, K, S>
+impl<P, R, K, S, A> StreamHandler<P, R, K, S, A>
 where
     P: MessagePublisher,
     R: DncRegisterStore,
     K: ParkingLot,
     S: StreamShards,
+    A: FailureArchive,
 {
-    pub fn new(relay: Relay<P, R, K>, shards: S, decode: ImageDecoder) -> Self {
+    pub fn new(relay: Relay<P, R, K>, shards: S, archive: A, decode: ImageDecoder) -> Self {
         Self {
             relay,
             shards,
+            archive,
             decode,
         }
     }
@@ -190,9 +285,10 @@ where
         (response, report)
     }
 
-    /// Redrives each on-failure record of the SQS batch, reading the stream until
-    /// `read_by`; the ones not done come back. A message that is not an on-failure record
-    /// is parked in the lead table for a person (it must have meant something) rather than
+    /// Redrives each notice of the SQS batch: the batches Lambda kept whole in the bucket,
+    /// or read from the stream until `read_by` (a record of positions, or an object whose
+    /// records cannot be read); the ones not done come back. A message that is neither is
+    /// parked in the lead table for a person (it must have meant something) rather than
     /// retried forever.
     pub async fn redrive(
         &self,
@@ -204,8 +300,18 @@ where
         for message in event.records {
             let id = message.message_id.clone().unwrap_or_default();
             let body = message.body.unwrap_or_default();
-            let outcome = match serde_json::from_str::<OnFailureRecord>(&body) {
-                Ok(record) => redrive(&self.shards, &self.relay, &record.batch, read_by).await,
+            let outcomes = match FailureNotice::of(&body) {
+                Ok(FailureNotice::Test) => continue,
+                Ok(FailureNotice::Record(record)) => {
+                    vec![self.redrive_record(&record, read_by).await]
+                }
+                Ok(FailureNotice::Objects(objects)) => {
+                    let mut outcomes = Vec::new();
+                    for (bucket, key) in &objects {
+                        outcomes.push(self.redrive_object(bucket, key, read_by).await);
+                    }
+                    outcomes
+                }
                 Err(e) => {
                     let reason = format!("not an on-failure record of the stream: {e}");
                     match self.relay.lot().park(&parked(&reason, &body)).await {
@@ -214,30 +320,103 @@ where
                             total.counts.parked_in_table += 1;
                             continue;
                         }
-                        Err(e) => Redriven::Retry {
+                        Err(e) => vec![Redriven::Retry {
                             why: error_chain(&e),
                             report: BatchReport::default(),
-                        },
+                        }],
                     }
                 }
             };
-            match outcome {
-                Redriven::Relayed(report) => {
-                    total.counts += report.counts;
-                    total.redriven += 1;
+            let mut again = false;
+            for outcome in outcomes {
+                match outcome {
+                    Redriven::Relayed(report) => {
+                        total.counts += report.counts;
+                        total.redriven += 1;
+                    }
+                    Redriven::Gap => total.gaps += 1,
+                    Redriven::Retry { why, report } => {
+                        tracing::warn!(message_id = %id, why, "redrive not done: it comes back");
+                        total.counts += report.counts;
+                        total.deferred += 1;
+                        again = true;
+                    }
                 }
-                Redriven::Gap => total.gaps += 1,
-                Redriven::Retry { why, report } => {
-                    tracing::warn!(message_id = %id, why, "redrive not done: it comes back");
-                    total.counts += report.counts;
-                    total.deferred += 1;
-                    let mut failure = BatchItemFailure::default();
-                    failure.item_identifier = id;
-                    response.batch_item_failures.push(failure);
-                }
+            }
+            if again {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                response.batch_item_failures.push(failure);
             }
         }
         (response, total)
+    }
+
+    /// A batch's on-failure record: its records if it holds them, else read from the stream.
+    async fn redrive_record(
+        &self,
+        record: &OnFailureRecord,
+        read_by: tokio::time::Instant,
+    ) -> Redriven {
+        match record.records() {
+            Some(event) => {
+                let decode = self.decode;
+                let changes: Vec<Change> = event
+                    .records
+                    .into_iter()
+                    .map(|record| change(record, decode))
+                    .collect();
+                redrive_kept(&self.relay, &changes, read_by + RELAY_AFTER_READ).await
+            }
+            None => redrive(&self.shards, &self.relay, &record.batch, read_by).await,
+        }
+    }
+
+    /// An object of the on-failure bucket: the record Lambda wrote there.
+    async fn redrive_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        read_by: tokio::time::Instant,
+    ) -> Redriven {
+        let fetched = tokio::time::timeout_at(read_by, self.archive.fetch(bucket, key)).await;
+        let bytes = match fetched {
+            Ok(Ok(Some(bytes))) => bytes,
+            Ok(Ok(None)) => {
+                let reason = format!(
+                    "the on-failure bucket no longer holds s3://{bucket}/{key}: a given-up \
+                     stream batch whose records cannot be read again"
+                );
+                return self.gap(reason, key).await;
+            }
+            Ok(Err(e)) => return Redriven::retry_because(error_chain(&e)),
+            Err(_) => return Redriven::retry_because("out of time reading the bucket".into()),
+        };
+        match serde_json::from_slice::<OnFailureRecord>(&bytes) {
+            Ok(record) => self.redrive_record(&record, read_by).await,
+            Err(e) => {
+                let reason = format!("s3://{bucket}/{key} is not an on-failure record: {e}");
+                self.gap(reason, key).await
+            }
+        }
+    }
+
+    /// Writes down what cannot be redriven, for a person.
+    async fn gap(&self, reason: String, body: &str) -> Redriven {
+        tracing::error!(
+            reason,
+            "a given-up stream batch cannot be redriven: written down"
+        );
+        let gap = Parked {
+            kind: "stream-gap",
+            at: Timestamp::now().to_rfc3339(),
+            reason,
+            body: body.to_owned(),
+        };
+        match self.relay.lot().park(&gap).await {
+            Ok(()) => Redriven::Gap,
+            Err(e) => Redriven::retry_because(error_chain(&e)),
+        }
     }
 }
 
@@ -278,6 +457,54 @@ mod tests {
         assert_eq!(gap.kind, "stream-gap");
         assert!(gap.body.contains("shardId-00000001573689847184-864758bb"));
         assert!(gap.body.contains("approximateArrivalOfFirstRecord"));
+    }
+
+    #[test]
+    fn each_notice_on_the_failure_queue_is_told_apart() {
+        let test = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-12-06T01:00:00.000Z","Bucket":"b","RequestId":"r","HostId":"h"}"#;
+        assert!(matches!(FailureNotice::of(test), Ok(FailureNotice::Test)));
+        let notice = json!({"Records": [{
+            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+            "eventTime": "2026-12-06T01:00:00.000Z", "eventName": "ObjectCreated:Put",
+            "s3": {"s3SchemaVersion": "1.0", "configurationId": "c",
+                "bucket": {"name": "relay-failures", "arn": "arn:aws:s3:::relay-failures"},
+                "object": {"key": "aws/lambda/uuid/shardId-0001/2026/12/06/2026-12-06T01.00.00-a%2Bb+c", "size": 10}}
+        }]});
+        let Ok(FailureNotice::Objects(objects)) = FailureNotice::of(&notice.to_string()) else {
+            panic!("not read as S3's notice");
+        };
+        assert_eq!(
+            objects,
+            [(
+                "relay-failures".to_owned(),
+                "aws/lambda/uuid/shardId-0001/2026/12/06/2026-12-06T01.00.00-a+b c".to_owned()
+            )]
+        );
+        let record = r#"{"DDBStreamBatchInfo": {"shardId": "s", "startSequenceNumber": "1",
+            "endSequenceNumber": "2", "streamArn": "arn"}}"#;
+        let Ok(FailureNotice::Record(record)) = FailureNotice::of(record) else {
+            panic!("not read as Lambda's record");
+        };
+        assert!(record.records().is_none(), "positions only");
+        assert!(FailureNotice::of(r#"{"hello": 1}"#).is_err());
+        assert!(FailureNotice::of("not json").is_err());
+    }
+
+    #[test]
+    fn a_kept_batchs_records_are_read_whether_its_payload_is_an_object_or_a_string() {
+        let event = json!({"Records": [{"eventID": "1", "eventName": "INSERT",
+            "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+            "dynamodb": {"SequenceNumber": "100", "Keys": {}, "NewImage": {}, "SizeBytes": 1,
+                "StreamViewType": "NEW_AND_OLD_IMAGES"}}]});
+        let batch = json!({"shardId": "s", "startSequenceNumber": "100",
+            "endSequenceNumber": "100", "streamArn": "arn"});
+        for payload in [event.clone(), json!(event.to_string())] {
+            let body = json!({"DDBStreamBatchInfo": batch, "payload": payload}).to_string();
+            let Ok(FailureNotice::Record(record)) = FailureNotice::of(&body) else {
+                panic!("not read as Lambda's record");
+            };
+            assert_eq!(record.records().map(|e| e.records.len()), Some(1));
+        }
     }
 
     #[test]

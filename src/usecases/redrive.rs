@@ -1,9 +1,12 @@
 //! The redrive of stream batches Lambda gave up on (docs/contract.md §5). After
-//! `MaximumRecordAgeInSeconds` Lambda drops a failing batch and writes only where it was
-//! (stream, shard, first and last sequence number) to the relay's on-failure queue. The
-//! redrive reads those records again from the stream, while the stream still holds them
-//! (24 h), and runs the relay over them: the same use case, so the same message ids, the
-//! register's idempotency and FIFO deduplication make a second pass harmless.
+//! `MaximumRecordAgeInSeconds` Lambda drops a failing batch and writes its invocation record
+//! to the relay's on-failure destination: an S3 bucket, where the record holds every record
+//! of the batch, kept as long as the bucket keeps it ([`redrive_kept`] relays them); a
+//! release before the bucket had an SQS destination, whose record holds only where the batch
+//! was (stream, shard, first and last sequence number): [`redrive`] reads those records
+//! again from the stream while it still holds them (24 h). Either way the relay runs over
+//! them: the same use case, so the same message ids, the register's idempotency and FIFO
+//! deduplication make a second pass harmless.
 //!
 //! The read is complete or it is retried ([`read_batch`]): DynamoDB Streams may answer
 //! empty pages before the records, expires iterators after 15 minutes and throttles; a read
@@ -50,7 +53,8 @@ pub enum Redriven {
 }
 
 impl Redriven {
-    fn retry(why: String) -> Self {
+    /// Not done, for `why`, before the relay ran.
+    pub fn retry_because(why: String) -> Self {
         Self::Retry {
             why,
             report: BatchReport::default(),
@@ -73,16 +77,7 @@ where
     K: ParkingLot,
 {
     match read_batch(shards, batch, read_by).await {
-        Ok(changes) => {
-            let report = relay.relay(&changes, read_by + RELAY_AFTER_READ).await;
-            match &report.retry_from {
-                Some(sequence_number) => Redriven::Retry {
-                    why: format!("the relay stopped at record {sequence_number}"),
-                    report,
-                },
-                None => Redriven::Relayed(report),
-            }
-        }
+        Ok(changes) => redrive_kept(relay, &changes, read_by + RELAY_AFTER_READ).await,
         Err(ReadError::Gone(why)) => {
             tracing::error!(
                 shard = %batch.shard_id,
@@ -93,10 +88,33 @@ where
             );
             match relay.lot().park(&gap(batch, &why)).await {
                 Ok(()) => Redriven::Gap,
-                Err(e) => Redriven::retry(error_chain(&e)),
+                Err(e) => Redriven::retry_because(error_chain(&e)),
             }
         }
-        Err(e) => Redriven::retry(error_chain(&e)),
+        Err(e) => Redriven::retry_because(error_chain(&e)),
+    }
+}
+
+/// Relays a given-up batch's records again, as records found late: a callback whose time
+/// has passed is counted, not sent ([`Relay::relay_late`]). Its records come from the
+/// stream ([`redrive`]) or whole from Lambda's on-failure bucket.
+pub async fn redrive_kept<P, R, K>(
+    relay: &Relay<P, R, K>,
+    changes: &[Change],
+    by: Instant,
+) -> Redriven
+where
+    P: MessagePublisher,
+    R: DncRegisterStore,
+    K: ParkingLot,
+{
+    let report = relay.relay_late(changes, by, Timestamp::now()).await;
+    match &report.retry_from {
+        Some(sequence_number) => Redriven::Retry {
+            why: format!("the relay stopped at record {sequence_number}"),
+            report,
+        },
+        None => Redriven::Relayed(report),
     }
 }
 
@@ -136,7 +154,13 @@ pub async fn read_batch<S: StreamShards>(
                 };
                 match got {
                     Ok(Some(iterator)) => iterator,
-                    // A closed shard with nothing after the last record read.
+                    // A closed shard with nothing after the last record read; with nothing
+                    // read at all, the shard holds none of the batch: never counted done.
+                    Ok(None) if changes.is_empty() => {
+                        return Err(ReadError::Gone(
+                            "the closed shard holds none of the batch's records".into(),
+                        ));
+                    }
                     Ok(None) => return Ok(changes),
                     Err(PageError::Throttled(_) | PageError::Expired) => {
                         pause(backoff(&mut throttled), by)

@@ -92,6 +92,9 @@ relay_counts! {
     callbacks_sent => "CallbacksSent",
     /// Callbacks not sent: the phone is on the DNC register.
     callbacks_suppressed => "CallbacksSuppressed",
+    /// Callbacks found late (a given-up batch redriven) whose time had passed: counted,
+    /// not sent late.
+    callbacks_past_due => "CallbacksPastDue",
     dnc_sent => "DncRequestsSent",
     dnc_signals_registered => "DncSignalsRegistered",
     quarantine_forwarded => "QuarantineForwarded",
@@ -178,6 +181,22 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
     /// (a failure, or `by` reached) and every later one come again ([`BatchReport::retry_from`]),
     /// so the batch is answered before the function's timeout, never killed mid-way.
     pub async fn relay(&self, changes: &[Change], by: Instant) -> BatchReport {
+        self.relay_with(changes, by, None).await
+    }
+
+    /// [`Self::relay`] for records found late (a batch Lambda gave up on, redriven): a
+    /// callback whose `scheduledTime` is before `now` is counted (`callbacks_past_due`)
+    /// and not sent, since a consumer would act on it late; everything else as usual.
+    pub async fn relay_late(&self, changes: &[Change], by: Instant, now: Timestamp) -> BatchReport {
+        self.relay_with(changes, by, Some(now)).await
+    }
+
+    async fn relay_with(
+        &self,
+        changes: &[Change],
+        by: Instant,
+        late: Option<Timestamp>,
+    ) -> BatchReport {
         let mut report = BatchReport::default();
         let mut entries = Entries::new();
         // Pass 1, up to the first record that cannot be registered.
@@ -192,7 +211,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         }
         // Pass 2, over the records registered, in order.
         for change in &changes[..registered] {
-            let sending = self.send(change, &mut entries, &mut report.counts);
+            let sending = self.send(change, &mut entries, &mut report.counts, late);
             if let Err(why) = in_time(by, sending).await {
                 stopped(change, &why);
                 report.retry_from = Some(change.sequence_number.clone());
@@ -430,6 +449,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         change: &Change,
         entries: &mut Entries,
         report: &mut RelayCounts,
+        late: Option<Timestamp>,
     ) -> Result<(), String> {
         // An unreadable record was parked in pass 1.
         let Ok(decided) = &change.decided else {
@@ -456,6 +476,13 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
                         continue;
                     }
                     Err(e) => return Err(error_chain(&e)),
+                }
+                if let Some(now) = late
+                    && past_due(message, now)
+                {
+                    tracing::warn!(id = %message.id, "callback found late, past its time: not sent");
+                    report.callbacks_past_due += 1;
+                    continue;
                 }
             }
             self.publish(message, report).await?;
@@ -593,6 +620,16 @@ pub fn parked(reason: &str, body: &str) -> Parked {
         at: Timestamp::now().to_rfc3339(),
         reason,
         body: kept.to_owned(),
+    }
+}
+
+/// Is the callback's `scheduledTime` before `now`? (A body that does not say is sent.)
+fn past_due(message: &QueueMessage, now: Timestamp) -> bool {
+    match call_events_messages::Message::from_json(&message.body) {
+        Ok(call_events_messages::Message::Callback(callback)) => {
+            Timestamp::parse(&callback.scheduled_time).is_ok_and(|at| at < now)
+        }
+        _ => false,
     }
 }
 

@@ -13,8 +13,8 @@ use aws_lambda_events::event::dynamodb::{Event, EventRecord, StreamRecord};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
-use call_events::adapters::SqsPublisher;
 use call_events::adapters::{DynamoDncRegister, DynamoLeadStore, DynamoStreamShards};
+use call_events::adapters::{S3FailureArchive, SqsPublisher};
 use call_events::app::{LiveHandler, LiveRelay, build, build_relay};
 use call_events::config::{Config, RelayConfig, SecretSource};
 use call_events::core::signature::{Secret, Verifier, sign_v2};
@@ -152,6 +152,7 @@ impl TestAws {
                 DynamoLeadStore::new(self.dynamodb.clone(), &self.resources.table_name),
             ),
             DynamoStreamShards::new(self.streams.clone()),
+            S3FailureArchive::new(aws_sdk_s3::Client::new(&self.sdk)),
             call_events::adapters::dynamodb::stream::decode_new_image,
         )
     }
@@ -167,6 +168,7 @@ impl TestAws {
                 DynamoLeadStore::new(self.dynamodb.clone(), &self.resources.table_name),
             ),
             DynamoStreamShards::new(aws_sdk_dynamodbstreams::Client::from_conf(conf.build())),
+            S3FailureArchive::new(aws_sdk_s3::Client::new(&self.sdk)),
             call_events::adapters::dynamodb::stream::decode_new_image,
         )
     }
@@ -286,6 +288,57 @@ impl TestAws {
             .unwrap();
         *self.checkpoint.lock().unwrap() = last.change.sequence_number.clone();
         record
+    }
+
+    /// Plays Lambda giving up on every stream record not relayed yet, with the on-failure
+    /// bucket as its destination: writes the invocation record with the batch's records
+    /// (`payload`, the event the function was invoked with) under a key of Lambda's form,
+    /// and moves the checkpoint past them. S3 notifies the relay failure queue. Returns the
+    /// object's key.
+    pub async fn give_up_to_bucket(&self) -> String {
+        let records = self.new_stream_records().await;
+        let (first, last) = (records.first().unwrap(), records.last().unwrap());
+        let shard = self.shard_id().await;
+        let now = chrono::Utc::now();
+        let mut payload = Event::default();
+        payload.records = records.clone();
+        let record = serde_json::json!({
+            "requestContext": {
+                "requestId": "c9b8fa9f-5a7f-4a19-a7d5-5d5a3d1c2f10",
+                "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:relay:live",
+                "condition": "RecordAgeExceeded",
+                "approximateInvokeCount": 7
+            },
+            "responseContext": {"statusCode": 200, "executedVersion": "3", "functionError": "Unhandled"},
+            "version": "1.0",
+            "timestamp": now.to_rfc3339(),
+            "DDBStreamBatchInfo": {
+                "shardId": shard,
+                "startSequenceNumber": first.change.sequence_number,
+                "endSequenceNumber": last.change.sequence_number,
+                "approximateArrivalOfFirstRecord": "2026-11-26T00:00:00Z",
+                "approximateArrivalOfLastRecord": "2026-11-26T00:00:01Z",
+                "batchSize": records.len(),
+                "streamArn": self.resources.stream_arn
+            },
+            "payload": payload
+        });
+        let key = format!(
+            "aws/lambda/0f6c1f8e-3b4a-4c55-9d2e-8a7b6c5d4e3f/{shard}/{}/{}-{}",
+            now.format("%Y/%m/%d"),
+            now.format("%Y-%m-%dT%H.%M.%S"),
+            fastrand::u64(..)
+        );
+        aws_sdk_s3::Client::new(&self.sdk)
+            .put_object()
+            .bucket(&self.resources.relay_failure_bucket)
+            .key(&key)
+            .body(record.to_string().into_bytes().into())
+            .send()
+            .await
+            .unwrap();
+        *self.checkpoint.lock().unwrap() = last.change.sequence_number.clone();
+        key
     }
 
     /// The lead table stream's shard (moto has one).

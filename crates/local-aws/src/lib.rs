@@ -45,6 +45,9 @@ pub struct Resources {
     /// reads it).
     pub relay_failures: String,
     pub relay_failures_dlq: String,
+    /// The relay's on-failure destination: Lambda writes each given-up batch there, whole;
+    /// S3 notifies `relay_failures` of each object.
+    pub relay_failure_bucket: String,
 }
 
 impl Resources {
@@ -100,6 +103,21 @@ pub async fn create(sdk: &SdkConfig, prefix: &str) -> Result<Resources, BackendE
     let relay_failures_dlq = create_queue(&sqs, &relay_failures_dlq, None).await?;
     let redrive = Some((relay_failures_dlq.as_str(), REDRIVE_MAX_RECEIVE_COUNT));
     let relay_failures = create_queue(&sqs, &relay_failures, redrive).await?;
+    // Bucket names are lower case.
+    let relay_failure_bucket = format!("{}-relay-failures", prefix.to_ascii_lowercase());
+    create_failure_bucket(
+        sdk,
+        &relay_failure_bucket,
+        &queue_arn(&sqs, &relay_failures).await?,
+    )
+    .await?;
+    // S3 announces the notification with a test message, as on AWS (the relay passes over
+    // it): taken off, so that the queue starts empty.
+    sqs.purge_queue()
+        .queue_url(&relay_failures)
+        .send()
+        .await
+        .map_err(|e| BackendError::new("SQS PurgeQueue", e))?;
     Ok(Resources {
         table_name: table,
         dnc_table_name: dnc_register,
@@ -113,7 +131,42 @@ pub async fn create(sdk: &SdkConfig, prefix: &str) -> Result<Resources, BackendE
         dnc_dlq,
         relay_failures,
         relay_failures_dlq,
+        relay_failure_bucket,
     })
+}
+
+/// The relay's on-failure bucket, which notifies the relay failure queue (`queue_arn`) of
+/// every object Lambda writes to it, as `template.yaml` declares.
+async fn create_failure_bucket(
+    sdk: &SdkConfig,
+    bucket: &str,
+    queue_arn: &str,
+) -> Result<(), BackendError> {
+    use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
+    let failed =
+        |e: Box<dyn std::error::Error + Send + Sync>| BackendError::new("S3 CreateBucket", e);
+    let s3 = aws_sdk_s3::Client::new(sdk);
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| failed(e.into()))?;
+    let notify = QueueConfiguration::builder()
+        .queue_arn(queue_arn)
+        .events(Event::S3ObjectCreated)
+        .build()
+        .map_err(|e| failed(e.into()))?;
+    s3.put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .queue_configurations(notify)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| failed(e.into()))?;
+    Ok(())
 }
 
 fn create_failed(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> BackendError {
