@@ -258,6 +258,7 @@ fn export_entry(c: &mut Criterion) {
         request: RequestState::Sent {
             at: "2024-01-28T12:10:01.000Z".into(),
         },
+        earlier_request: None,
     };
     let item = register_item(&signal.phone, &entry, 2).unwrap();
     let verifier = Verifier::new(vec![secret], u64::MAX);

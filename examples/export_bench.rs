@@ -45,6 +45,7 @@ fn item(i: u32) -> Item {
         request: RequestState::Sent {
             at: "2024-01-28T12:10:01.000Z".into(),
         },
+        earlier_request: None,
     };
     register_item(&signal.phone, &entry, 2).expect("an item")
 }

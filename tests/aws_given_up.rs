@@ -330,6 +330,7 @@ async fn a_sweep_costs_one_query_plus_a_read_and_a_write_per_pending_request_wha
             signals: 1,
             recent_signal_ids: [format!("evt_{phone}")].into(),
             request,
+            earlier_request: None,
         };
         register_item(&Phone::parse(phone).unwrap(), &entry, 1).unwrap()
     };
@@ -430,6 +431,7 @@ fn first_release_entry(phone: &str) -> support::aws::Item {
         request: RequestState::Pending {
             since: "2024-01-28T12:00:01.000Z".into(),
         },
+        earlier_request: None,
     };
     let mut item = register_item(&Phone::parse(phone).unwrap(), &entry, 1).unwrap();
     for name in [
@@ -476,14 +478,21 @@ async fn entries_of_the_first_release_reach_the_sweep_after_one_idempotent_backf
     );
 
     let register = DynamoDncRegister::new(aws.dynamodb.clone(), &aws.resources.dnc_table_name);
-    let done = register.backfill_pending(|_| {}).await.unwrap();
+    let done = register
+        .backfill_pending(Timestamp::now(), |_| {})
+        .await
+        .unwrap();
     assert_eq!((done.found, done.indexed), (1, 1));
     let item = aws.register_item(OLD).await.unwrap();
     assert_eq!(s(&item, "requestState").as_deref(), Some("pending"));
     assert!(s(&item, "pendingRequest").unwrap().starts_with("pending#"));
-    assert_eq!(
-        s(&item, "pendingSince").as_deref(),
-        Some("2024-01-28T12:00:00.000Z")
+    // Pending since the backfill, not since the signal of 2024: the resend is what waits.
+    let since = Timestamp::parse(&s(&item, "pendingSince").unwrap()).unwrap();
+    assert!(since.to_unix_parts().0 >= Timestamp::now().to_unix_parts().0 - 60);
+    assert!(
+        s(&item, "earlierRequest")
+            .unwrap()
+            .contains("first release")
     );
     assert_eq!(support::aws::n(&item, "version"), Some(2), "bumped");
 
@@ -504,12 +513,47 @@ async fn entries_of_the_first_release_reach_the_sweep_after_one_idempotent_backf
         "{said}"
     );
 
-    let swept = support::finished(relay.relay().sweep(later, support::budget()).await);
+    // The first sweep after the upgrade: it sends the request again, and does not page
+    // (DncRequestsPendingAlarm: 300 s and more), since it waited only from the backfill.
+    let first_sweep =
+        Timestamp::from_unix_parts(Timestamp::now().to_unix_parts().0 + 90, 0).unwrap();
+    let swept = support::finished(relay.relay().sweep(first_sweep, support::budget()).await);
     assert_eq!((swept.pending_found, swept.dnc_sent), (1, 1));
+    assert!(swept.oldest_pending_seconds.unwrap() < 300, "{swept:?}");
     let item = aws.register_item(OLD).await.unwrap();
     assert_eq!(s(&item, "requestState").as_deref(), Some("sent"));
     let (_, dnc) = ids(&aws).await;
     assert_eq!(dnc.len(), 1);
+
+    // Its proof says who sent the first request, and counts no business days from a resend.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_call-events-dnc"))
+        .args(["prove", OLD])
+        .env("TABLE_NAME", &aws.resources.table_name)
+        .env("DNC_TABLE_NAME", &aws.resources.dnc_table_name)
+        .env("WEBHOOK_SECRET", support::aws::LOCAL_SECRET)
+        .env_remove("WEBHOOK_SECRET_ARN")
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(!report.contains("LATE"), "{report}");
+    assert!(report.contains("sent by the first release"), "{report}");
+    assert!(report.contains("sent again"), "{report}");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_call-events-dnc"))
+        .args(["prove", OLD, "--json"])
+        .env("TABLE_NAME", &aws.resources.table_name)
+        .env("DNC_TABLE_NAME", &aws.resources.dnc_table_name)
+        .env("WEBHOOK_SECRET", support::aws::LOCAL_SECRET)
+        .env_remove("WEBHOOK_SECRET_ARN")
+        .output()
+        .unwrap();
+    let proof: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(proof["businessDaysToRequest"], Value::Null, "{proof}");
+    assert!(
+        proof["earlierRequest"]
+            .as_str()
+            .unwrap()
+            .contains("first release")
+    );
 }
 
 /// On DynamoDB itself: an entry the sweep cannot read (its `version` is not even a number)

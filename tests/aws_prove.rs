@@ -257,6 +257,7 @@ fn entry(phone: &str, i: u32) -> RegisterEntry {
         request: RequestState::Sent {
             at: "2024-01-29T09:00:00.000Z".into(),
         },
+        earlier_request: None,
     }
 }
 
@@ -393,7 +394,8 @@ async fn export_writes_every_entry_with_its_verdict_as_json_lines_and_csv() {
             "requestSentAt",
             "signals",
             "verified",
-            "problem"
+            "problem",
+            "earlierRequest"
         ]
     );
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();

@@ -13,7 +13,7 @@ use call_events::adapters::{DynamoDncRegister, DynamoLeadStore};
 use call_events::app::{build_relay, evidence_verifier, sdk_config};
 use call_events::config::{ProveConfig, RelayConfig};
 use call_events::core::decided::{Change, Decided};
-use call_events::core::domain::Phone;
+use call_events::core::domain::{Phone, Timestamp};
 use call_events::core::proof::{ExportRow, prove};
 use call_events::core::register::DncSignalRecord;
 use call_events::core::signature::Verifier;
@@ -319,7 +319,7 @@ async fn backfill_pending() -> ExitCode {
         bar.set_style(style);
     }
     let result = register
-        .backfill_pending(|done| {
+        .backfill_pending(Timestamp::now(), |done| {
             bar.set_message(format!("{} found, {} indexed", done.found, done.indexed))
         })
         .await;

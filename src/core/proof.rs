@@ -132,7 +132,13 @@ pub struct Proof {
     /// Why SQS refused the request for good, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_refused: Option<String>,
+    /// Business days from receipt to `requestSentAt`; `None` while pending, and when the
+    /// first request was sent by an earlier release at a time it did not record
+    /// (`earlierRequest`): a resend's time is not the request's.
     pub business_days_to_request: Option<u32>,
+    /// What is known of a first request an earlier release sent without recording when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earlier_request: Option<String>,
     pub leads: Vec<LeadFlag>,
 }
 
@@ -157,6 +163,7 @@ pub fn prove(phone: &str, found: Found, leads: Vec<LeadFlag>, verifier: &Verifie
         request_sent_at: None,
         request_refused: None,
         business_days_to_request: None,
+        earlier_request: None,
         leads,
     };
     let entry = match found {
@@ -175,9 +182,13 @@ pub fn prove(phone: &str, found: Found, leads: Vec<LeadFlag>, verifier: &Verifie
         RequestState::Sent { at } => Some(at.clone()),
         _ => None,
     };
-    proof.business_days_to_request = sent_at
-        .as_deref()
-        .and_then(|sent| days_between(&evidence.received_at, sent));
+    proof.business_days_to_request = match &entry.earlier_request {
+        Some(_) => None,
+        None => sent_at
+            .as_deref()
+            .and_then(|sent| days_between(&evidence.received_at, sent)),
+    };
+    proof.earlier_request = entry.earlier_request.clone();
     proof.verdict = if evidence.verified {
         Verdict::Proven
     } else {
@@ -287,7 +298,10 @@ impl Proof {
                     };
                     format!("{state} {at}, {days} business day(s) after receipt{late}")
                 }
-                (Some(at), None) => format!("{state} {at}"),
+                (Some(at), None) => match &self.earlier_request {
+                    Some(earlier) => format!("{earlier}; {state} again {at}"),
+                    None => format!("{state} {at}"),
+                },
                 _ => match &self.request_refused {
                     Some(why) => format!("{state}: {why}"),
                     None => state.to_owned(),
@@ -343,11 +357,14 @@ pub struct ExportRow {
     pub signals: Option<u64>,
     pub verified: bool,
     pub problem: Option<String>,
+    /// A first request an earlier release sent at a time it did not record
+    /// (`requestSentAt` is then a resend's).
+    pub earlier_request: Option<String>,
 }
 
 impl ExportRow {
     /// The CSV header, in the order of the fields.
-    pub const COLUMNS: [&'static str; 9] = [
+    pub const COLUMNS: [&'static str; 10] = [
         "phone",
         "dncAt",
         "reason",
@@ -357,6 +374,7 @@ impl ExportRow {
         "signals",
         "verified",
         "problem",
+        "earlierRequest",
     ];
 
     /// The row of an entry read (`Ok`) or of an item that cannot be (`Err(why)`).
@@ -373,11 +391,12 @@ impl ExportRow {
             signals: proof.signals,
             verified: proof.verdict == Verdict::Proven,
             problem: proof.problem,
+            earlier_request: proof.earlier_request,
         }
     }
 
     /// The row's fields as CSV cells, in [`COLUMNS`](Self::COLUMNS) order.
-    pub fn cells(&self) -> [String; 9] {
+    pub fn cells(&self) -> [String; 10] {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
         [
             self.phone.clone(),
@@ -389,6 +408,7 @@ impl ExportRow {
             self.signals.map(|n| n.to_string()).unwrap_or_default(),
             self.verified.to_string(),
             text(&self.problem),
+            text(&self.earlier_request),
         ]
     }
 }
@@ -454,6 +474,7 @@ mod tests {
             signals: 1,
             recent_signal_ids: VecDeque::from(["evt_1".to_owned()]),
             request,
+            earlier_request: None,
         }
     }
 
@@ -526,6 +547,24 @@ mod tests {
         );
         assert_eq!(unsigned.verdict.exit_code(), 2);
         assert!(unsigned.problem.unwrap().contains("no signature header"));
+    }
+
+    #[test]
+    fn a_resend_of_a_request_an_earlier_release_sent_is_never_counted_nor_late() {
+        let mut old = entry(
+            signed(BODY.as_bytes()),
+            BODY.as_bytes(),
+            sent("2026-12-07T09:00:00.000Z"),
+        );
+        old.earlier_request = Some(crate::core::register::EARLIER_RELEASE_REQUEST.to_owned());
+        let proof = prove("+12025550100", Some(Ok(old)), Vec::new(), &verifier());
+        assert_eq!(proof.business_days_to_request, None);
+        assert!(proof.earlier_request.is_some());
+        let report = proof.report();
+        assert!(!report.contains("LATE"), "{report}");
+        assert!(report.contains("first release"), "{report}");
+        let json = serde_json::to_value(&proof).unwrap();
+        assert!(json["earlierRequest"].is_string());
     }
 
     #[test]

@@ -187,7 +187,15 @@ pub struct RegisterEntry {
     /// The latest signals' ids, oldest first, at most [`RECENT_SIGNAL_IDS`].
     pub recent_signal_ids: VecDeque<String>,
     pub request: RequestState,
+    /// What is known of a first request an earlier release sent at a time it did not
+    /// record ([`EARLIER_RELEASE_REQUEST`]): the phone's later sends are resends, and no
+    /// business days are counted from them (docs/contract.md §4a).
+    pub earlier_request: Option<String>,
 }
+
+/// What an entry of the first release says of its request: sent, at a time it did not
+/// record.
+pub const EARLIER_RELEASE_REQUEST: &str = "sent by the first release, at a time it did not record";
 
 /// What a signal does to the register.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,6 +221,7 @@ pub fn register(
             request: RequestState::Pending {
                 since: now.to_rfc3339(),
             },
+            earlier_request: None,
         });
     };
     if old.recent_signal_ids.iter().any(|id| id == signal.id()) {

@@ -12,7 +12,10 @@
 //!
 //! Items of the first release (`signalIds`, every id; `requestedBy`; no `requestState`) are
 //! read: their request counts as pending, so the next pass that touches the phone sends it
-//! again under the same id (consumers drop it as a repeat) and marks it sent.
+//! again under the same id (consumers drop it as a repeat) and marks it sent. The first
+//! release sent that request at a time it did not record: such an entry says so
+//! (`earlierRequest`, written by the backfill, read from any first-release item), and its
+//! `requestSentAt` is the resend's time, from which no business days are counted.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -24,8 +27,8 @@ use crate::adapters::dynamodb::item::{VERSION, versioned};
 use crate::adapters::failure::{classify, condition_held};
 use crate::core::domain::{Phone, Timestamp};
 use crate::core::register::{
-    DncReason, DncSignalRecord, DncSource, Evidence, RECENT_SIGNAL_IDS, RegisterEntry,
-    RequestState, StoredSignal,
+    DncReason, DncSignalRecord, DncSource, EARLIER_RELEASE_REQUEST, Evidence, RECENT_SIGNAL_IDS,
+    RegisterEntry, RequestState, StoredSignal,
 };
 use crate::ports::{BackendError, DncRegisterStore, RegisterSaveError};
 
@@ -44,6 +47,7 @@ pub const PENDING_SHARDS: u32 = 8;
 pub const REQUEST_STATE: &str = "requestState";
 pub const REQUEST_SENT_AT: &str = "requestSentAt";
 pub const REQUEST_REFUSED: &str = "requestRefused";
+pub const EARLIER_REQUEST: &str = "earlierRequest";
 pub const SENT: &str = RequestState::SENT;
 pub const REFUSED: &str = RequestState::REFUSED;
 
@@ -94,6 +98,9 @@ struct RegisterItem {
     pending_since: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     request_refused: Option<String>,
+    /// A first request an earlier release sent at a time it did not record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    earlier_request: Option<String>,
     version: u64,
 }
 
@@ -127,6 +134,7 @@ pub fn register_item(
         pending_request: pending_since.as_ref().map(|_| pending_key(phone.as_str())),
         pending_since,
         request_refused: refused,
+        earlier_request: entry.earlier_request.clone(),
         version,
     })
 }
@@ -136,6 +144,13 @@ pub fn register_entry(
     item: HashMap<String, AttributeValue>,
 ) -> Result<(RegisterEntry, u64), serde_dynamo::Error> {
     let item: RegisterItem = serde_dynamo::from_item(item)?;
+    // An item of the first release (no request state): its request was sent, when is not
+    // known.
+    let earlier_request = item.earlier_request.clone().or_else(|| {
+        item.request_state
+            .is_none()
+            .then(|| EARLIER_RELEASE_REQUEST.to_owned())
+    });
     let request = match (item.request_state.as_deref(), item.request_refused) {
         (Some(SENT), _) => RequestState::Sent {
             at: item.request_sent_at.unwrap_or_else(|| item.dnc_at.clone()),
@@ -170,6 +185,7 @@ pub fn register_entry(
         signals: item.signals,
         recent_signal_ids: recent,
         request,
+        earlier_request,
     };
     Ok((entry, item.version))
 }
@@ -265,12 +281,15 @@ pub struct Backfilled {
 
 impl DynamoDncRegister {
     /// Puts every entry whose request is pending but which the sweep cannot see (written by
-    /// the first release: no `requestState`, no index key) into the pending index, pending
-    /// since its signal, with a version bump. Idempotent: a second run finds nothing. One
+    /// the first release: no `requestState`, no index key) into the pending index, with a
+    /// version bump: pending since `now` (the resend is what is pending: an entry pending
+    /// since its signal, years ago, would page the pending alarm at the first sweep), and
+    /// saying that the first release sent its request at a time it did not record. Idempotent: a second run finds nothing. One
     /// scan of the register (read only: keys and three attributes), one conditional update
     /// per entry found; `progress` hears each entry as it is handled.
     pub async fn backfill_pending(
         &self,
+        now: Timestamp,
         mut progress: impl FnMut(&Backfilled),
     ) -> Result<Backfilled, BackendError> {
         let mut done = Backfilled::default();
@@ -280,10 +299,9 @@ impl DynamoDncRegister {
                 .client
                 .scan()
                 .table_name(&self.table)
-                .projection_expression("#pk, #dncAt")
+                .projection_expression("#pk")
                 .filter_expression(UNINDEXED)
                 .expression_attribute_names("#pk", REGISTER_KEY)
-                .expression_attribute_names("#dncAt", "dncAt")
                 .expression_attribute_names("#state", REQUEST_STATE)
                 .expression_attribute_names("#pending", PENDING_KEY)
                 .expression_attribute_values(":pending", AttributeValue::S(PENDING.into()))
@@ -299,11 +317,11 @@ impl DynamoDncRegister {
                 })?;
             for item in page.items.unwrap_or_default() {
                 let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-                let (Some(phone), Some(dnc_at)) = (text(REGISTER_KEY), text("dncAt")) else {
+                let Some(phone) = text(REGISTER_KEY) else {
                     continue;
                 };
                 done.found += 1;
-                if self.index_pending(&phone, &dnc_at).await? {
+                if self.index_pending(&phone, now).await? {
                     done.indexed += 1;
                 }
                 progress(&done);
@@ -316,14 +334,15 @@ impl DynamoDncRegister {
     }
 
     /// One entry into the index, if it is still pending and out of it.
-    async fn index_pending(&self, phone: &str, dnc_at: &str) -> Result<bool, BackendError> {
+    async fn index_pending(&self, phone: &str, now: Timestamp) -> Result<bool, BackendError> {
         let written = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(REGISTER_KEY, AttributeValue::S(phone.to_owned()))
             .update_expression(
-                "SET #state = :pending, #pending = :key, #since = if_not_exists(#since, :since), \
+                "SET #state = :pending, #pending = :key, #since = :since, \
+                 #earlier = if_not_exists(#earlier, :earlier), \
                  #version = if_not_exists(#version, :zero) + :one",
             )
             .condition_expression(format!("attribute_exists(#pk) AND ({UNINDEXED})"))
@@ -331,10 +350,15 @@ impl DynamoDncRegister {
             .expression_attribute_names("#state", REQUEST_STATE)
             .expression_attribute_names("#pending", PENDING_KEY)
             .expression_attribute_names("#since", PENDING_SINCE)
+            .expression_attribute_names("#earlier", EARLIER_REQUEST)
             .expression_attribute_names("#version", VERSION)
             .expression_attribute_values(":pending", AttributeValue::S(PENDING.into()))
             .expression_attribute_values(":key", AttributeValue::S(pending_key(phone)))
-            .expression_attribute_values(":since", AttributeValue::S(dnc_at.to_owned()))
+            .expression_attribute_values(":since", AttributeValue::S(now.to_rfc3339()))
+            .expression_attribute_values(
+                ":earlier",
+                AttributeValue::S(EARLIER_RELEASE_REQUEST.to_owned()),
+            )
             .expression_attribute_values(":zero", AttributeValue::N("0".into()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .send()
