@@ -578,6 +578,28 @@ async fn each_relay_alarm_fires_in_its_scenario() {
     )
     .await;
 
+    // SQS refuses the request for good, the quarantine queue too, and the lead table fails
+    // the write that would keep it: not an SQS failure, and not SendFailures.
+    let mut m = normal_traffic().await;
+    let publisher = MemoryPublisher::new();
+    publisher.refuse_next_sends_for_good(1);
+    publisher.refuse_quarantine_for_good(true);
+    let lot = MemoryLeadStore::new();
+    lot.fail_next_writes(1);
+    let relay = Relay::new(publisher, MemoryDncRegister::new(), lot);
+    let report = relay
+        .relay(&support::changes(&store), support::budget())
+        .await;
+    assert_eq!((report.park_failures, report.send_failures), (1, 0));
+    assert!(report.retry_from.is_some());
+    relay_line(&mut m, &RelayRun::Batch(report), None, 0);
+    fires(
+        "the lead table fails a park",
+        &["RelayParkFailuresAlarm"],
+        &m,
+    )
+    .await;
+
     // A given-up batch the stream no longer holds.
     let mut m = normal_traffic().await;
     let shards = MemoryStreamShards::new(

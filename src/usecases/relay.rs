@@ -103,6 +103,9 @@ relay_counts! {
     parked => "Parked",
     /// Of `parked`, those the quarantine queue refused too: kept in the lead table.
     parked_in_table => "ParkedInTable",
+    /// What could not be parked in the lead table either (DynamoDB failed the write): the
+    /// relay stops there and retries it. Not an SQS failure.
+    park_failures => "ParkFailures",
     /// DNC requests SQS refused for good: parked, out of the sweep, for a person.
     dnc_refused => "DncRequestsRefused",
     unreadable => "UnreadableRecords",
@@ -438,7 +441,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
                 Ok(())
             }
             Err(e) => {
-                report.send_failures += 1;
+                report.park_failures += 1;
                 Err(error_chain(&e))
             }
         }

@@ -3,9 +3,10 @@
 
 use super::*;
 
-/// A quarantine record as an item of the lead table. The key is a digest of the record,
-/// under a prefix no phone has; DynamoDB's time to live removes it once the quarantine
-/// queue would have dropped it too.
+/// A quarantine record as an item of the lead table. The key is a digest of the record
+/// (its exact bytes: a body kept in base64 has only a preview in `body`, and two bodies
+/// alike in their first 8 KiB are still two records), under a prefix no phone has;
+/// DynamoDB's time to live removes it once the quarantine queue would have dropped it too.
 pub fn quarantine_item(
     record: &QuarantineRecord,
 ) -> Result<HashMap<String, AttributeValue>, serde_dynamo::Error> {
@@ -15,7 +16,12 @@ pub fn quarantine_item(
     serde_dynamo::to_item(TableItem {
         phone: format!(
             "{QUARANTINE_PREFIX}{}",
-            short_digest(&[&record.received_at, &record.reason, &record.body])
+            short_digest(&[
+                &record.received_at,
+                &record.reason,
+                &record.body,
+                record.body_base64.as_deref().unwrap_or_default(),
+            ])
         ),
         campaign_id: "quarantine".to_owned(),
         quarantine: Some(record.clone()),
@@ -78,4 +84,30 @@ pub fn parked_item(
         body: Some(parked.body.clone()),
         ..TableItem::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(record: &QuarantineRecord) -> String {
+        let item = quarantine_item(record).unwrap();
+        item[PARTITION_KEY].as_s().unwrap().clone()
+    }
+
+    #[test]
+    fn bodies_alike_in_their_preview_are_kept_under_two_keys() {
+        let at = "2024-01-28T12:00:00.000Z";
+        let mut one = vec![0xffu8; 9 * 1024];
+        let mut two = one.clone();
+        one.push(1);
+        two.push(2);
+        let (one, two) = (
+            QuarantineRecord::new(at, "not UTF-8", &one),
+            QuarantineRecord::new(at, "not UTF-8", &two),
+        );
+        assert_eq!(one.body, two.body, "the same preview");
+        assert_ne!(key(&one), key(&two));
+        assert_eq!(key(&one), key(&one.clone()), "a record keeps its key");
+    }
 }
