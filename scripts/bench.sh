@@ -6,6 +6,8 @@
 #   3. release binary sizes                  cargo lambda build --release (x86_64)
 #   4. init time and peak RSS of that binary (scripts/bench_init.py)
 #   5. call-events-dnc export over a register on moto (examples/export_bench.rs)
+#   6. the sweep after an SQS outage: 5,000 pending requests, with AWS's latency in memory, then
+#      on moto (examples/sweep_bench.rs)
 # E2E_LEADS (default 400) sets the size of the e2e workload.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,3 +40,8 @@ echo
 echo "== 5. call-events-dnc export on moto (EXPORT_ENTRIES, default 5000) =="
 cargo build --locked --release --quiet --bin call-events-dnc --example export_bench
 cargo run --locked --release --quiet --example export_bench -- "${EXPORT_ENTRIES:-5000}"
+
+echo
+echo "== 6. the sweep after an SQS outage (SWEEP_ENTRIES, default 5000): with AWS's latency, then on moto =="
+cargo run --locked --release --quiet --example sweep_bench -- "${SWEEP_ENTRIES:-5000}" --latency
+cargo run --locked --release --quiet --example sweep_bench -- "${SWEEP_ENTRIES:-5000}" || true

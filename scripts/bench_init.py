@@ -7,6 +7,9 @@ against it (AWS clients pointed at moto, from the environment):
 - init: from process start to the runtime's first `GET .../invocation/next`, that is,
   configuration, AWS clients and runtime ready for the first event. Median of --runs
   fresh processes.
+- first answer: from handing a fresh process its first delivery to its answer (the
+  connection to DynamoDB opened at init or not), p90 over the --runs fresh processes,
+  beside the warm answers' p50 (the same process's later deliveries).
 - peak RSS: VmHWM of one process after it has served --events signed deliveries
   (mixed event types over many leads), read from /proc before it is stopped.
 
@@ -139,8 +142,8 @@ def main():
     args = parser.parse_args()
     env = {**os.environ, **local_env.read(args.env_file)}
 
-    inits = []
-    for _ in range(args.runs):
+    inits, firsts = [], []
+    for run in range(args.runs):
         api = RuntimeApi()
         threading.Thread(target=api.serve_forever, daemon=True).start()
         process, started = start(args.binary, env, api)
@@ -148,6 +151,11 @@ def main():
             process.kill()
             raise SystemExit(f"the function did not become ready: {process.stderr.read().decode()[:2000]}")
         inits.append((api.first_next_at - started) * 1000)
+        body = next(bodies(1)).replace("+13035550000", f"+1404555{run:04d}")
+        handed = time.perf_counter()
+        api.events.put(signed_event(body))
+        api.responses.get(timeout=30)
+        firsts.append((time.perf_counter() - handed) * 1000)
         api.events.put(None)
         process.kill()
         process.wait()
@@ -159,10 +167,13 @@ def main():
     threading.Thread(target=api.serve_forever, daemon=True).start()
     process, _ = start(args.binary, env, api)
     statuses = {}
+    answers = []
     started = time.perf_counter()
     for body in bodies(args.events):
+        handed = time.perf_counter()
         api.events.put(signed_event(body))
         kind, payload = api.responses.get(timeout=30)
+        answers.append((time.perf_counter() - handed) * 1000)
         status = json.loads(payload).get("statusCode") if kind == "response" else kind
         statuses[status] = statuses.get(status, 0) + 1
     elapsed = time.perf_counter() - started
@@ -174,6 +185,10 @@ def main():
     api.shutdown()
     print(f"served {args.events} deliveries in {elapsed:.2f} s through the Runtime API: answers {statuses}")
     print(f"peak RSS (VmHWM) after {args.events} deliveries: {int(peak) / 1024:.1f} MiB")
+    p90 = statistics.quantiles(firsts, n=10)[-1] if len(firsts) > 1 else firsts[0]
+    print(f"first answer of a fresh process, {args.runs} runs: p90 {p90:.1f} ms "
+          f"(median {statistics.median(firsts):.1f} ms); warm answers (after the first 10): "
+          f"p50 {statistics.median(answers[10:] or answers):.1f} ms")
 
 
 if __name__ == "__main__":

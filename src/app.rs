@@ -87,6 +87,8 @@ pub async fn build(config: &Config, sdk: &SdkConfig) -> Result<LiveHandler, Star
         }
     };
     let store = DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
+    // During init: the first delivery finds the connection open.
+    store.warm_up().await;
     let verifier = Verifier::new(secrets, config.tolerance_seconds).accepting_v1(config.accept_v1);
     Ok(WebhookHandler::with_keyring(
         Keyring::new(verifier, source),

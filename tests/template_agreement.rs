@@ -350,9 +350,11 @@ fn allowed_actions(template: &Value, function: &str) -> BTreeSet<String> {
 
 #[test]
 fn webhook_is_allowed_one_dynamodb_write_and_its_secret_and_nothing_on_sqs() {
-    // kms:Decrypt only when the user brings a secret under their own key.
+    // kms:Decrypt only when the user brings a secret under their own key; DescribeTable
+    // once at init, to open the connection.
     let expected: BTreeSet<String> = [
         "dynamodb:PutItem",
+        "dynamodb:DescribeTable",
         "secretsmanager:GetSecretValue",
         "kms:Decrypt",
     ]

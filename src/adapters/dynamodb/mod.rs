@@ -120,6 +120,30 @@ impl DynamoLeadStore {
     }
 }
 
+/// How long the connection warm-up may hold up the function's start.
+const WARM_UP_LIMIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl DynamoLeadStore {
+    /// Opens the connection to DynamoDB (TCP and TLS) at the function's start, with one
+    /// `DescribeTable` of the lead table, so that the first delivery does not pay for it.
+    /// At most [`WARM_UP_LIMIT`]; whatever it answers, the start goes on (the first
+    /// delivery then opens the connection itself).
+    pub async fn warm_up(&self) -> bool {
+        let describe = self.client.describe_table().table_name(&self.table).send();
+        match tokio::time::timeout(WARM_UP_LIMIT, describe).await {
+            Ok(Ok(_)) => true,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %crate::core::error_chain(&e), "connection warm-up failed");
+                false
+            }
+            Err(_) => {
+                tracing::warn!("connection warm-up took too long");
+                false
+            }
+        }
+    }
+}
+
 impl DynamoLeadStore {
     /// Puts an item that is not a lead, unconditionally; `why` says what a permanent
     /// refusal means.

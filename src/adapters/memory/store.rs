@@ -273,9 +273,10 @@ impl ParkingLot for MemoryLeadStore {
     }
 }
 
-/// The DNC register in memory, through the same item codec as on DynamoDB.
+/// The DNC register in memory, through the same item codec as on DynamoDB; each call
+/// takes the latency set, if any, as DynamoDB's would.
 #[derive(Clone, Default)]
-pub struct MemoryDncRegister(Arc<Mutex<HashMap<String, Item>>>);
+pub struct MemoryDncRegister(Arc<Mutex<HashMap<String, Item>>>, Arc<Mutex<Duration>>);
 
 impl MemoryDncRegister {
     pub fn new() -> Self {
@@ -297,10 +298,23 @@ impl MemoryDncRegister {
     pub fn put_raw(&self, phone: &str, item: Item) {
         self.items().insert(phone.to_owned(), item);
     }
+
+    /// Every later call takes `latency` before it is answered.
+    pub fn set_latency(&self, latency: Duration) {
+        *self.1.lock().unwrap_or_else(|p| p.into_inner()) = latency;
+    }
+
+    async fn wait(&self) {
+        let latency = *self.1.lock().unwrap_or_else(|p| p.into_inner());
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+    }
 }
 
 impl DncRegisterStore for MemoryDncRegister {
     async fn load(&self, phone: &Phone) -> Result<Option<(RegisterEntry, u64)>, BackendError> {
+        self.wait().await;
         self.item(phone.as_str()).map(read_entry).transpose()
     }
 
@@ -310,6 +324,7 @@ impl DncRegisterStore for MemoryDncRegister {
         entry: &RegisterEntry,
         expected_version: Option<u64>,
     ) -> Result<(), RegisterSaveError> {
+        self.wait().await;
         let mut items = self.items();
         if !version_condition_holds(items.get(phone.as_str()), expected_version) {
             return Err(RegisterSaveError::Conflict);
@@ -323,6 +338,7 @@ impl DncRegisterStore for MemoryDncRegister {
     }
 
     async fn mark_sent(&self, phone: &Phone, at: Timestamp) -> Result<(), BackendError> {
+        self.wait().await;
         let state = RequestState::Sent {
             at: at.to_rfc3339(),
         };
@@ -332,6 +348,7 @@ impl DncRegisterStore for MemoryDncRegister {
     /// DynamoDB's UpdateItem on the raw item, as the adapter makes it: it needs nothing of
     /// the item but its key, so a damaged entry leaves the index too.
     async fn mark_refused(&self, phone: &Phone, why: &str) -> Result<(), BackendError> {
+        self.wait().await;
         let mut items = self.items();
         let Some(item) = items.get_mut(phone.as_str()) else {
             return Ok(());
@@ -363,6 +380,7 @@ impl DncRegisterStore for MemoryDncRegister {
         before: Timestamp,
         limit: usize,
     ) -> Result<Vec<(Phone, String)>, BackendError> {
+        self.wait().await;
         let before = before.to_rfc3339();
         let keys: Vec<String> = pending_keys().collect();
         let items = self.items();
