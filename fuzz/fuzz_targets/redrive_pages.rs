@@ -125,7 +125,12 @@ fuzz_target!(|script: Script| {
                 MemoryDncRegister::new(),
                 MemoryLeadStore::new(),
             );
-            relay.relay(&changes, tokio::time::Instant::now() + std::time::Duration::from_secs(30)).await;
+            relay
+                .relay(
+                    &changes,
+                    tokio::time::Instant::now() + std::time::Duration::from_secs(30),
+                )
+                .await;
         }
         assert!(
             tokio::time::Instant::now() <= by + Duration::from_secs(1),

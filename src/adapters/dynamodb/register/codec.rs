@@ -1,0 +1,153 @@
+//! The register's one codec: an entry as its DynamoDB item, and back.
+
+use super::*;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RegisterItem {
+    phone: String,
+    /// The earliest signal's time (RFC 3339 UTC, milliseconds).
+    dnc_at: String,
+    reason: DncReason,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    campaign_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    external_lead_id: Option<String>,
+    source: DncSource,
+    evidence: Evidence,
+    signals: u64,
+    /// The earliest signal's time, lossless (nanoseconds), for ordering.
+    first_signal_at: String,
+    #[serde(default)]
+    recent_signal_ids: Vec<String>,
+    /// First release only: every signal id. Read, never written.
+    #[serde(default, skip_serializing)]
+    signal_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_sent_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pending_request: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pending_since: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_refused: Option<String>,
+    /// A first request an earlier release sent at a time it did not record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    earlier_request: Option<String>,
+    version: u64,
+}
+
+/// The register item for `entry` at `version`.
+pub fn register_item(
+    phone: &Phone,
+    entry: &RegisterEntry,
+    version: u64,
+) -> Result<HashMap<String, AttributeValue>, serde_dynamo::Error> {
+    let dnc_at = entry.first.signal.at.to_rfc3339();
+    let first = StoredSignal::from(entry.first.clone());
+    let (state, sent_at, pending_since, refused) = match &entry.request {
+        RequestState::Pending { since } => (PENDING, None, Some(since.clone()), None),
+        RequestState::Sent { at } => (SENT, Some(at.clone()), None, None),
+        RequestState::Refused { why } => (REFUSED, None, None, Some(why.clone())),
+    };
+    serde_dynamo::to_item(RegisterItem {
+        phone: phone.as_str().to_owned(),
+        dnc_at,
+        reason: first.reason,
+        campaign_id: first.campaign_id,
+        external_lead_id: first.external_lead_id,
+        source: first.source,
+        evidence: first.evidence,
+        signals: entry.signals,
+        first_signal_at: first.at,
+        recent_signal_ids: entry.recent_signal_ids.iter().cloned().collect(),
+        signal_ids: Vec::new(),
+        request_state: Some(state.to_owned()),
+        request_sent_at: sent_at,
+        pending_request: pending_since.as_ref().map(|_| pending_key(phone.as_str())),
+        pending_since,
+        request_refused: refused,
+        earlier_request: entry.earlier_request.clone(),
+        version,
+    })
+}
+
+/// The entry and version a register item holds.
+pub fn register_entry(
+    item: HashMap<String, AttributeValue>,
+) -> Result<(RegisterEntry, u64), serde_dynamo::Error> {
+    let item: RegisterItem = serde_dynamo::from_item(item)?;
+    // An item of the first release (no request state): its request was sent, when is not
+    // known.
+    let earlier_request = item.earlier_request.clone().or_else(|| {
+        item.request_state
+            .is_none()
+            .then(|| EARLIER_RELEASE_REQUEST.to_owned())
+    });
+    let request = match (item.request_state.as_deref(), item.request_refused) {
+        (Some(SENT), _) => RequestState::Sent {
+            at: item.request_sent_at.unwrap_or_else(|| item.dnc_at.clone()),
+        },
+        (_, Some(why)) => RequestState::Refused { why },
+        (Some(REFUSED), None) => RequestState::Refused {
+            why: "refused (no reason kept)".to_owned(),
+        },
+        _ => RequestState::Pending {
+            since: item.pending_since.unwrap_or_else(|| item.dnc_at.clone()),
+        },
+    };
+    let mut recent: VecDeque<String> = match item.recent_signal_ids.is_empty() {
+        true => item.signal_ids.into(),
+        false => item.recent_signal_ids.into(),
+    };
+    while recent.len() > RECENT_SIGNAL_IDS {
+        recent.pop_front();
+    }
+    let first = DncSignalRecord::try_from(StoredSignal {
+        phone: item.phone,
+        campaign_id: item.campaign_id,
+        external_lead_id: item.external_lead_id,
+        reason: item.reason,
+        at: item.first_signal_at,
+        source: item.source,
+        evidence: item.evidence,
+    })
+    .map_err(<serde_dynamo::Error as serde::de::Error>::custom)?;
+    let entry = RegisterEntry {
+        first,
+        signals: item.signals,
+        recent_signal_ids: recent,
+        request,
+        earlier_request,
+    };
+    Ok((entry, item.version))
+}
+
+/// [`register_entry`], an item this code cannot read being a permanent failure: what both
+/// registers (DynamoDB's and the in-memory one) answer a load with.
+pub fn read_entry(
+    item: HashMap<String, AttributeValue>,
+) -> Result<(RegisterEntry, u64), BackendError> {
+    register_entry(item).map_err(|e| {
+        BackendError::permanent(
+            "reading the DNC register item",
+            "the DNC register item is unreadable",
+            e,
+        )
+    })
+}
+
+/// `entry` with its request `state`: what marking it sent or refused writes, the same rule
+/// for the memory register and DynamoDB's (where it is one UpdateItem, see below). A
+/// request already sent stays sent, with its first time.
+pub fn with_request(entry: &RegisterEntry, state: RequestState) -> Option<RegisterEntry> {
+    if matches!(entry.request, RequestState::Sent { .. }) {
+        return None;
+    }
+    Some(RegisterEntry {
+        request: state,
+        ..entry.clone()
+    })
+}
