@@ -193,11 +193,11 @@ where
         let started = Instant::now();
         let deadline = tokio::time::Instant::now() + RELAY_TIMEOUT - SWEEP_RESERVE;
         let swept = relay.sweep(Timestamp::now(), deadline).await;
-        sent += swept.report.dnc_sent;
+        sent += swept.report.counts.dnc_sent;
         println!(
             "sweep {minute}: found {}, sent {}, {:.1} s{}",
             swept.report.pending_found,
-            swept.report.dnc_sent,
+            swept.report.counts.dnc_sent,
             started.elapsed().as_secs_f64(),
             swept
                 .stopped

@@ -569,7 +569,7 @@ async fn each_relay_alarm_fires_in_its_scenario() {
     let report = relay
         .relay(&support::changes(&store), support::budget())
         .await;
-    assert_eq!((report.parked, report.dnc_refused), (1, 1));
+    assert_eq!((report.counts.parked, report.counts.dnc_refused), (1, 1));
     relay_line(&mut m, &RelayRun::Batch(report), None, 0);
     fires(
         "SQS refuses a DNC request for good",
@@ -590,7 +590,10 @@ async fn each_relay_alarm_fires_in_its_scenario() {
     let report = relay
         .relay(&support::changes(&store), support::budget())
         .await;
-    assert_eq!((report.park_failures, report.send_failures), (1, 0));
+    assert_eq!(
+        (report.counts.park_failures, report.counts.send_failures),
+        (1, 0)
+    );
     assert!(report.retry_from.is_some());
     relay_line(&mut m, &RelayRun::Batch(report), None, 0);
     fires(

@@ -111,7 +111,11 @@ async fn the_worst_bodies_at_the_size_limit_fit_every_item_and_message() {
         let report = relay
             .relay(&support::changes(&store), support::budget())
             .await;
-        assert_eq!((report.parked, report.retry_from), (0, None), "{what}");
+        assert_eq!(
+            (report.counts.parked, report.retry_from),
+            (0, None),
+            "{what}"
+        );
         let entry = register.item("+12025550990").map_or(0, |i| item_size(&i));
         let messages = publisher
             .sent()

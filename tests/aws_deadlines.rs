@@ -59,7 +59,11 @@ async fn a_batch_under_5_s_of_sqs_latency_is_answered_before_the_timeout_and_sen
     rest.records = records[position..].to_vec();
     let (response, report) = aws.relay().respond(rest, support::budget()).await;
     assert!(response.batch_item_failures.is_empty());
-    assert_eq!(position + report.callbacks_sent, 10, "a message sent twice");
+    assert_eq!(
+        position + report.counts.callbacks_sent,
+        10,
+        "a message sent twice"
+    );
     let [callbacks, _, _] = aws.drain_all_queues().await;
     let ids: BTreeSet<String> = callbacks
         .iter()

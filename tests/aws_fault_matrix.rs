@@ -127,7 +127,7 @@ async fn sqs_faults_never_reach_the_sender_and_every_message_leaves_once_after_r
             Fault::Invalid => {
                 proxy.inject(&[fault]);
                 let reports = aws.pump_with(&relay, 100).await;
-                assert_eq!(reports.iter().map(|r| r.parked).sum::<usize>(), 1);
+                assert_eq!(reports.iter().map(|r| r.counts.parked).sum::<usize>(), 1);
                 assert!(reports.iter().all(|r| r.retry_from.is_none()));
                 let (callbacks, dnc, quarantine) = sent_once_by_id(&aws).await;
                 assert_eq!((callbacks + dnc, quarantine), (1, 1), "{fault:?}");

@@ -42,7 +42,11 @@ async fn sqs_outage_costs_no_non_2xx_answer_and_the_relay_sends_every_message_on
             reports.iter().any(|r| r.retry_from.is_some()),
             "{reports:?}"
         );
-        assert!(reports.iter().all(|r| r.callbacks_sent + r.dnc_sent == 0));
+        assert!(
+            reports
+                .iter()
+                .all(|r| r.counts.callbacks_sent + r.counts.dnc_sent == 0)
+        );
     }
     let q = &aws.resources.queues;
     for url in [&q.callback, &q.dnc, &q.quarantine] {

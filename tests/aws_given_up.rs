@@ -87,7 +87,7 @@ async fn sqs_down_longer_than_the_record_age_then_back_loses_nothing() {
     let a_minute_on =
         Timestamp::from_unix_parts(now + SWEEP_GRACE.as_secs() as i64 + 1, 0).unwrap();
     let swept = support::finished(relay.relay().sweep(a_minute_on, support::budget()).await);
-    assert_eq!((swept.pending_found, swept.dnc_sent), (1, 1));
+    assert_eq!((swept.pending_found, swept.counts.dnc_sent), (1, 1));
     let register = aws.register_item(DNC_PHONE).await.unwrap();
     assert_eq!(s(&register, "requestState").as_deref(), Some("sent"));
     assert!(s(&register, "requestSentAt").is_some());
@@ -131,7 +131,7 @@ async fn the_redrive_alone_sends_the_dnc_request_and_the_callback_once() {
     // The sweep finds nothing pending.
     let later = Timestamp::from_unix_parts(Timestamp::now().to_unix_parts().0 + 3600, 0).unwrap();
     let swept = support::finished(relay.relay().sweep(later, support::budget()).await);
-    assert_eq!((swept.pending_found, swept.dnc_sent), (0, 0));
+    assert_eq!((swept.pending_found, swept.counts.dnc_sent), (0, 0));
 }
 
 /// DynamoDB Streams may answer pages with no records before the records (moto never does: a
@@ -374,7 +374,10 @@ async fn a_sweep_costs_one_query_plus_a_read_and_a_write_per_pending_request_wha
         DynamoLeadStore::new(dynamodb, &aws.resources.table_name),
     );
     let swept = support::finished(relay.sweep(Timestamp::now(), support::budget()).await);
-    assert_eq!((swept.pending_found, swept.dnc_sent), (PENDING, PENDING));
+    assert_eq!(
+        (swept.pending_found, swept.counts.dnc_sent),
+        (PENDING, PENDING)
+    );
     let calls = proxy.calls();
     let queries = PENDING_SHARDS as usize + 1;
     assert_eq!(
@@ -518,7 +521,7 @@ async fn entries_of_the_first_release_reach_the_sweep_after_one_idempotent_backf
     let first_sweep =
         Timestamp::from_unix_parts(Timestamp::now().to_unix_parts().0 + 90, 0).unwrap();
     let swept = support::finished(relay.relay().sweep(first_sweep, support::budget()).await);
-    assert_eq!((swept.pending_found, swept.dnc_sent), (1, 1));
+    assert_eq!((swept.pending_found, swept.counts.dnc_sent), (1, 1));
     assert!(swept.oldest_pending_seconds.unwrap() < 300, "{swept:?}");
     let item = aws.register_item(OLD).await.unwrap();
     assert_eq!(s(&item, "requestState").as_deref(), Some("sent"));
@@ -587,12 +590,16 @@ async fn a_register_entry_the_sweep_cannot_read_is_parked_once_and_leaves_the_in
     let later = Timestamp::from_unix_parts(Timestamp::now().to_unix_parts().0 + 3600, 0).unwrap();
     let first = support::finished(relay.relay().sweep(later, support::budget()).await);
     assert_eq!(
-        (first.pending_found, first.parked, first.unreadable),
+        (
+            first.pending_found,
+            first.counts.parked,
+            first.counts.unreadable
+        ),
         (1, 1, 1)
     );
     for _ in 0..3 {
         let again = support::finished(relay.relay().sweep(later, support::budget()).await);
-        assert_eq!((again.pending_found, again.parked), (0, 0));
+        assert_eq!((again.pending_found, again.counts.parked), (0, 0));
     }
     let item = aws.register_item(DAMAGED).await.unwrap();
     assert_eq!(s(&item, "requestState").as_deref(), Some("refused"));

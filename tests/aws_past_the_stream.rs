@@ -162,9 +162,9 @@ async fn a_batch_given_up_past_the_streams_24_hours_is_relayed_whole_from_the_bu
     );
     assert_eq!(
         (
-            report.dnc_sent,
-            report.callbacks_sent,
-            report.callbacks_past_due
+            report.counts.dnc_sent,
+            report.counts.callbacks_sent,
+            report.counts.callbacks_past_due
         ),
         (1, 1, 1)
     );

@@ -51,7 +51,7 @@ async fn messages_holding_characters_sqs_refuses_are_taken_with_their_exact_valu
         reports.iter().all(|r| r.retry_from.is_none()),
         "{reports:?}"
     );
-    assert_eq!(reports.iter().map(|r| r.parked).sum::<usize>(), 0);
+    assert_eq!(reports.iter().map(|r| r.counts.parked).sum::<usize>(), 0);
     assert_eq!(proxy.refused(), 0, "SQS refused a message");
 
     let [callbacks, dnc, quarantine] = aws.drain_all_queues().await;

@@ -74,7 +74,7 @@ async fn a_batch_under_slow_sqs_is_answered_before_the_timeout_and_nothing_is_se
     let timeout = started + Duration::from_secs(30);
     let report = relay.relay(&batch, timeout - Duration::from_secs(2)).await;
     assert!(Instant::now() <= timeout - Duration::from_secs(2));
-    assert_eq!(report.callbacks_sent, 5, "5 s each, 28 s in all");
+    assert_eq!(report.counts.callbacks_sent, 5, "5 s each, 28 s in all");
     let retry_from = report.retry_from.expect("the rest comes again");
     assert_eq!(retry_from, batch[5].sequence_number);
 
@@ -82,7 +82,7 @@ async fn a_batch_under_slow_sqs_is_answered_before_the_timeout_and_nothing_is_se
     publisher.set_latency(Duration::ZERO);
     let rest = &batch[5..];
     let again = relay.relay(rest, support::budget()).await;
-    assert_eq!((again.callbacks_sent, again.retry_from), (5, None));
+    assert_eq!((again.counts.callbacks_sent, again.retry_from), (5, None));
     let ids: BTreeSet<String> = publisher.sent().into_iter().map(|m| m.id).collect();
     assert_eq!(
         (publisher.sent().len(), ids.len()),
@@ -110,12 +110,12 @@ async fn a_sweep_stops_at_its_deadline_even_inside_a_slow_entry_and_that_is_no_f
         swept.stopped
     );
     assert_eq!(swept.report.pending_found, 3);
-    assert_eq!(swept.report.dnc_sent, 0);
+    assert_eq!(swept.report.counts.dnc_sent, 0);
 
     // The next sweep sends them all, once.
     publisher.set_latency(Duration::ZERO);
     let swept = relay.sweep(later, support::budget()).await;
-    assert_eq!((swept.stopped, swept.report.dnc_sent), (None, 3));
+    assert_eq!((swept.stopped, swept.report.counts.dnc_sent), (None, 3));
     let pending = call_events::ports::DncRegisterStore::pending(&register, later, 10);
     assert!(pending.await.unwrap().is_empty());
 }
@@ -134,7 +134,10 @@ async fn a_sweep_works_its_backlog_several_entries_at_a_time() {
     let later = Timestamp::from_unix_parts(later, 0).unwrap();
     let started = Instant::now();
     let swept = relay.sweep(later, support::budget()).await;
-    assert_eq!((swept.stopped, swept.report.dnc_sent), (None, backlog));
+    assert_eq!(
+        (swept.stopped, swept.report.counts.dnc_sent),
+        (None, backlog)
+    );
     // On tokio's paused clock: one after the other would take a send's latency per entry;
     // SWEEP_CONCURRENCY at a time takes it once per SWEEP_CONCURRENCY entries.
     let one_by_one = Duration::from_millis(100) * backlog as u32;

@@ -132,7 +132,7 @@ async fn a_request_stays_pending_until_sqs_takes_it_and_the_sweep_sends_it_once(
     );
     let later = Timestamp::now();
     let swept = sweep_after_grace(&world, later).await;
-    assert_eq!((swept.pending_found, swept.dnc_sent), (1, 1));
+    assert_eq!((swept.pending_found, swept.counts.dnc_sent), (1, 1));
     assert!(matches!(
         world.request_state().await,
         RequestState::Sent { .. }
@@ -140,12 +140,15 @@ async fn a_request_stays_pending_until_sqs_takes_it_and_the_sweep_sends_it_once(
     assert_eq!(world.dnc_requests().len(), 1);
     // Nothing pending any more: the next sweep sends nothing.
     let again = sweep_after_grace(&world, Timestamp::now()).await;
-    assert_eq!((again.pending_found, again.dnc_sent), (0, 0));
+    assert_eq!((again.pending_found, again.counts.dnc_sent), (0, 0));
     // A later DNC signal of the same phone sends nothing more.
     world.key_9(5).await;
     let changes = world.new_changes();
     let report = world.relay.relay(&changes, support::budget()).await;
-    assert_eq!((report.retry_from.as_deref(), report.dnc_sent), (None, 0));
+    assert_eq!(
+        (report.retry_from.as_deref(), report.counts.dnc_sent),
+        (None, 0)
+    );
     assert_eq!(world.dnc_requests().len(), 1, "one request per phone, ever");
 }
 
@@ -178,7 +181,10 @@ async fn any_relay_pass_that_touches_a_pending_phone_sends_its_request() {
         .await;
     let changes = world.new_changes();
     let report = world.relay.relay(&changes, support::budget()).await;
-    assert_eq!((report.retry_from.as_deref(), report.dnc_sent), (None, 1));
+    assert_eq!(
+        (report.retry_from.as_deref(), report.counts.dnc_sent),
+        (None, 1)
+    );
     assert!(!world.request_state().await.is_pending());
 }
 
@@ -190,7 +196,7 @@ async fn a_dnc_request_sqs_refuses_for_good_is_parked_marked_refused_and_left_ou
     let changes = world.new_changes();
     let report = world.relay.relay(&changes, support::budget()).await;
     assert_eq!(report.retry_from, None, "the relay goes on");
-    assert_eq!((report.dnc_refused, report.parked), (1, 1));
+    assert_eq!((report.counts.dnc_refused, report.counts.parked), (1, 1));
     assert!(matches!(
         world.request_state().await,
         RequestState::Refused { .. }
@@ -225,7 +231,10 @@ async fn a_quarantine_forward_sqs_refuses_for_good_is_parked_in_the_table_and_th
     let changes = world.new_changes();
     let report = world.relay.relay(&changes, support::budget()).await;
     assert_eq!(report.retry_from, None);
-    assert_eq!((report.parked_in_table, report.callbacks_sent), (1, 1));
+    assert_eq!(
+        (report.counts.parked_in_table, report.counts.callbacks_sent),
+        (1, 1)
+    );
     let parked = world.parked();
     assert_eq!(parked.len(), 1);
     assert!(
@@ -262,7 +271,10 @@ async fn a_park_the_quarantine_queue_refuses_too_ends_in_the_table_with_its_reas
     let changes = world.new_changes();
     let report = world.relay.relay(&changes, support::budget()).await;
     assert_eq!(report.retry_from, None, "the relay goes on");
-    assert_eq!((report.parked_in_table, report.callbacks_sent), (1, 1));
+    assert_eq!(
+        (report.counts.parked_in_table, report.counts.callbacks_sent),
+        (1, 1)
+    );
     let parked = world.parked();
     assert!(
         parked[0].0.contains("callback.scheduled"),
@@ -318,7 +330,11 @@ async fn the_sweep_parks_an_unreadable_register_entry_and_sends_the_others() {
     world.register.put_raw("+12025550191", damaged);
     let swept = sweep_after_grace(&world, Timestamp::now()).await;
     assert_eq!(
-        (swept.pending_found, swept.parked, swept.dnc_sent),
+        (
+            swept.pending_found,
+            swept.counts.parked,
+            swept.counts.dnc_sent
+        ),
         (2, 1, 1)
     );
     assert_eq!(world.dnc_requests().len(), 1);
@@ -331,7 +347,7 @@ async fn the_sweep_parks_an_unreadable_register_entry_and_sends_the_others() {
     // sweeps neither find it nor park it again.
     for _ in 0..3 {
         let again = sweep_after_grace(&world, Timestamp::now()).await;
-        assert_eq!((again.pending_found, again.parked), (0, 0));
+        assert_eq!((again.pending_found, again.counts.parked), (0, 0));
     }
     assert_eq!(world.publisher.quarantined().len(), 1, "parked once");
     let damaged = world.register.item("+12025550191").unwrap();
@@ -356,12 +372,15 @@ async fn a_sweep_out_of_time_stops_and_still_reports_what_it_did() {
     let later = Timestamp::from_unix_parts(Timestamp::now().to_unix_parts().0 + 3600, 0).unwrap();
     let swept = world.relay.sweep(later, support::budget()).await;
     assert_eq!(swept.report.pending_found, 1);
-    assert_eq!(swept.report.send_failures, 1);
+    assert_eq!(swept.report.counts.send_failures, 1);
     assert!(matches!(swept.stopped, Some(SweepStop::Failed(_))));
     // Out of time before it starts: nothing done, and it says why.
     world.publisher.set_down(false);
     let swept = world.relay.sweep(later, tokio::time::Instant::now()).await;
-    assert_eq!((swept.report.pending_found, swept.report.dnc_sent), (1, 0));
+    assert_eq!(
+        (swept.report.pending_found, swept.report.counts.dnc_sent),
+        (1, 0)
+    );
     assert!(matches!(swept.stopped, Some(SweepStop::OutOfTime(_))));
 }
 

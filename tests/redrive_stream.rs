@@ -109,7 +109,7 @@ fn relayed_whole(outcome: &Redriven) {
         panic!("not relayed: {outcome:?}");
     };
     assert_eq!(
-        (report.callbacks_sent, report.dnc_sent),
+        (report.counts.callbacks_sent, report.counts.dnc_sent),
         (1, 1),
         "{report:?}"
     );
@@ -324,13 +324,13 @@ async fn redrive_counters_say_what_happened() {
         .redrive(event, Instant::now() + Duration::from_secs(2))
         .await;
     assert_eq!(
-        (report.parked, report.parked_in_table),
+        (report.counts.parked, report.counts.parked_in_table),
         (1, 1),
         "{report:?}"
     );
     assert_eq!(report.gaps, 0, "{report:?}");
     assert_eq!(
-        (report.deferred, report.send_failures),
+        (report.deferred, report.counts.send_failures),
         (1, 0),
         "{report:?}"
     );

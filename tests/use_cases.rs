@@ -268,7 +268,7 @@ async fn relay_stops_at_the_failed_record_and_later_sends_each_message_once() {
     let all = changes(&store);
     let report = relay.relay(&all[resume..], support::budget()).await;
     assert_eq!(report.retry_from, None);
-    assert_eq!(report.callbacks_sent, 2);
+    assert_eq!(report.counts.callbacks_sent, 2);
     let sent: Vec<String> = publisher.sent().into_iter().map(|m| m.id).collect();
     assert_eq!(sent.len(), 2);
     assert_ne!(sent[0], sent[1]);
@@ -293,7 +293,7 @@ async fn relay_failing_mid_batch_does_not_let_a_later_message_of_the_phone_overt
         second.retry_from.as_deref(),
         Some(all[1].sequence_number.as_str())
     );
-    assert_eq!(second.send_failures, 1);
+    assert_eq!(second.counts.send_failures, 1);
     publisher.set_down(false);
     assert_eq!(
         relay.relay(&all[1..], support::budget()).await.retry_from,
@@ -319,9 +319,9 @@ async fn relay_parks_an_unreadable_record_with_its_reason_and_goes_on() {
     assert!(batch[0].decided.is_err());
     batch.extend(changes(&store));
     let report = relay.relay(&batch, support::budget()).await;
-    assert_eq!((report.unreadable, report.parked), (1, 1));
+    assert_eq!((report.counts.unreadable, report.counts.parked), (1, 1));
     assert_eq!(report.retry_from, None, "one bad record holds back nothing");
-    assert_eq!(report.callbacks_sent, 1);
+    assert_eq!(report.counts.callbacks_sent, 1);
     let parked = publisher.quarantined();
     assert!(
         parked[0]
@@ -345,7 +345,7 @@ async fn relay_parks_a_message_sqs_will_never_take_and_retries_one_it_may() {
     let relay = relay_to(&publisher);
     publisher.refuse_next_sends_for_good(1);
     let report = relay.relay(&changes(&store), support::budget()).await;
-    assert_eq!((report.parked, report.callbacks_sent), (1, 1));
+    assert_eq!((report.counts.parked, report.counts.callbacks_sent), (1, 1));
     assert_eq!(report.retry_from, None);
     assert!(
         publisher.quarantined()[0]
@@ -355,7 +355,7 @@ async fn relay_parks_a_message_sqs_will_never_take_and_retries_one_it_may() {
     // A failure that may pass stops the batch instead.
     publisher.fail_next_sends(1);
     let again = relay.relay(&changes(&store), support::budget()).await;
-    assert_eq!(again.parked, 0);
+    assert_eq!(again.counts.parked, 0);
     assert!(again.retry_from.is_some());
 }
 
@@ -410,6 +410,7 @@ async fn an_item_of_the_first_format_with_unsent_messages_has_them_sent_by_the_n
         relay
             .relay(&changes(&store), support::budget())
             .await
+            .counts
             .dnc_sent,
         0
     );
@@ -421,11 +422,25 @@ async fn an_item_of_the_first_format_with_unsent_messages_has_them_sent_by_the_n
         Recorded::Duplicate { .. }
     ));
     let all = changes(&store);
-    assert_eq!(relay.relay(&all[1..], support::budget()).await.dnc_sent, 1);
+    assert_eq!(
+        relay
+            .relay(&all[1..], support::budget())
+            .await
+            .counts
+            .dnc_sent,
+        1
+    );
     // From then on the item is of the current format: nothing is carried again.
     record(&webhook, &initiated(1)).await;
     let all = changes(&store);
-    assert_eq!(relay.relay(&all[2..], support::budget()).await.dnc_sent, 0);
+    assert_eq!(
+        relay
+            .relay(&all[2..], support::budget())
+            .await
+            .counts
+            .dnc_sent,
+        0
+    );
     assert_eq!(publisher.sent().len(), 1);
 }
 
@@ -486,7 +501,7 @@ proptest! {
             let callbacks = sent.len() - dnc;
             let is_dnc = stored_state(&store).is_some_and(|s| s.is_dnc());
             prop_assert_eq!(dnc, usize::from(is_dnc), "one DNC request exactly when DNC");
-            prop_assert_eq!(report.dnc_signals_registered, decided.get("dnc").copied().unwrap_or(0));
+            prop_assert_eq!(report.counts.dnc_signals_registered, decided.get("dnc").copied().unwrap_or(0));
             // Relayed in one batch, a DNC phone gets no callback at all.
             let decided_callbacks = decided.get("callback").copied().unwrap_or(0);
             prop_assert_eq!(callbacks, if is_dnc { 0 } else { decided_callbacks });

@@ -372,15 +372,15 @@ async fn register_parked(file: &PathBuf) -> ExitCode {
     // An operator's command: a few minutes, then it says to run it again.
     let by = tokio::time::Instant::now() + std::time::Duration::from_secs(300);
     let report = relay.relay().relay(&[change], by).await;
-    if report.retry_from.is_some() || report.parked > 0 {
+    if report.retry_from.is_some() || report.counts.parked > 0 {
         return fail(format!(
             "not done ({} registered, {} parked again): see the lines above; run it again",
-            report.dnc_signals_registered, report.parked
+            report.counts.dnc_signals_registered, report.counts.parked
         ));
     }
     println!(
         "register-parked: {} signal(s) on the register, {} DNC request(s) sent now",
-        report.dnc_signals_registered, report.dnc_sent
+        report.counts.dnc_signals_registered, report.counts.dnc_sent
     );
     ExitCode::SUCCESS
 }

@@ -30,10 +30,19 @@ async fn main() -> Result<(), Error> {
     .await
 }
 
+/// The relay's timeout (template.yaml).
+const FUNCTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The invocation's deadline (Lambda gives it in milliseconds since the epoch) on tokio's
-/// clock.
+/// clock. Lambda gives every invocation its whole timeout; a local emulator (`cargo lambda
+/// watch`) may give a deadline already past or a few seconds ahead: then the function's
+/// own timeout stands in, or the relay would stop before its first record.
 fn deadline_of(context: &lambda_runtime::Context) -> tokio::time::Instant {
     let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
     let left = std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms));
+    let left = match left < std::time::Duration::from_secs(5) {
+        true => FUNCTION_TIMEOUT,
+        false => left,
+    };
     tokio::time::Instant::now() + left
 }

@@ -232,7 +232,7 @@ where
                 let answer = serde_json::json!({
                     "swept": swept.stopped.is_none(),
                     "pendingFound": swept.report.pending_found,
-                    "dncRequestsSent": swept.report.dnc_sent,
+                    "dncRequestsSent": swept.report.counts.dnc_sent,
                 });
                 (Ok(answer), RelayRun::Sweep(swept.report), swept.stopped)
             }

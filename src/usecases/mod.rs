@@ -6,7 +6,8 @@
 //! - [`record`]: the webhook's: one delivery, one conditional write (or the quarantine);
 //! - [`relay`]: the relay's: send what each committed write decided; the sweep of pending
 //!   DNC requests;
-//! - [`redrive`]: batches Lambda gave up on, relayed again from the stream;
+//! - [`reports`]: what the relay did, by trigger;
+//! - [`redrive`]: batches Lambda gave up on, relayed again from the bucket or the stream;
 //! - [`replay`]: the operator's replay of the quarantine queue.
 
 pub mod keyring;
@@ -14,3 +15,4 @@ pub mod record;
 pub mod redrive;
 pub mod relay;
 pub mod replay;
+pub mod reports;

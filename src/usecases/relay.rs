@@ -44,6 +44,8 @@ use crate::core::messages::{QuarantineRecord, Queue, QueueMessage};
 use crate::core::register::{
     DncSignalRecord, RegisterEntry, Registered, RequestState, dnc_request, register,
 };
+pub use crate::usecases::reports::{BatchReport, RedriveReport, RelayCounts, SweepReport};
+
 use crate::ports::{
     BackendError, DncRegisterStore, MessagePublisher, Parked, ParkingLot, RegisterSaveError,
 };
@@ -62,100 +64,6 @@ pub const SWEEP_LIMIT: usize = 2000;
 pub const SWEEP_CONCURRENCY: usize = 16;
 /// A parked item's body is cut to this many bytes (a DynamoDB item holds 400 KB).
 const PARKED_BODY_BYTES: usize = 300 * 1024;
-
-/// Declares [`RelayCounts`] from one list, so that adding a count adds it to the sum and
-/// to the metrics the relay's log line publishes, with nothing else to edit.
-macro_rules! relay_counts {
-    ($($(#[$doc:meta])* $field:ident => $metric:literal,)*) => {
-        /// What relaying did, whichever way it was started: what SQS took, what was parked.
-        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-        pub struct RelayCounts {
-            $($(#[$doc])* pub $field: usize,)*
-        }
-
-        impl std::ops::AddAssign for RelayCounts {
-            fn add_assign(&mut self, other: Self) {
-                $(self.$field += other.$field;)*
-            }
-        }
-
-        impl RelayCounts {
-            /// Each count with the name of the metric it is published as.
-            pub fn metrics(&self) -> Vec<(&'static str, usize)> {
-                vec![$(($metric, self.$field),)*]
-            }
-        }
-    };
-}
-
-relay_counts! {
-    callbacks_sent => "CallbacksSent",
-    /// Callbacks not sent: the phone is on the DNC register.
-    callbacks_suppressed => "CallbacksSuppressed",
-    /// Callbacks found late (a given-up batch redriven) whose time had passed: counted,
-    /// not sent late.
-    callbacks_past_due => "CallbacksPastDue",
-    dnc_sent => "DncRequestsSent",
-    dnc_signals_registered => "DncSignalsRegistered",
-    quarantine_forwarded => "QuarantineForwarded",
-    send_failures => "SendFailures",
-    /// Records or messages parked after a permanent failure (queue or table).
-    parked => "Parked",
-    /// Of `parked`, those the quarantine queue refused too: kept in the lead table.
-    parked_in_table => "ParkedInTable",
-    /// What could not be parked in the lead table either (DynamoDB failed the write): the
-    /// relay stops there and retries it. Not an SQS failure.
-    park_failures => "ParkFailures",
-    /// DNC requests SQS refused for good: parked, out of the sweep, for a person.
-    dnc_refused => "DncRequestsRefused",
-    unreadable => "UnreadableRecords",
-}
-
-/// A stream batch's report: its counts, and the record to retry from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BatchReport {
-    pub counts: RelayCounts,
-    /// The sequence number of the first record not fully handled; it and every later
-    /// record of the batch come again.
-    pub retry_from: Option<String>,
-}
-
-/// A sweep's report: its counts, and the pending requests it found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SweepReport {
-    pub counts: RelayCounts,
-    pub pending_found: usize,
-    /// How long the longest pending request found has waited (0: none; `None`: the index
-    /// could not be read).
-    pub oldest_pending_seconds: Option<u64>,
-}
-
-/// A redrive invocation's report: the counts of every batch it relayed again, and what
-/// became of each on-failure message.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RedriveReport {
-    pub counts: RelayCounts,
-    /// Given-up stream batches relayed again whole.
-    pub redriven: usize,
-    /// Given-up stream batches the stream no longer held: written down for a person.
-    pub gaps: usize,
-    /// Given-up stream batches not redriven yet (a read short of the batch's end, SQS
-    /// down): their on-failure messages come back later.
-    pub deferred: usize,
-}
-
-/// A report reads as its counts: `report.dnc_sent`.
-macro_rules! reads_as_counts {
-    ($($report:ty),*) => {$(
-        impl std::ops::Deref for $report {
-            type Target = RelayCounts;
-            fn deref(&self) -> &RelayCounts {
-                &self.counts
-            }
-        }
-    )*};
-}
-reads_as_counts!(BatchReport, SweepReport, RedriveReport);
 
 pub struct Relay<P, R, K> {
     publisher: P,
