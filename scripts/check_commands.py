@@ -113,6 +113,7 @@ PLACEHOLDERS = {
     "<first arrival>": "=2026-01-01T00:00:00.000Z",
     "<last arrival>": "=2026-01-02T00:00:00.000Z",
     "<its campaignId>": "=stream-gap#example",
+    "<PHONE>": "=+12025550103",
     # Not sent to moto (it has no StartMessageMoveTask), named for the check all the same.
     "<CallbackDeadLetterQueueArn>": "=arn:aws:sqs:us-east-1:123456789012:callbacks-dlq.fifo",
     "<DncDeadLetterQueueArn>": "=arn:aws:sqs:us-east-1:123456789012:dnc-dlq.fifo",
