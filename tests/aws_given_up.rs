@@ -529,26 +529,23 @@ async fn entries_of_the_first_release_reach_the_sweep_after_one_idempotent_backf
     assert_eq!(dnc.len(), 1);
 
     // Its proof says who sent the first request, and counts no business days from a resend.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_call-events-dnc"))
-        .args(["prove", OLD])
-        .env("TABLE_NAME", &aws.resources.table_name)
-        .env("DNC_TABLE_NAME", &aws.resources.dnc_table_name)
-        .env("WEBHOOK_SECRET", support::aws::LOCAL_SECRET)
-        .env_remove("WEBHOOK_SECRET_ARN")
-        .output()
-        .unwrap();
+    let prove = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_call-events-dnc"))
+            .arg("prove")
+            .args(args)
+            .env("TABLE_NAME", &aws.resources.table_name)
+            .env("DNC_TABLE_NAME", &aws.resources.dnc_table_name)
+            .env("WEBHOOK_SECRET", support::aws::LOCAL_SECRET)
+            .env_remove("WEBHOOK_SECRET_ARN")
+            .output()
+            .unwrap()
+    };
+    let output = prove(&[OLD]);
     let report = String::from_utf8_lossy(&output.stdout);
     assert!(!report.contains("LATE"), "{report}");
     assert!(report.contains("sent by the first release"), "{report}");
     assert!(report.contains("sent again"), "{report}");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_call-events-dnc"))
-        .args(["prove", OLD, "--json"])
-        .env("TABLE_NAME", &aws.resources.table_name)
-        .env("DNC_TABLE_NAME", &aws.resources.dnc_table_name)
-        .env("WEBHOOK_SECRET", support::aws::LOCAL_SECRET)
-        .env_remove("WEBHOOK_SECRET_ARN")
-        .output()
-        .unwrap();
+    let output = prove(&[OLD, "--json"]);
     let proof: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(proof["businessDaysToRequest"], Value::Null, "{proof}");
     assert!(

@@ -262,6 +262,17 @@ where
         answer.map_err(|e| e.to_string())
     }
 
+    /// What each record of a stream event decided: a batch Lambda hands over, or one it
+    /// kept in the on-failure bucket.
+    fn changes(&self, event: Event) -> Vec<Change> {
+        let decode = self.decode;
+        event
+            .records
+            .into_iter()
+            .map(|record| change(record, decode))
+            .collect()
+    }
+
     /// Relays a stream batch until `by`; the partial batch response names the record to
     /// retry from.
     pub async fn respond(
@@ -269,12 +280,7 @@ where
         event: Event,
         by: tokio::time::Instant,
     ) -> (DynamoDbEventResponse, BatchReport) {
-        let decode = self.decode;
-        let changes: Vec<Change> = event
-            .records
-            .into_iter()
-            .map(|record| change(record, decode))
-            .collect();
+        let changes = self.changes(event);
         let report = self.relay.relay(&changes, by).await;
         let mut response = DynamoDbEventResponse::default();
         if let Some(sequence_number) = &report.retry_from {
@@ -360,12 +366,7 @@ where
     ) -> Redriven {
         match record.records() {
             Some(event) => {
-                let decode = self.decode;
-                let changes: Vec<Change> = event
-                    .records
-                    .into_iter()
-                    .map(|record| change(record, decode))
-                    .collect();
+                let changes = self.changes(event);
                 redrive_kept(&self.relay, &changes, read_by + RELAY_AFTER_READ).await
             }
             None => redrive(&self.shards, &self.relay, &record.batch, read_by).await,
