@@ -185,7 +185,7 @@ async fn sweeps<P, R, K>(
 where
     P: call_events::ports::MessagePublisher,
     R: call_events::ports::DncRegisterStore,
-    K: call_events::ports::ParkingLot,
+    K: call_events::ports::ParkingLot + call_events::ports::RelayLedger,
 {
     // SQS is back: one sweep a minute, as the schedule invokes them.
     let mut sent = 0;

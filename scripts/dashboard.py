@@ -66,6 +66,11 @@ PANELS = [
         for name in ["CallbacksSent", "DncRequestsSent", "CallbacksSuppressed", "Parked",
                      "SendFailures", "StreamGaps"]
     ]),
+    panel("Relay: writes relayed by the sweep (their stream record had not come), failed"
+          " confirmations, callbacks past due", [
+              ours(name, RELAY)
+              for name in ["Reconciled", "ConfirmFailures", "CallbacksPastDue"]
+          ]),
     panel("Queues and DLQs (messages visible)", [
         visible(q)
         for q in ["CallbackQueue", "DncQueue", "QuarantineQueue", "CallbackDeadLetterQueue",

@@ -11,7 +11,7 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::decided::{Change, Decided};
+use crate::core::decided::{Change, Decided, RelayMark, Unreadable, Waiting};
 use crate::core::domain::{Phone, Timestamp};
 use crate::core::lead::LeadState;
 use crate::core::messages::{QuarantineRecord, QueueMessage};
@@ -74,10 +74,14 @@ pub trait WebhookSecrets: Send + Sync {
 pub struct StoredLead {
     pub state: LeadState,
     pub version: u64,
-    /// Messages an item of the first released format still held in its outbox, never
-    /// confirmed sent. The next write carries them, so the relay sends them. Always empty
-    /// for items of the current format.
+    /// What the next write carries, so that the relay sends it (again): messages an item
+    /// of the first released format still held in its outbox, never confirmed sent; or
+    /// the messages and DNC signals of a write the relay has not confirmed yet.
     pub unsent: Decided,
+    /// Since when `unsent` waits for the relay, for an item of the current format: the
+    /// next write keeps the age in its mark. `None` for the first format (or nothing
+    /// waiting).
+    pub unsent_since: Option<Timestamp>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,13 +95,16 @@ pub enum SaveError {
 }
 
 pub trait LeadStore: Send + Sync {
-    /// Writes the state together with what this write decided (`outbox`), in one
-    /// conditional write: only if the stored version is still `expected_version` (`None`:
-    /// the lead must not exist yet). Returns the version written.
+    /// Writes the state together with what this write decided (`outbox`, with what it
+    /// carries), in one conditional write: only if the stored version is still
+    /// `expected_version` (`None`: the lead must not exist yet). A non-empty outbox waits
+    /// for the relay since `since` (the oldest carried message's time, else now). Returns
+    /// the version written.
     fn save(
         &self,
         state: &LeadState,
         outbox: &Decided,
+        since: Timestamp,
         expected_version: Option<u64>,
     ) -> impl Future<Output = Result<u64, SaveError>> + Send;
 }
@@ -184,6 +191,35 @@ pub struct Parked {
 
 pub trait ParkingLot: Send + Sync {
     fn park(&self, parked: &Parked) -> impl Future<Output = Result<(), BackendError>> + Send;
+}
+
+/// The lead table as the relay confirms what it relayed: each write that decided messages
+/// or DNC signals waits in an index until the relay confirms its version; the sweep reads
+/// the index for writes whose stream record never came.
+pub trait RelayLedger: Send + Sync {
+    /// Takes the write out of the index, if the item is still at the version relayed (a
+    /// later write carries what it holds, and waits on its own). Says whether it did.
+    fn confirm(&self, mark: &RelayMark) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
+    /// Up to `limit` items waiting since `before` or earlier, the longest waiting first,
+    /// from the sparse index (never a scan of the table).
+    fn waiting(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Waiting>, BackendError>> + Send;
+
+    /// What the waiting item holds now (one consistent read): `None` when the relay has
+    /// confirmed it meanwhile; the item whole, with why, when this code cannot read it.
+    fn reread(
+        &self,
+        waiting: &Waiting,
+    ) -> impl Future<Output = Result<Option<Result<Decided, Unreadable>>, BackendError>> + Send;
+
+    /// Takes an item this code cannot read out of the index (it was parked, with its
+    /// image, for a person), if it still waits since `waiting.since`.
+    fn set_aside(&self, waiting: &Waiting)
+    -> impl Future<Output = Result<(), BackendError>> + Send;
 }
 
 /// Sends what a committed write decided to its queue.

@@ -318,14 +318,15 @@ impl RelayRun {
     /// pending request when it could read the index.
     fn metrics(&self) -> Vec<(&'static str, usize)> {
         let none = RedriveReport::default();
-        let (counts, pending, redrive) = match self {
-            Self::Batch(r) => (r.counts, 0, &none),
-            Self::Redrive(r) => (r.counts, 0, r),
-            Self::Sweep(r) => (r.counts, r.pending_found, &none),
+        let (counts, pending, waiting, redrive) = match self {
+            Self::Batch(r) => (r.counts, 0, 0, &none),
+            Self::Redrive(r) => (r.counts, 0, 0, r),
+            Self::Sweep(r) => (r.counts, r.pending_found, r.waiting_found, &none),
         };
         let mut metrics = counts.metrics();
         metrics.extend([
             ("DncRequestsPending", pending),
+            ("WritesWaiting", waiting),
             ("BatchesRedriven", redrive.redriven),
             ("StreamGaps", redrive.gaps),
             ("RedrivesDeferred", redrive.deferred),

@@ -9,7 +9,7 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use call_events::adapters::dynamodb::item::PARKED_PARTITION;
+use call_events::adapters::dynamodb::item::{PARKED_PARTITION, RELAY_SHARDS};
 use call_events::core::domain::Timestamp;
 use call_events::usecases::relay::SWEEP_GRACE;
 use serde_json::{Value, json};
@@ -379,7 +379,9 @@ async fn a_sweep_costs_one_query_plus_a_read_and_a_write_per_pending_request_wha
         (PENDING, PENDING)
     );
     let calls = proxy.calls();
-    let queries = PENDING_SHARDS as usize + 1;
+    // The register's pending index, then the lead table's index of writes waiting for the
+    // relay (empty here).
+    let queries = PENDING_SHARDS as usize + 1 + RELAY_SHARDS as usize;
     assert_eq!(
         calls,
         queries + 2 * PENDING,

@@ -229,6 +229,8 @@ fn comparable(mut item: support::aws::Item) -> support::aws::Item {
     item.remove("updatedAt");
     item.remove("version");
     item.remove("writeId");
+    // When the outbox began to wait for the relay.
+    item.remove("relayPendingSince");
     item
 }
 

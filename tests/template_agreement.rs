@@ -470,6 +470,57 @@ fn a_sweep_reads_the_registers_sparse_index_of_pending_requests_every_minute() {
 }
 
 #[test]
+fn the_sweep_reads_the_lead_tables_sparse_index_of_writes_the_relay_has_not_confirmed() {
+    use call_events::adapters::dynamodb::item::{RELAY_INDEX, RELAY_PENDING, RELAY_PENDING_SINCE};
+    let template = template();
+    let table = resource(&template, "LeadTable");
+    let index = table["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|i| text(&i["IndexName"]) == RELAY_INDEX)
+        .expect("the index of writes waiting for the relay");
+    let keys = pairs(&index["KeySchema"], "AttributeName", "KeyType");
+    assert_eq!(keys.get(RELAY_PENDING).map(String::as_str), Some("HASH"));
+    assert_eq!(
+        keys.get(RELAY_PENDING_SINCE).map(String::as_str),
+        Some("RANGE")
+    );
+    assert_eq!(text(&index["Projection"]["ProjectionType"]), "KEYS_ONLY");
+    // The relay confirms on the table and reads the index; it may not scan.
+    let statements = resource(&template, "RelayFunction")["Policies"][0]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .clone();
+    let confirmations = statements
+        .iter()
+        .find(|s| text(&s["Sid"]) == "LeadTableConfirmations")
+        .expect("the relay's confirmations");
+    let actions: BTreeSet<String> = confirmations["Action"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(text)
+        .collect();
+    let expected: BTreeSet<String> = ["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"]
+        .map(String::from)
+        .into();
+    assert_eq!(actions, expected);
+    let resources: Vec<String> = confirmations["Resource"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(text)
+        .collect();
+    assert!(
+        resources
+            .iter()
+            .any(|r| r.ends_with(&format!("/index/{RELAY_INDEX}"))),
+        "{resources:?}"
+    );
+}
+
+#[test]
 fn every_queue_states_its_maximum_message_size() {
     let template = template();
     let resources = template["Resources"].as_mapping().unwrap();

@@ -60,12 +60,9 @@ fn instance(store: &MemoryLeadStore) -> CallEventRecorder<MemoryLeadStore> {
 
 type MemoryRelay = Relay<MemoryPublisher, MemoryDncRegister, MemoryLeadStore>;
 
-fn relay_to(publisher: &MemoryPublisher) -> MemoryRelay {
-    Relay::new(
-        publisher.clone(),
-        MemoryDncRegister::new(),
-        MemoryLeadStore::new(),
-    )
+/// The relay of the lead table `store` (it confirms there what it relayed).
+fn relay_to(publisher: &MemoryPublisher, store: &MemoryLeadStore) -> MemoryRelay {
+    Relay::new(publisher.clone(), MemoryDncRegister::new(), store.clone())
 }
 
 /// The signed request an event came in (fixed, so runs compare equal).
@@ -257,7 +254,7 @@ async fn relay_stops_at_the_failed_record_and_later_sends_each_message_once() {
     record(&webhook, &initiated(1)).await;
     record(&webhook, &scheduled(2)).await;
     let publisher = MemoryPublisher::new();
-    let relay = relay_to(&publisher);
+    let relay = relay_to(&publisher, &store);
 
     publisher.fail_next_sends(1);
     let resume = relay_from(&relay, &store, 0).await;
@@ -281,7 +278,7 @@ async fn relay_failing_mid_batch_does_not_let_a_later_message_of_the_phone_overt
     record(&webhook, &scheduled(0)).await;
     record(&webhook, &key(2, "9")).await;
     let publisher = MemoryPublisher::new();
-    let relay = relay_to(&publisher);
+    let relay = relay_to(&publisher, &store);
     // The callback goes, the DNC request fails: the batch resumes at the DNC record.
     publisher.fail_next_sends(0);
     let all = changes(&store);
@@ -308,7 +305,7 @@ async fn relay_parks_an_unreadable_record_with_its_reason_and_goes_on() {
     let store = MemoryLeadStore::new();
     record(&instance(&store), &scheduled(0)).await;
     let publisher = MemoryPublisher::new();
-    let relay = relay_to(&publisher);
+    let relay = relay_to(&publisher, &store);
     // A signal whose phone is not E.164: the image cannot be read.
     let image = r#"{"phone":{"S":"+1234567890"},"campaignId":{"S":"camp"},"version":{"N":"1"},"outboxVersion":{"N":"1"},"dncSignals":{"M":{"evt_x":{"M":{"phone":{"S":"not a phone"}}}}}}"#;
     let image: serde_dynamo::Item = serde_json::from_str(image).unwrap();
@@ -342,7 +339,7 @@ async fn relay_parks_a_message_sqs_will_never_take_and_retries_one_it_may() {
     record(&webhook, &scheduled(0)).await;
     record(&webhook, &scheduled(1)).await;
     let publisher = MemoryPublisher::new();
-    let relay = relay_to(&publisher);
+    let relay = relay_to(&publisher, &store);
     publisher.refuse_next_sends_for_good(1);
     let report = relay.relay(&changes(&store), support::budget()).await;
     assert_eq!((report.counts.parked, report.counts.callbacks_sent), (1, 1));
@@ -366,7 +363,7 @@ async fn relay_passes_records_that_decided_nothing() {
     record(&webhook, &initiated(0)).await;
     record(&webhook, &key(1, "5")).await;
     let publisher = MemoryPublisher::new();
-    let report = relay_to(&publisher)
+    let report = relay_to(&publisher, &store)
         .relay(&changes(&store), support::budget())
         .await;
     assert_eq!(report, Default::default());
@@ -394,6 +391,7 @@ async fn an_item_of_the_first_format_with_unsent_messages_has_them_sent_by_the_n
         }],
         dnc_signals: Vec::new(),
         quarantine: None,
+        relay_mark: None,
     };
     let mut item = call_events::adapters::dynamodb::item::lead_item(
         &applied.state,
@@ -402,10 +400,12 @@ async fn an_item_of_the_first_format_with_unsent_messages_has_them_sent_by_the_n
         key9.event_time,
     )
     .unwrap();
-    item.remove("outboxVersion");
+    for name in ["outboxVersion", "relayPending", "relayPendingSince"] {
+        item.remove(name);
+    }
     store.put_raw(item);
     let publisher = MemoryPublisher::new();
-    let relay = relay_to(&publisher);
+    let relay = relay_to(&publisher, &store);
     assert_eq!(
         relay
             .relay(&changes(&store), support::budget())
@@ -492,7 +492,7 @@ proptest! {
 
             // The relay, handed the whole stream, sends each decided message once by id.
             let publisher = MemoryPublisher::new();
-            let report = relay_to(&publisher).relay(&changes(&store), support::budget()).await;
+            let report = relay_to(&publisher, &store).relay(&changes(&store), support::budget()).await;
             prop_assert_eq!(&report.retry_from, &None);
             let sent = publisher.sent();
             let ids: BTreeSet<&str> = sent.iter().map(|m| m.id.as_str()).collect();

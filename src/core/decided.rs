@@ -15,6 +15,32 @@ pub struct Decided {
     pub dnc_signals: Vec<DncSignalRecord>,
     /// A body kept for replay (never decided by a lead's write).
     pub quarantine: Option<QuarantineRecord>,
+    /// The write, if it waits for the relay to confirm that it relayed the above (read from
+    /// the item; never part of what is decided).
+    pub relay_mark: Option<RelayMark>,
+}
+
+/// A write whose messages and signals wait for the relay: the item is in the lead table's
+/// index of unconfirmed writes until the relay confirms this version. Until then the
+/// webhook's next write of the lead carries them, and the relay's sweep finds them if
+/// their stream record never comes (docs/architecture.md, "No signal waits on the stream
+/// alone").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayMark {
+    /// The item's key.
+    pub phone: String,
+    pub sort_key: String,
+    /// The version that decided (or carried) them.
+    pub version: u64,
+}
+
+/// An item found in the index of unconfirmed writes: its key, and since when its oldest
+/// message waits (RFC 3339).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub phone: String,
+    pub sort_key: String,
+    pub since: String,
 }
 
 impl Decided {

@@ -19,8 +19,8 @@ use serde_json::Value;
 use crate::core::decided::{Change, Decided, Unreadable};
 use crate::core::domain::Timestamp;
 use crate::ports::{
-    DncRegisterStore, FailureArchive, MessagePublisher, Parked, ParkingLot, StreamBatch,
-    StreamShards,
+    DncRegisterStore, FailureArchive, MessagePublisher, Parked, ParkingLot, RelayLedger,
+    StreamBatch, StreamShards,
 };
 use crate::telemetry::{RelayRun, error_chain, relay_log_line_of};
 use crate::usecases::redrive::RELAY_AFTER_READ;
@@ -174,7 +174,7 @@ impl<P, R, K, S, A> StreamHandler<P, R, K, S, A>
 where
     P: MessagePublisher,
     R: DncRegisterStore,
-    K: ParkingLot,
+    K: ParkingLot + RelayLedger,
     S: StreamShards,
     A: FailureArchive,
 {

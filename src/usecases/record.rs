@@ -1,6 +1,8 @@
 //! The webhook's use case: record one call event for its lead, in one conditional write
 //! that holds the new state and the messages it decided. Nothing is sent from here: the
-//! relay sends what the write decided, from the table's stream.
+//! relay sends what the write decided, from the table's stream. What an earlier write
+//! decided and the relay has not confirmed yet is carried by the next write
+//! ([`StoredLead::unsent`]), so a stream record that never reaches the relay loses nothing.
 //!
 //! AWS calls per delivery: the instance keeps the last state it wrote or read of a few
 //! thousand leads ([`LeadCache`]), so a known lead costs one write, and a duplicate it
@@ -16,7 +18,6 @@ use std::time::Duration;
 
 use lru::LruCache;
 
-use crate::core::decided::Decided;
 use crate::core::domain::{
     CallEvent, CampaignId, EventId, EventType, LegacyDncCreated, Phone, Timestamp,
 };
@@ -176,7 +177,11 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
                     let duplicate = Recorded::Duplicate {
                         event_id: id.clone(),
                     };
-                    match known.as_ref().filter(|lead| !lead.unsent.is_empty()) {
+                    let first_format_unsent = known
+                        .as_ref()
+                        .filter(|lead| !lead.unsent.is_empty() && lead.unsent_since.is_none());
+                    match first_format_unsent {
+                        // Nothing to write; what waits for the relay is in its index.
                         None => {
                             self.cache.put(key, known);
                             return Ok(duplicate);
@@ -208,12 +213,21 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
                 }
             };
             let expected = known.as_ref().map(|lead| lead.version);
-            match self.store.save(&state, &outbox, expected).await {
+            // What is carried keeps its age in the relay's index.
+            let since = known
+                .as_ref()
+                .and_then(|lead| lead.unsent_since)
+                .unwrap_or_else(Timestamp::now);
+            match self.store.save(&state, &outbox, since, expected).await {
                 Ok(version) => {
+                    // Until the relay confirms this version (which moves the version on,
+                    // so this instance reads the lead again), the next write carries it.
+                    let waiting = !outbox.is_empty();
                     let written = StoredLead {
                         state,
                         version,
-                        unsent: Decided::default(),
+                        unsent: outbox,
+                        unsent_since: waiting.then_some(since),
                     };
                     self.cache.put(key, Some(written));
                     return Ok(recorded);

@@ -25,8 +25,8 @@ use crate::core::decided::{Change, sequence_after};
 use crate::core::domain::Timestamp;
 use crate::core::error_chain;
 use crate::ports::{
-    DncRegisterStore, MessagePublisher, PageError, Parked, ParkingLot, ReadError, ShardPosition,
-    StreamBatch, StreamShards,
+    DncRegisterStore, MessagePublisher, PageError, Parked, ParkingLot, ReadError, RelayLedger,
+    ShardPosition, StreamBatch, StreamShards,
 };
 use crate::usecases::relay::{BatchReport, Relay};
 
@@ -74,7 +74,7 @@ where
     S: StreamShards,
     P: MessagePublisher,
     R: DncRegisterStore,
-    K: ParkingLot,
+    K: ParkingLot + RelayLedger,
 {
     match read_batch(shards, batch, read_by).await {
         Ok(changes) => redrive_kept(relay, &changes, read_by + RELAY_AFTER_READ).await,
@@ -106,7 +106,7 @@ pub async fn redrive_kept<P, R, K>(
 where
     P: MessagePublisher,
     R: DncRegisterStore,
-    K: ParkingLot,
+    K: ParkingLot + RelayLedger,
 {
     let report = relay.relay_late(changes, by, Timestamp::now()).await;
     match &report.retry_from {

@@ -1,8 +1,10 @@
 //! The relay's use cases: act on what each committed write of the lead table decided, in
 //! stream order ([`Relay::relay`]), and send every DNC request still pending, whatever
 //! happened to the stream ([`Relay::sweep`], on a schedule). A record's new image says
-//! what its write decided (a [`Change`]), so nothing is written
-//! back to the lead table.
+//! what its write decided (a [`Change`]); once relayed, the write is confirmed to the lead
+//! table ([`RelayLedger::confirm`]), and the sweep relays every write whose record has not
+//! come ([`RECONCILE_GRACE`]): no signal waits on the stream alone
+//! (docs/architecture.md).
 //!
 //! A batch goes in two passes: 1. every DNC signal of the batch goes into the company-wide
 //! register ([`crate::core::register`]), which keeps the earliest signal per phone; this is
@@ -31,13 +33,13 @@
 //! over again is sent again under the same message ids (FIFO deduplication and consumers
 //! absorb it). Records that decided nothing (every other change of the table) pass.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::time::Instant;
 
-use crate::core::decided::Change;
+use crate::core::decided::{Change, Waiting};
 use crate::core::domain::{Phone, Timestamp, short_digest};
 use crate::core::error_chain;
 use crate::core::messages::{QuarantineRecord, Queue, QueueMessage};
@@ -48,6 +50,7 @@ pub use crate::usecases::reports::{BatchReport, RedriveReport, RelayCounts, Swee
 
 use crate::ports::{
     BackendError, DncRegisterStore, MessagePublisher, Parked, ParkingLot, RegisterSaveError,
+    RelayLedger,
 };
 
 /// Attempts at a register write that keeps losing a race with another relay batch.
@@ -59,6 +62,13 @@ pub const SWEEP_GRACE: Duration = Duration::from_secs(60);
 /// wait for the next sweep, a minute later. With [`SWEEP_CONCURRENCY`] at a time, a
 /// backlog of 5,000 leaves within three sweeps (BENCHMARKS.md, "The sweep after an outage").
 pub const SWEEP_LIMIT: usize = 2000;
+/// The sweep leaves a write waiting for the relay for less than this to its stream record:
+/// a record normally reaches the relay within a second, and a failing batch is retried by
+/// Lambda; the sweep is for a record that never comes.
+pub const RECONCILE_GRACE: Duration = Duration::from_secs(180);
+/// Waiting writes one sweep relays at most (each a read, its sends and register writes,
+/// and a confirmation); more wait for the next sweep.
+pub const RECONCILE_LIMIT: usize = 1000;
 /// Pending requests a sweep handles at once. Each is one phone: its read, send and write
 /// stay in order; different phones have no order between them.
 pub const SWEEP_CONCURRENCY: usize = 16;
@@ -74,7 +84,16 @@ pub struct Relay<P, R, K> {
 /// Register entries of the batch's phones, as pass 1 left them (`None`: not on it).
 type Entries = HashMap<String, Option<RegisterEntry>>;
 
-impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
+/// The ids of the DNC signals and messages a batch has handled: a write carries what the
+/// relay has not confirmed yet, so one batch may hold them twice (a write and the next,
+/// which carried them); they are handled once.
+#[derive(Default)]
+struct Seen {
+    signals: HashSet<String>,
+    messages: HashSet<String>,
+}
+
+impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot + RelayLedger> Relay<P, R, K> {
     pub fn new(publisher: P, register: R, lot: K) -> Self {
         Self {
             publisher,
@@ -110,10 +129,12 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
     ) -> BatchReport {
         let mut report = BatchReport::default();
         let mut entries = Entries::new();
+        let mut seen = Seen::default();
         // Pass 1, up to the first record that cannot be registered.
         let mut registered = changes.len();
         for (i, change) in changes.iter().enumerate() {
-            let registering = self.register_signals(change, &mut entries, &mut report.counts);
+            let registering =
+                self.register_signals(change, &mut entries, &mut seen, &mut report.counts);
             if let Err(why) = in_time(by, registering).await {
                 stopped(change, &why);
                 registered = i;
@@ -122,11 +143,17 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         }
         // Pass 2, over the records registered, in order.
         for change in &changes[..registered] {
-            let sending = self.send(change, &mut entries, &mut report.counts, late);
+            let sending = self.send(change, &mut entries, &mut seen, &mut report.counts, late);
             if let Err(why) = in_time(by, sending).await {
                 stopped(change, &why);
                 report.retry_from = Some(change.sequence_number.clone());
                 return report;
+            }
+            // Relayed: the write leaves the index of those waiting. A confirmation that
+            // fails or runs out of time only costs a second relay of the same ids later.
+            let confirming = self.confirm(change, &mut report.counts);
+            if tokio::time::timeout_at(by, confirming).await.is_err() {
+                report.counts.confirm_failures += 1;
             }
         }
         report.retry_from = changes.get(registered).map(|c| c.sequence_number.clone());
@@ -193,7 +220,128 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
                 }
             }
         }
+        // Then the writes whose stream record has not come: their requests join the
+        // register, and leave, in the same pass.
+        self.reconcile(now, by, report).await
+    }
+
+    /// Relays every write that waits in the lead table's index since `now - RECONCILE_GRACE`
+    /// or earlier (up to [`RECONCILE_LIMIT`], the longest waiting first,
+    /// [`SWEEP_CONCURRENCY`] at a time), as a record found late ([`Self::relay_late`]): its
+    /// DNC signals reach the register and their requests leave, its callbacks still ahead
+    /// are sent, those past due are counted; then it is confirmed. Reads only the index, and
+    /// each waiting item.
+    async fn reconcile(
+        &self,
+        now: Timestamp,
+        by: Instant,
+        report: &mut SweepReport,
+    ) -> Result<(), SweepStop> {
+        let reading = self
+            .lot
+            .waiting(now.minus(RECONCILE_GRACE), RECONCILE_LIMIT);
+        let waiting = match tokio::time::timeout_at(by, reading).await {
+            Ok(waiting) => waiting.map_err(|e| SweepStop::Failed(error_chain(&e)))?,
+            Err(_) => {
+                return Err(SweepStop::OutOfTime(
+                    "before the relay's index was read".into(),
+                ));
+            }
+        };
+        report.waiting_found = waiting.len();
+        let mut reconciling = futures_util::stream::iter(&waiting)
+            .map(|found| async move {
+                let mut counts = RelayCounts::default();
+                let outcome = match Instant::now() < by {
+                    true => Some(self.reconcile_one(found, now, by, &mut counts).await),
+                    false => None,
+                };
+                (counts, outcome)
+            })
+            .buffered(SWEEP_CONCURRENCY);
+        let mut done = 0;
+        while let Some((counts, outcome)) = reconciling.next().await {
+            report.counts += counts;
+            match outcome {
+                Some(Ok(())) => done += 1,
+                Some(Err(why)) => return Err(SweepStop::Failed(why)),
+                None => {
+                    let of = waiting.len();
+                    return Err(SweepStop::OutOfTime(format!(
+                        "after {done} of {of} writes waiting for the relay"
+                    )));
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// Relays one waiting write (see [`Self::reconcile`]).
+    async fn reconcile_one(
+        &self,
+        found: &Waiting,
+        now: Timestamp,
+        by: Instant,
+        counts: &mut RelayCounts,
+    ) -> Result<(), String> {
+        let item = match tokio::time::timeout_at(by, self.lot.reread(found)).await {
+            Ok(item) => item.map_err(|e| error_chain(&e))?,
+            Err(_) => return Err("out of time reading a waiting write".into()),
+        };
+        let change = match item {
+            // Confirmed since the index was read.
+            None => return Ok(()),
+            Some(decided) => Change {
+                sequence_number: format!("waiting {} {}", found.phone, found.sort_key),
+                decided,
+            },
+        };
+        tracing::warn!(
+            phone = %found.phone,
+            sort_key = %found.sort_key,
+            since = %found.since,
+            "a write still waits for the relay: relayed by the sweep"
+        );
+        let relayed = self
+            .relay_late(std::slice::from_ref(&change), by, now)
+            .await;
+        *counts += relayed.counts;
+        if relayed.retry_from.is_some() {
+            return Err(format!(
+                "a write waiting for the relay ({} {}) is not relayed yet",
+                found.phone, found.sort_key
+            ));
+        }
+        counts.reconciled += 1;
+        if change.decided.is_err() {
+            // Parked with its image, for a person: out of the index, or it comes back.
+            let aside = tokio::time::timeout_at(by, self.lot.set_aside(found)).await;
+            aside
+                .map_err(|_| "out of time setting a parked write aside".to_owned())?
+                .map_err(|e| error_chain(&e))?;
+        }
+        Ok(())
+    }
+
+    /// Confirms a relayed record's write to the lead table, if it waits for that.
+    async fn confirm(&self, change: &Change, counts: &mut RelayCounts) {
+        let Some(mark) = change
+            .decided
+            .as_ref()
+            .ok()
+            .and_then(|d| d.relay_mark.as_ref())
+        else {
+            return;
+        };
+        if let Err(e) = self.lot.confirm(mark).await {
+            counts.confirm_failures += 1;
+            tracing::warn!(
+                phone = %mark.phone,
+                sort_key = %mark.sort_key,
+                error = %error_chain(&e),
+                "relayed, not confirmed: the sweep relays it again later"
+            );
+        }
     }
 
     /// Sends one pending entry's request (see [`Self::sweep`]).
@@ -222,6 +370,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         &self,
         change: &Change,
         entries: &mut Entries,
+        seen: &mut Seen,
         report: &mut RelayCounts,
     ) -> Result<(), String> {
         let decided = match &change.decided {
@@ -237,7 +386,8 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
                 return self.park(&reason, &unreadable.image, report).await;
             }
         };
-        for signal in &decided.dnc_signals {
+        let unseen = |signal: &&DncSignalRecord| seen.signals.insert(signal.id().to_owned());
+        for signal in decided.dnc_signals.iter().filter(unseen) {
             let phone = signal.phone();
             match self.register_signal(phone, signal).await {
                 Ok(entry) => {
@@ -359,6 +509,7 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
         &self,
         change: &Change,
         entries: &mut Entries,
+        seen: &mut Seen,
         report: &mut RelayCounts,
         late: Option<Timestamp>,
     ) -> Result<(), String> {
@@ -370,6 +521,9 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot> Relay<P, R, K> {
             self.send_pending(signal.phone(), entries, report).await?;
         }
         for message in &decided.messages {
+            if !seen.messages.insert(message.id.clone()) {
+                continue;
+            }
             if message.queue == Queue::Callback {
                 match self.on_register(&message.group, entries).await {
                     Ok(false) => {}

@@ -24,6 +24,12 @@ pub struct RelayCounts {
     /// DNC requests SQS refused for good: parked, out of the sweep, for a person.
     pub dnc_refused: usize,
     pub unreadable: usize,
+    /// Writes the sweep found waiting in the relay's index after their stream record should
+    /// have come, and relayed (their record was lost, or is late).
+    pub reconciled: usize,
+    /// Confirmations that failed (DynamoDB unavailable): the write stays in the index, and
+    /// the sweep relays it again later (the same message ids).
+    pub confirm_failures: usize,
 }
 
 impl RelayCounts {
@@ -44,6 +50,8 @@ impl RelayCounts {
             park_failures,
             dnc_refused,
             unreadable,
+            reconciled,
+            confirm_failures,
         } = *self;
         vec![
             ("CallbacksSent", callbacks_sent),
@@ -58,6 +66,8 @@ impl RelayCounts {
             ("ParkFailures", park_failures),
             ("DncRequestsRefused", dnc_refused),
             ("UnreadableRecords", unreadable),
+            ("Reconciled", reconciled),
+            ("ConfirmFailures", confirm_failures),
         ]
     }
 }
@@ -78,6 +88,8 @@ impl std::ops::AddAssign for RelayCounts {
             park_failures,
             dnc_refused,
             unreadable,
+            reconciled,
+            confirm_failures,
         } = other;
         self.callbacks_sent += callbacks_sent;
         self.callbacks_suppressed += callbacks_suppressed;
@@ -91,6 +103,8 @@ impl std::ops::AddAssign for RelayCounts {
         self.park_failures += park_failures;
         self.dnc_refused += dnc_refused;
         self.unreadable += unreadable;
+        self.reconciled += reconciled;
+        self.confirm_failures += confirm_failures;
     }
 }
 
@@ -107,6 +121,8 @@ pub struct BatchReport {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SweepReport {
     pub counts: RelayCounts,
+    /// Writes found waiting in the relay's index longer than their stream record takes.
+    pub waiting_found: usize,
     pub pending_found: usize,
     /// How long the longest pending request found has waited (0: none; `None`: the index
     /// could not be read).

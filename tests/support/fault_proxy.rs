@@ -42,6 +42,8 @@ struct Plan {
     /// Every call while set.
     always: Option<Fault>,
     calls: usize,
+    /// The operation of each call (`X-Amz-Target`, e.g. `DynamoDB_20120810.Query`).
+    operations: Vec<String>,
     /// Answer the first `GetRecords` of each iterator with no records and the same
     /// iterator, as DynamoDB Streams may.
     empty_first_page: bool,
@@ -107,6 +109,11 @@ impl FaultProxy {
         self.plan.lock().unwrap().calls
     }
 
+    /// The operation of each call so far, in order (`DynamoDB_20120810.Query`, ...).
+    pub fn operations(&self) -> Vec<String> {
+        self.plan.lock().unwrap().operations.clone()
+    }
+
     /// From now on, the first `GetRecords` of each iterator is answered with an empty page.
     pub fn empty_first_pages(&self) {
         self.plan.lock().unwrap().empty_first_page = true;
@@ -127,6 +134,19 @@ impl FaultProxy {
     pub fn empty_pages(&self) -> usize {
         self.plan.lock().unwrap().empty_pages
     }
+}
+
+/// A request's `X-Amz-Target` header (the JSON protocols' operation), or `""`.
+fn operation(request: &[u8]) -> String {
+    let text = String::from_utf8_lossy(request);
+    let head = text.split_once("\r\n\r\n").map_or(&*text, |(head, _)| head);
+    head.lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("x-amz-target")
+                .then(|| value.trim().to_owned())
+        })
+        .unwrap_or_default()
 }
 
 /// The iterator of a `GetRecords` call, if the request is one.
@@ -189,6 +209,7 @@ async fn serve(mut client: TcpStream, upstream: String, plan: Arc<Mutex<Plan>>) 
         let (fault, empty) = {
             let mut plan = plan.lock().unwrap();
             plan.calls += 1;
+            plan.operations.push(operation(&request));
             let mut fault = plan.next.pop_front().or(plan.always);
             if plan.strict_sqs && fault.is_none() && sqs_would_refuse(&request) {
                 plan.refused += 1;

@@ -15,7 +15,8 @@ use aws_sdk_sqs::types::QueueAttributeName;
 
 use call_events::adapters::QueueUrls;
 use call_events::adapters::dynamodb::item::{
-    EXPIRES_AT, EXTERNAL_LEAD_ID_INDEX, INDEX_ATTRIBUTES, PARTITION_KEY, SORT_KEY,
+    EXPIRES_AT, EXTERNAL_LEAD_ID_INDEX, INDEX_ATTRIBUTES, PARTITION_KEY, RELAY_INDEX,
+    RELAY_PENDING, RELAY_PENDING_SINCE, SORT_KEY,
 };
 use call_events::adapters::dynamodb::register::{
     PENDING_INDEX, PENDING_KEY, PENDING_SINCE, REGISTER_KEY,
@@ -210,6 +211,19 @@ async fn create_table(
         )
         .build()
         .map_err(fail)?;
+    // The sweep's sparse index of writes the relay has not confirmed, keys only (as in
+    // template.yaml).
+    let waiting = GlobalSecondaryIndex::builder()
+        .index_name(RELAY_INDEX)
+        .key_schema(key(RELAY_PENDING, KeyType::Hash)?)
+        .key_schema(key(RELAY_PENDING_SINCE, KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::KeysOnly)
+                .build(),
+        )
+        .build()
+        .map_err(fail)?;
     client
         .create_table()
         .table_name(name)
@@ -217,9 +231,12 @@ async fn create_table(
         .attribute_definitions(attribute(PARTITION_KEY)?)
         .attribute_definitions(attribute(SORT_KEY)?)
         .attribute_definitions(attribute("externalLeadId")?)
+        .attribute_definitions(attribute(RELAY_PENDING)?)
+        .attribute_definitions(attribute(RELAY_PENDING_SINCE)?)
         .key_schema(key(PARTITION_KEY, KeyType::Hash)?)
         .key_schema(key(SORT_KEY, KeyType::Range)?)
         .global_secondary_indexes(index)
+        .global_secondary_indexes(waiting)
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)

@@ -3,7 +3,9 @@
 //! the use case decides again without reading.
 
 pub mod item;
+pub(crate) mod ledger;
 pub mod register;
+mod sparse;
 pub mod stream;
 
 use std::collections::HashMap;
@@ -23,8 +25,8 @@ use crate::core::proof::LeadFlag;
 use crate::core::register::DncSignalRecord;
 use crate::ports::{BackendError, Inbox, LeadStore, Parked, ParkingLot, SaveError};
 use item::{
-    PARTITION_KEY, SORT_KEY, lead_item, new_write_id, parked_item, quarantine_item, signal_item,
-    stamped, stored_lead, versioned, written_by,
+    PARTITION_KEY, SORT_KEY, lead_item_waiting, new_write_id, parked_item, quarantine_item,
+    signal_item, stamped, stored_lead, versioned, written_by,
 };
 
 #[derive(Debug, Clone)]
@@ -47,16 +49,18 @@ impl LeadStore for DynamoLeadStore {
         &self,
         state: &LeadState,
         outbox: &Decided,
+        since: Timestamp,
         expected_version: Option<u64>,
     ) -> Result<u64, SaveError> {
         let version = expected_version.map_or(1, |v| v + 1);
-        let item = lead_item(state, outbox, version, Timestamp::now()).map_err(|e| {
-            BackendError::permanent(
-                "writing the lead item",
-                "the lead's item cannot be encoded",
-                e,
-            )
-        })?;
+        let item =
+            lead_item_waiting(state, outbox, since, version, Timestamp::now()).map_err(|e| {
+                BackendError::permanent(
+                    "writing the lead item",
+                    "the lead's item cannot be encoded",
+                    e,
+                )
+            })?;
         let request = self.client.put_item().table_name(&self.table);
         let request = versioned(request, PARTITION_KEY, expected_version);
         match self.put_once(request, item).await {

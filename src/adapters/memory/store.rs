@@ -11,22 +11,24 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::adapters::dynamodb::item::VERSION;
 use crate::adapters::dynamodb::item::{
-    MAX_ITEM_BYTES, PARTITION_KEY, SORT_KEY, item_size, lead_item, lead_key, new_write_id,
-    parked_item, quarantine_item, signal_item, signal_key, stamped, stored_lead,
-    version_condition_holds, written_by,
+    CONFIRMED_REMOVES, MAX_ITEM_BYTES, PARTITION_KEY, RELAY_PENDING, RELAY_PENDING_SINCE, SORT_KEY,
+    item_size, lead_item_waiting, lead_key, new_write_id, parked_item, quarantine_item,
+    signal_item, signal_key, stamped, stored_lead, version_condition_holds, written_by,
 };
+use crate::adapters::dynamodb::ledger::longest_waiting;
 use crate::adapters::dynamodb::register::{
     PENDING_KEY, PENDING_SINCE, REFUSED, REQUEST_REFUSED, REQUEST_STATE, SENT, oldest_first,
     pending_keys, read_entry, register_item, with_request,
 };
-use crate::core::decided::Decided;
+use crate::adapters::dynamodb::stream::decode_new_image;
+use crate::core::decided::{Decided, RelayMark, Unreadable, Waiting};
 use crate::core::domain::{Phone, Timestamp};
 use crate::core::lead::LeadState;
 use crate::core::messages::QuarantineRecord;
 use crate::core::register::{DncSignalRecord, RegisterEntry, RequestState};
 use crate::ports::{
     BackendError, DncRegisterStore, Inbox, LeadStore, Parked, ParkingLot, RegisterSaveError,
-    SaveError,
+    RelayLedger, SaveError,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -216,6 +218,7 @@ impl LeadStore for MemoryLeadStore {
         &self,
         state: &LeadState,
         outbox: &Decided,
+        since: Timestamp,
         expected_version: Option<u64>,
     ) -> Result<u64, SaveError> {
         self.wait().await;
@@ -224,7 +227,7 @@ impl LeadStore for MemoryLeadStore {
         let key = lead_key(&state.campaign_id, &state.phone);
         let key = (text(&key, PARTITION_KEY), text(&key, SORT_KEY));
         let version = expected_version.map_or(1, |v| v + 1);
-        let item = lead_item(state, outbox, version, Timestamp::now())
+        let item = lead_item_waiting(state, outbox, since, version, Timestamp::now())
             .map_err(|e| BackendError::new("writing the lead item", e))?;
         let holds = |current: Option<&Item>| version_condition_holds(current, expected_version);
         match table.put_if(&key, item, holds)? {
@@ -269,6 +272,87 @@ impl ParkingLot for MemoryLeadStore {
             parked_item(parked).map_err(|e| BackendError::new("writing the parked item", e))?;
         fits(&item)?;
         table.commit(item);
+        Ok(())
+    }
+}
+
+/// DynamoDB's conditional UpdateItems of the relay, on the stored item.
+impl RelayLedger for MemoryLeadStore {
+    async fn confirm(&self, mark: &RelayMark) -> Result<bool, BackendError> {
+        self.wait().await;
+        let mut table = self.table();
+        table.injected_failure()?;
+        let key = (mark.phone.clone(), mark.sort_key.clone());
+        let Some(mut item) = table.items.get(&key).cloned() else {
+            return Ok(false);
+        };
+        let at_version = item
+            .get(VERSION)
+            .and_then(|v| v.as_n().ok())
+            .map(String::as_str)
+            == Some(mark.version.to_string().as_str());
+        if !at_version || !item.contains_key(RELAY_PENDING) {
+            return Ok(false);
+        }
+        for name in CONFIRMED_REMOVES {
+            item.remove(name);
+        }
+        item.insert(
+            VERSION.into(),
+            AttributeValue::N((mark.version + 1).to_string()),
+        );
+        table.commit(item);
+        Ok(true)
+    }
+
+    async fn waiting(&self, before: Timestamp, limit: usize) -> Result<Vec<Waiting>, BackendError> {
+        self.wait().await;
+        let before = before.to_rfc3339();
+        let table = self.table();
+        let found = table
+            .items
+            .iter()
+            .filter(|(_, item)| item.contains_key(RELAY_PENDING))
+            .filter_map(|((phone, sort_key), item)| {
+                let since = item.get(RELAY_PENDING_SINCE)?.as_s().ok()?;
+                (*since <= before).then(|| Waiting {
+                    phone: phone.clone(),
+                    sort_key: sort_key.clone(),
+                    since: since.clone(),
+                })
+            })
+            .collect();
+        Ok(longest_waiting(found, limit))
+    }
+
+    async fn reread(
+        &self,
+        waiting: &Waiting,
+    ) -> Result<Option<Result<Decided, Unreadable>>, BackendError> {
+        self.wait().await;
+        let key = (waiting.phone.clone(), waiting.sort_key.clone());
+        Ok(self
+            .table()
+            .items
+            .get(&key)
+            .filter(|item| item.contains_key(RELAY_PENDING))
+            .map(|item| decode_new_image(item.clone().into())))
+    }
+
+    async fn set_aside(&self, waiting: &Waiting) -> Result<(), BackendError> {
+        self.wait().await;
+        let mut table = self.table();
+        table.injected_failure()?;
+        let key = (waiting.phone.clone(), waiting.sort_key.clone());
+        let Some(mut item) = table.items.get(&key).cloned() else {
+            return Ok(());
+        };
+        let since = item.get(RELAY_PENDING_SINCE).and_then(|v| v.as_s().ok());
+        if since == Some(&waiting.since) {
+            item.remove(RELAY_PENDING);
+            item.remove(RELAY_PENDING_SINCE);
+            table.commit(item);
+        }
         Ok(())
     }
 }

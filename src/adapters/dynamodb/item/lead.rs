@@ -18,14 +18,32 @@ pub fn lead_key(campaign_id: &CampaignId, phone: &Phone) -> HashMap<String, Attr
 }
 
 /// The DynamoDB item for a lead: its state, the messages this write decided and its
-/// version, written at `now`.
+/// version, written at `now`. An outbox waits for the relay since `now`.
 pub fn lead_item(
     state: &LeadState,
     outbox: &Decided,
     version: u64,
     now: Timestamp,
 ) -> Result<HashMap<String, AttributeValue>, serde_dynamo::Error> {
-    serde_dynamo::to_item(TableItem::from_state(state, outbox, version, now))
+    lead_item_waiting(state, outbox, now, version, now)
+}
+
+/// [`lead_item`] whose outbox waits for the relay since `since`: the oldest message it
+/// carries from a write the relay has not confirmed (the mark keeps its age, so a lead
+/// written again and again is still found by the sweep in time).
+pub fn lead_item_waiting(
+    state: &LeadState,
+    outbox: &Decided,
+    since: Timestamp,
+    version: u64,
+    now: Timestamp,
+) -> Result<HashMap<String, AttributeValue>, serde_dynamo::Error> {
+    let mut item = TableItem::from_state(state, outbox, version, now);
+    if !outbox.is_empty() {
+        item.relay_pending = Some(relay_key(&item.phone));
+        item.relay_pending_since = Some(since.min(now).to_rfc3339());
+    }
+    serde_dynamo::to_item(item)
 }
 
 /// A lead read back from its DynamoDB item.
@@ -290,17 +308,36 @@ impl TableItem {
         if dnc && state.dnc.is_none() {
             return Err(CorruptItem("dncReason"));
         }
-        let unsent = match self.outbox_version {
-            Some(_) => Decided::default(),
-            None => Decided {
-                messages: self.outbox.into_values().collect(),
-                ..Decided::default()
-            },
+        // What the next write carries: an outbox of the first format (never confirmed
+        // sent), or one the relay has not confirmed yet, with its age.
+        let (unsent, unsent_since) = match (self.outbox_version, &self.relay_pending) {
+            (None, _) => (
+                Decided {
+                    messages: self.outbox.into_values().collect(),
+                    ..Decided::default()
+                },
+                None,
+            ),
+            (Some(_), Some(_)) => (
+                Decided {
+                    messages: self.outbox.into_values().collect(),
+                    dnc_signals: self.dnc_signals.into_values().collect(),
+                    ..Decided::default()
+                },
+                Some(
+                    self.relay_pending_since
+                        .as_deref()
+                        .and_then(|since| Timestamp::parse(since).ok())
+                        .ok_or(CorruptItem("relayPendingSince"))?,
+                ),
+            ),
+            (Some(_), None) => (Decided::default(), None),
         };
         Ok(StoredLead {
             state,
             version: self.version.ok_or(CorruptItem("version"))?,
             unsent,
+            unsent_since,
         })
     }
 }

@@ -36,14 +36,19 @@ use crate::ports::{BackendError, Parked, StoredLead};
 mod decided;
 mod lead;
 mod not_leads;
+mod relay_mark;
 mod size;
 mod versioned;
 mod write_id;
 
 pub use decided::committed;
-pub use lead::{CorruptItem, lead_item, lead_key, stored_lead};
+pub use lead::{CorruptItem, lead_item, lead_item_waiting, lead_key, stored_lead};
 pub use not_leads::{
     PARKED_PARTITION, SIGNAL_SORT_KEY_PREFIX, parked_item, quarantine_item, signal_item, signal_key,
+};
+pub use relay_mark::{
+    CONFIRMED_REMOVES, RELAY_INDEX, RELAY_PENDING, RELAY_PENDING_SINCE, RELAY_SHARDS, confirmation,
+    relay_key, relay_keys,
 };
 pub use size::{MAX_ITEM_BYTES, item_size};
 pub use versioned::{version_condition, version_condition_holds, versioned};
@@ -157,6 +162,12 @@ struct TableItem {
     dnc_signals: BTreeMap<String, DncSignalRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     outbox_version: Option<u64>,
+    /// The index of writes the relay has not confirmed ([`RELAY_INDEX`]): present while
+    /// `outbox` and `dncSignals` wait for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    relay_pending: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    relay_pending_since: Option<String>,
     /// Which write call put the item ([`WRITE_ID`], set by the adapters as they write):
     /// leads and signals kept without a lead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -212,6 +223,9 @@ mod tests {
     fn the_relays_projection_reads_only_attributes_the_item_writes() {
         let record = QuarantineRecord::new("2024-01-28T12:00:00.000Z".to_owned(), "r", b"{}");
         let full = DecidedAttributes {
+            phone: "+1234567890".into(),
+            campaign_id: "camp".into(),
+            relay_pending: Some(relay_key("+1234567890")),
             version: Some(1),
             outbox: BTreeMap::from([(
                 "m".to_owned(),
@@ -230,6 +244,9 @@ mod tests {
         };
         let projection: HashMap<String, AttributeValue> = serde_dynamo::to_item(&full).unwrap();
         let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(TableItem {
+            phone: full.phone.clone(),
+            campaign_id: full.campaign_id.clone(),
+            relay_pending: full.relay_pending.clone(),
             version: full.version,
             outbox: full.outbox.clone(),
             dnc_signals: full.dnc_signals.clone(),

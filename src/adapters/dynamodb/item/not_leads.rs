@@ -47,6 +47,8 @@ pub fn signal_item(
         version: Some(1),
         dnc_signals: BTreeMap::from([(record.id().to_owned(), record.clone())]),
         outbox_version: Some(1),
+        relay_pending: Some(relay_key(record.phone().as_str())),
+        relay_pending_since: Some(now.to_rfc3339()),
         expires_at: Some(now.to_unix_parts().0 + QUARANTINE_KEPT_SECONDS),
         ..TableItem::default()
     })

@@ -2,6 +2,7 @@
 //! save, the request's state set in place, and the sweep's query of the pending index.
 
 use super::*;
+use crate::adapters::dynamodb::sparse::{SparseIndex, items_since};
 
 impl DynamoDncRegister {
     /// Sets the request's state in place (the evidence is not rewritten): `update` with
@@ -133,44 +134,22 @@ impl DncRegisterStore for DynamoDncRegister {
         before: Timestamp,
         limit: usize,
     ) -> Result<Vec<(Phone, String)>, BackendError> {
-        let mut pending = Vec::new();
-        for key in pending_keys() {
-            let mut start = None;
-            let mut found = 0;
-            loop {
-                let output = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(PENDING_INDEX)
-                    .key_condition_expression("#pending = :pending AND #since <= :before")
-                    .expression_attribute_names("#pending", PENDING_KEY)
-                    .expression_attribute_names("#since", PENDING_SINCE)
-                    .expression_attribute_values(":pending", AttributeValue::S(key.clone()))
-                    .expression_attribute_values(":before", AttributeValue::S(before.to_rfc3339()))
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        classify(
-                            "DynamoDB Query (pending DNC requests)",
-                            "the pending-request index cannot be read",
-                            e,
-                        )
-                    })?;
-                for item in output.items.unwrap_or_default() {
-                    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-                    if let (Some(phone), Some(since)) = (text(REGISTER_KEY), text(PENDING_SINCE)) {
-                        found += 1;
-                        pending.push((since, phone));
-                    }
-                }
-                start = output.last_evaluated_key;
-                if start.is_none() || found >= limit {
-                    break;
-                }
-            }
-        }
+        let index = SparseIndex {
+            table: &self.table,
+            index: PENDING_INDEX,
+            shard_key: PENDING_KEY,
+            since_key: PENDING_SINCE,
+            operation: "DynamoDB Query (pending DNC requests)",
+            why: "the pending-request index cannot be read",
+        };
+        let items = items_since(&self.client, &index, pending_keys(), before, limit).await?;
+        let pending = items
+            .iter()
+            .filter_map(|item| {
+                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+                Some((text(PENDING_SINCE)?, text(REGISTER_KEY)?))
+            })
+            .collect();
         Ok(oldest_first(pending, limit))
     }
 }
