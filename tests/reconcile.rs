@@ -119,7 +119,7 @@ fn after_grace() -> Timestamp {
 }
 
 #[tokio::test]
-async fn writes_whose_stream_record_never_comes_are_relayed_by_the_sweep() {
+async fn writes_whose_stream_records_were_lost_while_sqs_was_down_are_relayed_by_the_sweep() {
     let world = World::new();
     record(&world.store, key_9(DNC_PHONE, 0)).await;
     record(
@@ -137,7 +137,16 @@ async fn writes_whose_stream_record_never_comes_are_relayed_by_the_sweep() {
     let kept = DncSignalRecord::new(&signal, evidence);
     assert!(world.store.keep_signal(&kept).await.unwrap());
     assert_eq!(world.waiting().len(), 4);
-    // The stream never hands these records to the relay.
+    // SQS is down while Lambda retries the batch; then Lambda gives it up and the stream
+    // trims it (a bucket write that failed too): its records never come again.
+    world.publisher.set_down(true);
+    for _ in 0..3 {
+        let changes = support::changes(&world.store);
+        let report = world.relay.relay(&changes, support::budget()).await;
+        assert!(report.retry_from.is_some());
+    }
+    world.publisher.set_down(false);
+    assert_eq!(world.waiting().len(), 4, "nothing confirmed");
 
     // Within the grace, the sweep leaves them to the stream.
     let swept = support::finished(world.relay.sweep(Timestamp::now(), support::budget()).await);
