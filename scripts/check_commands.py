@@ -261,6 +261,11 @@ def check_local():
             # The local run's key 9 is proven, in the report and in the JSON.
             if "call-events-dnc -- prove" in block and ("PROVEN: " not in out or '"verified": true' not in out):
                 problems.append("prove did not prove the local run's key 9")
+            # The local run's key 9 leaves the dial list; the other valid row stays.
+            if "call-events-dnc -- scrub" in block and (
+                    "1 kept, 1 removed as on the register, 1 removed as not a phone" not in out
+                    or "2,Sam,(202) 555-0177" not in out):
+                problems.append("scrub did not take the local run's key 9 off the dial list")
         # Looking never moves a message: six looks, the same messages each time.
         looks = []
         for _ in range(6):

@@ -176,6 +176,23 @@ pub trait DncRegisterStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<(Phone, String)>, BackendError>> + Send;
 }
 
+/// What the register says of a phone a dial list holds: on it since `dnc_at`, by a first
+/// signal of this kind (`reason`: `keypress_9`, `call_result_dnc`, `dnc_created`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub dnc_at: String,
+    pub kind: String,
+}
+
+/// The register as `call-events-dnc scrub` asks it: many phones at once, read only.
+pub trait RegisterLookup: Send + Sync {
+    /// Which of `phones` (at most 100) are on the register, by phone; consistent reads.
+    fn listed(
+        &self,
+        phones: &[Phone],
+    ) -> impl Future<Output = Result<std::collections::HashMap<String, Listed>, BackendError>> + Send;
+}
+
 /// What the relay could not send anywhere, kept durably with its reason for a person: the
 /// last resort when the quarantine queue itself refuses (docs/operating.md).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,6 +12,7 @@
 //! - [`proof`]: an opt-out proven from what the register kept.
 
 pub mod decided;
+pub mod dial_list;
 pub mod domain;
 pub mod lead;
 pub mod messages;

@@ -16,3 +16,4 @@ pub mod redrive;
 pub mod relay;
 pub mod replay;
 pub mod reports;
+pub mod scrub;

@@ -31,6 +31,9 @@ pub enum Fault {
     /// Passed through, and then answered `500 InternalServerError` as if the answer were
     /// lost: the call took effect, the caller does not know it (the SDK retries it).
     CommitThen500,
+    /// A `BatchGetItem` answered `200` with none of its keys processed (all in
+    /// `UnprocessedKeys`), as DynamoDB may answer one; any other call passes.
+    Unprocessed,
     /// Passed through: a place in a plan.
     Pass,
 }
@@ -244,6 +247,10 @@ async fn serve(mut client: TcpStream, upstream: String, plan: Arc<Mutex<Plan>>) 
             Some(Fault::Throttle) => error_answer(400, "ThrottlingException"),
             Some(Fault::Invalid) => error_answer(400, "ValidationException"),
             Some(Fault::Error(code)) => error_answer(400, code),
+            Some(Fault::Unprocessed) => match nothing_processed(&request) {
+                Some(answer) => Some(answer),
+                None => forward(&upstream, &request).await,
+            },
             Some(Fault::Latency(pause)) => {
                 tokio::time::sleep(pause).await;
                 forward(&upstream, &request).await
@@ -255,6 +262,33 @@ async fn serve(mut client: TcpStream, upstream: String, plan: Arc<Mutex<Plan>>) 
             return;
         }
     }
+}
+
+/// The answer to a `BatchGetItem` that processed none of its keys: every table's keys
+/// back in `UnprocessedKeys`. `None` for any other call.
+fn nothing_processed(request: &[u8]) -> Option<Vec<u8>> {
+    let text = String::from_utf8_lossy(request);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    if !head
+        .to_ascii_lowercase()
+        .contains("dynamodb_20120810.batchgetitem")
+    {
+        return None;
+    }
+    let body: serde_json::Value = serde_json::from_str(body).ok()?;
+    let asked = body.get("RequestItems")?.as_object()?;
+    let responses: serde_json::Map<String, serde_json::Value> = asked
+        .keys()
+        .map(|table| (table.clone(), serde_json::json!([])))
+        .collect();
+    let answer = serde_json::json!({"Responses": responses, "UnprocessedKeys": asked}).to_string();
+    Some(
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n{answer}",
+            answer.len()
+        )
+        .into_bytes(),
+    )
 }
 
 /// One call to moto, on its own connection.

@@ -27,8 +27,8 @@ use crate::core::lead::LeadState;
 use crate::core::messages::QuarantineRecord;
 use crate::core::register::{DncSignalRecord, RegisterEntry, RequestState};
 use crate::ports::{
-    BackendError, DncRegisterStore, Inbox, LeadStore, Parked, ParkingLot, RegisterSaveError,
-    RelayLedger, SaveError,
+    BackendError, DncRegisterStore, Inbox, LeadStore, Listed, Parked, ParkingLot, RegisterLookup,
+    RegisterSaveError, RelayLedger, SaveError,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -477,6 +477,31 @@ impl DncRegisterStore for MemoryDncRegister {
             })
             .collect();
         Ok(oldest_first(pending, limit))
+    }
+}
+
+/// BatchGetItem as DynamoDB answers it when it has the capacity: every key at once.
+impl RegisterLookup for MemoryDncRegister {
+    async fn listed(&self, phones: &[Phone]) -> Result<HashMap<String, Listed>, BackendError> {
+        self.wait().await;
+        let items = self.items();
+        let text = |item: &Item, name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        Ok(phones
+            .iter()
+            .filter_map(|phone| {
+                let item = items.get(phone.as_str())?;
+                let listed = Listed {
+                    dnc_at: text(item, "dncAt"),
+                    kind: text(item, "reason"),
+                };
+                Some((phone.as_str().to_owned(), listed))
+            })
+            .collect())
     }
 }
 

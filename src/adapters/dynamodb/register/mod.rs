@@ -72,6 +72,7 @@ pub fn pending_keys() -> impl Iterator<Item = String> {
 
 mod backfill;
 mod codec;
+mod lookup;
 mod scan;
 mod store;
 

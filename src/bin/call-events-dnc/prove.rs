@@ -1,0 +1,48 @@
+//! `call-events-dnc prove`: one phone's opt-out, proven from its register entry and the
+//! signed request kept with it (docs/contract.md §8).
+
+use std::process::ExitCode;
+
+use call_events::adapters::{DynamoDncRegister, DynamoLeadStore};
+use call_events::core::domain::Phone;
+use call_events::core::proof::prove;
+use call_events::telemetry::error_chain;
+
+use crate::operator::{could_not, prover};
+
+pub async fn prove_phone(phone: &str, json: bool) -> ExitCode {
+    let parsed = match Phone::parse(phone) {
+        Ok(parsed) => parsed,
+        Err(e) => return could_not("prove", format!("{phone:?} is not {}", e.expected)),
+    };
+    let (config, sdk, verifier) = match prover("prove").await {
+        Ok(prover) => prover,
+        Err(code) => return code,
+    };
+    let Some(table) = config.table_name.as_deref() else {
+        return could_not(
+            "prove",
+            "TABLE_NAME is not set (prove lists the phone's leads)",
+        );
+    };
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let register = DynamoDncRegister::new(client.clone(), &config.dnc_table_name);
+    let leads = DynamoLeadStore::new(client, table);
+    let (found, flags) = tokio::join!(register.find(&parsed), leads.lead_flags(&parsed));
+    let (found, flags) = match (found, flags) {
+        (Ok(found), Ok(flags)) => (found, flags),
+        (Err(e), _) | (_, Err(e)) => {
+            return could_not("prove", format!("cannot read: {}", error_chain(&e)));
+        }
+    };
+    let proof = prove(parsed.as_str(), found, flags, &verifier);
+    if json {
+        match serde_json::to_string_pretty(&proof) {
+            Ok(text) => println!("{text}"),
+            Err(e) => return could_not("prove", e),
+        }
+    } else {
+        println!("{}", proof.report());
+    }
+    ExitCode::from(proof.verdict.exit_code())
+}

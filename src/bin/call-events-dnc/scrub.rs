@@ -1,0 +1,307 @@
+//! `call-events-dnc scrub`: a dial list without the register's phones (docs/contract.md
+//! §8). The file is read once, in chunks of [`CHUNK_ROWS`] rows (memory does not grow with
+//! it): a CSV parser finds each row's fields and where the row ends, and a second reader
+//! copies the row's exact bytes, so a row that stays is written byte for byte (line
+//! ending, quoting, encoding and all). The verdicts are the use case's
+//! ([`call_events::usecases::scrub`]).
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use call_events::adapters::DynamoDncRegister;
+use call_events::core::dial_list::{
+    Country, Layout, NotAPhone, layout, read_phone, without_line_ending,
+};
+use call_events::core::domain::Phone;
+use call_events::telemetry::error_chain;
+use call_events::usecases::scrub::{Verdict, verdicts};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::operator::{could_not, operator_sdk};
+
+/// Rows decided at once: 50 `BatchGetItem`s of 100 phones at most.
+const CHUNK_ROWS: usize = 5_000;
+
+/// What the operator asked.
+pub struct Asked {
+    pub file: PathBuf,
+    pub phone_column: Option<String>,
+    pub out: Option<PathBuf>,
+    pub removed: Option<PathBuf>,
+    pub default_country: String,
+}
+
+/// One row of the list: where it starts, its exact bytes, the phone read from it.
+struct Row {
+    line: u64,
+    raw: Vec<u8>,
+    phone: Result<Phone, NotAPhone>,
+}
+
+#[derive(Default)]
+struct Counts {
+    rows: u64,
+    kept: u64,
+    dnc: u64,
+    invalid: u64,
+}
+
+/// The list, row by row, each with its exact bytes.
+struct Rows {
+    parser: csv::Reader<BufReader<File>>,
+    exact: BufReader<File>,
+    /// Bytes of the file handed out so far (as rows, or the header).
+    consumed: u64,
+    record: csv::ByteRecord,
+}
+
+impl Rows {
+    fn open(path: &PathBuf) -> std::io::Result<Self> {
+        let parser = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(BufReader::new(File::open(path)?));
+        Ok(Self {
+            parser,
+            exact: BufReader::new(File::open(path)?),
+            consumed: 0,
+            record: csv::ByteRecord::new(),
+        })
+    }
+
+    /// The next row's line, fields (in `self.record`) and exact bytes (with any blank
+    /// lines before it, which the parser passes over).
+    fn next(&mut self) -> Result<Option<(u64, Vec<u8>)>, String> {
+        let read = self
+            .parser
+            .read_byte_record(&mut self.record)
+            .map_err(|e| format!("not a readable CSV: {e}"))?;
+        if !read {
+            return Ok(None);
+        }
+        let line = self.record.position().map_or(0, |p| p.line());
+        let end = self.parser.position().byte();
+        let mut raw = self.take(end.saturating_sub(self.consumed))?;
+        // The parser ends a CRLF row at its CR (it passes over the LF with the next read):
+        // the LF is the row's.
+        if raw.ends_with(b"\r") && self.peek()? == Some(b'\n') {
+            raw.extend(self.take(1)?);
+        }
+        Ok(Some((line, raw)))
+    }
+
+    /// What follows the last row (blank lines), exactly.
+    fn rest(&mut self) -> Result<Vec<u8>, String> {
+        let mut rest = Vec::new();
+        self.exact
+            .read_to_end(&mut rest)
+            .map_err(|e| format!("cannot read: {e}"))?;
+        Ok(rest)
+    }
+
+    fn peek(&mut self) -> Result<Option<u8>, String> {
+        use std::io::BufRead;
+        let buffered = self
+            .exact
+            .fill_buf()
+            .map_err(|e| format!("cannot read: {e}"))?;
+        Ok(buffered.first().copied())
+    }
+
+    fn take(&mut self, len: u64) -> Result<Vec<u8>, String> {
+        let mut raw = vec![0; usize::try_from(len).map_err(|e| e.to_string())?];
+        self.exact
+            .read_exact(&mut raw)
+            .map_err(|e| format!("cannot read: {e}"))?;
+        self.consumed += len;
+        Ok(raw)
+    }
+
+    fn fields(&self) -> Vec<String> {
+        self.record
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect()
+    }
+
+    /// The row's phone, by the layout.
+    fn phone(&self, layout: &Layout, raw: &[u8], country: Country) -> Result<Phone, NotAPhone> {
+        let value = match layout {
+            Layout::Header { column } => match self.record.get(*column) {
+                Some(field) => String::from_utf8_lossy(field).into_owned(),
+                None => return Err(NotAPhone::Empty),
+            },
+            Layout::OnePerLine if self.record.len() == 1 => {
+                String::from_utf8_lossy(&self.record[0]).into_owned()
+            }
+            Layout::OnePerLine => String::from_utf8_lossy(without_line_ending(raw)).into_owned(),
+        };
+        read_phone(&value, country)
+    }
+}
+
+fn output(path: Option<&PathBuf>) -> std::io::Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(path) => Box::new(BufWriter::new(File::create(path)?)),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    })
+}
+
+pub async fn scrub(asked: Asked) -> ExitCode {
+    match run(asked).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => could_not("scrub", why),
+    }
+}
+
+async fn run(asked: Asked) -> Result<(), String> {
+    let started = Instant::now();
+    let country = Country::parse(&asked.default_country)?;
+    let table = std::env::var("DNC_TABLE_NAME")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or("DNC_TABLE_NAME is not set (the register to scrub against)")?;
+    let name = asked.file.display().to_string();
+    let size = std::fs::metadata(&asked.file)
+        .map_err(|e| format!("cannot read {name}: {e}"))?
+        .len();
+    let mut rows = Rows::open(&asked.file).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let mut out = output(asked.out.as_ref()).map_err(|e| format!("cannot write: {e}"))?;
+    let mut removed = match &asked.removed {
+        Some(path) => {
+            let mut writer = csv::Writer::from_writer(
+                File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+            );
+            writer
+                .write_record(["line", "why", "dncAt", "kind", "row"])
+                .map_err(|e| format!("cannot write: {e}"))?;
+            Some(writer)
+        }
+        None => None,
+    };
+    let register =
+        DynamoDncRegister::new(aws_sdk_dynamodb::Client::new(&operator_sdk().await), table);
+    let bar = ProgressBar::new(size);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes}  {msg}  ETA {eta}")
+    {
+        bar.set_style(style);
+    }
+
+    let mut counts = Counts::default();
+    let Some((line, raw)) = rows.next()? else {
+        bar.finish_and_clear();
+        eprintln!("scrub: {name} holds no row");
+        return Ok(());
+    };
+    let layout = layout(&rows.fields(), asked.phone_column.as_deref())?;
+    let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+    match layout {
+        // The header row stays, first.
+        Layout::Header { .. } => out
+            .write_all(&raw)
+            .map_err(|e| format!("cannot write: {e}"))?,
+        Layout::OnePerLine => {
+            let phone = rows.phone(&layout, &raw, country);
+            chunk.push(Row { line, raw, phone });
+        }
+    }
+    loop {
+        let next = rows.next()?;
+        let done = next.is_none();
+        if let Some((line, raw)) = next {
+            let phone = rows.phone(&layout, &raw, country);
+            chunk.push(Row { line, raw, phone });
+        }
+        if chunk.len() >= CHUNK_ROWS || (done && !chunk.is_empty()) {
+            decide(&register, &chunk, &mut out, removed.as_mut(), &mut counts)
+                .await
+                .map_err(|why| {
+                    format!(
+                        "stopped after {} rows (the output is incomplete): {why}",
+                        counts.rows
+                    )
+                })?;
+            chunk.clear();
+            bar.set_position(rows.consumed);
+            bar.set_message(format!(
+                "{} rows, {} removed",
+                counts.rows,
+                counts.dnc + counts.invalid
+            ));
+        }
+        if done {
+            break;
+        }
+    }
+    let rest = rows.rest()?;
+    out.write_all(&rest)
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write: {e}"))?;
+    if let Some(writer) = removed.as_mut() {
+        writer.flush().map_err(|e| format!("cannot write: {e}"))?;
+    }
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "scrub: {} rows: {} kept, {} removed as on the register, {} removed as not a phone; \
+         {seconds:.1} s ({:.0} rows/s). This company's register only: the national and state \
+         registries are a separate obligation.",
+        counts.rows,
+        counts.kept,
+        counts.dnc,
+        counts.invalid,
+        counts.rows as f64 / seconds.max(0.001)
+    );
+    Ok(())
+}
+
+/// Decides a chunk and writes each row where it goes, in order.
+async fn decide(
+    register: &DynamoDncRegister,
+    chunk: &[Row],
+    out: &mut Box<dyn Write>,
+    mut removed: Option<&mut csv::Writer<File>>,
+    counts: &mut Counts,
+) -> Result<(), String> {
+    let phones: Vec<Result<Phone, NotAPhone>> = chunk.iter().map(|r| r.phone.clone()).collect();
+    let verdicts = verdicts(register, &phones)
+        .await
+        .map_err(|e| error_chain(&e))?;
+    for (row, verdict) in chunk.iter().zip(verdicts) {
+        counts.rows += 1;
+        let (dnc_at, kind) = match &verdict {
+            Verdict::Keep => {
+                counts.kept += 1;
+                out.write_all(&row.raw)
+                    .map_err(|e| format!("cannot write: {e}"))?;
+                continue;
+            }
+            Verdict::Dnc(listed) => {
+                counts.dnc += 1;
+                (listed.dnc_at.as_str(), listed.kind.as_str())
+            }
+            Verdict::Invalid(_) => {
+                counts.invalid += 1;
+                ("", "")
+            }
+        };
+        if let Some(writer) = removed.as_deref_mut() {
+            let text = String::from_utf8_lossy(without_line_ending(&row.raw));
+            let line = row.line.to_string();
+            writer
+                .write_record([
+                    line.as_str(),
+                    verdict.why(),
+                    dnc_at,
+                    kind,
+                    text.trim_start(),
+                ])
+                .map_err(|e| format!("cannot write: {e}"))?;
+        }
+    }
+    Ok(())
+}
