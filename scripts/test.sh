@@ -6,6 +6,11 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/venv.sh
+# One test renders the proof page in headless Chromium: installed here when it can be (root
+# on Debian); without it that test fails with one line saying how to get it.
+if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "could not install chromium" >&2
+fi
 # shellcheck source=scripts/moto.sh
 source scripts/moto.sh
 log="$root/.local/test.log"

@@ -17,6 +17,7 @@ pub mod domain;
 pub mod lead;
 pub mod messages;
 pub mod proof;
+pub mod proof_page;
 pub mod register;
 pub mod signature;
 pub mod wire;

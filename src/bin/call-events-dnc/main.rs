@@ -43,6 +43,11 @@ enum Command {
         /// Prints one JSON object (docs/contract.md §8), to hand on as it is.
         #[arg(long)]
         json: bool,
+        /// Also writes the proof as one self-contained page to print and hand to counsel:
+        /// the timeline drawn with the business days, the request as received, and how to
+        /// verify its signature with openssl.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Writes every register entry with its verdict (phone, dncAt, reason, campaignId,
     /// requestState, requestSentAt, signals, verified, problem), one per line or row.
@@ -128,7 +133,9 @@ async fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Prove { phone, json } => prove::prove_phone(&phone, json).await,
+        Command::Prove { phone, json, html } => {
+            prove::prove_phone(&phone, json, html.as_deref()).await
+        }
         Command::Export {
             format,
             out,

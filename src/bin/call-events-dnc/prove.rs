@@ -1,16 +1,18 @@
 //! `call-events-dnc prove`: one phone's opt-out, proven from its register entry and the
 //! signed request kept with it (docs/contract.md §8).
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use call_events::adapters::{DynamoDncRegister, DynamoLeadStore};
-use call_events::core::domain::Phone;
+use call_events::core::domain::{Phone, Timestamp};
 use call_events::core::proof::prove;
+use call_events::core::proof_page::page;
 use call_events::telemetry::error_chain;
 
 use crate::operator::{could_not, prover};
 
-pub async fn prove_phone(phone: &str, json: bool) -> ExitCode {
+pub async fn prove_phone(phone: &str, json: bool, html: Option<&Path>) -> ExitCode {
     let parsed = match Phone::parse(phone) {
         Ok(parsed) => parsed,
         Err(e) => return could_not("prove", format!("{phone:?} is not {}", e.expected)),
@@ -36,6 +38,11 @@ pub async fn prove_phone(phone: &str, json: bool) -> ExitCode {
         }
     };
     let proof = prove(parsed.as_str(), found, flags, &verifier);
+    if let Some(path) = html
+        && let Err(e) = std::fs::write(path, page(&proof, Timestamp::now()))
+    {
+        return could_not("prove", format!("cannot write {}: {e}", path.display()));
+    }
     if json {
         match serde_json::to_string_pretty(&proof) {
             Ok(text) => println!("{text}"),

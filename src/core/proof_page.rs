@@ -1,0 +1,411 @@
+//! `call-events-dnc prove PHONE --html FILE` (docs/contract.md §8): the proof as one
+//! self-contained page (no external asset, no script) that a compliance officer prints and
+//! hands to counsel: the verdict; the timeline from the opt-out to the request sent, drawn
+//! day by day with the business days counted against the 10-day rule; the request as
+//! received, byte for byte; and how anyone holding the secret checks its signature with
+//! `openssl`, with the header's own values. Pure: the page is a string.
+
+use base64::Engine;
+use chrono::{Datelike, NaiveDate, Weekday};
+
+use crate::core::domain::Timestamp;
+use crate::core::proof::{HONOURED_WITHIN_BUSINESS_DAYS, Proof, Verdict};
+
+/// Days the timeline draws at most (a request sent later is said, not drawn).
+const MOST_DAYS: i64 = 42;
+const DAY_WIDTH: i64 = 22;
+
+/// Text made safe for HTML.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn date_of(rfc3339: &str) -> Option<NaiveDate> {
+    Timestamp::parse(rfc3339).ok().map(|t| {
+        let (seconds, _) = t.to_unix_parts();
+        chrono::DateTime::from_timestamp(seconds, 0)
+            .map(|d| d.date_naive())
+            .unwrap_or_default()
+    })
+}
+
+/// The date of the `n`th business day after `received` (Monday to Friday, UTC).
+fn nth_business_day(received: NaiveDate, n: u32) -> NaiveDate {
+    received
+        .iter_days()
+        .skip(1)
+        .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
+        .nth(n.saturating_sub(1) as usize)
+        .unwrap_or(received)
+}
+
+/// `t` and the signature of a header `t=...,v2=...` (or `v1=`).
+fn header_parts(header: &str) -> (Option<&str>, Option<(&str, &str)>) {
+    let mut t = None;
+    let mut signature = None;
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", value)) => t = Some(value),
+            Some((scheme @ ("v2" | "v1"), value)) if signature.is_none() => {
+                signature = Some((scheme, value))
+            }
+            _ => {}
+        }
+    }
+    (t, signature)
+}
+
+/// The day-by-day timeline, as inline SVG: weekends shaded, business days numbered from
+/// the day after receipt, the 10th marked, the opt-out, the receipt and the request's send.
+fn timeline(proof: &Proof, now: Timestamp) -> String {
+    let Some(evidence) = &proof.evidence else {
+        return "<p>No signed request is kept: nothing to draw.</p>".to_owned();
+    };
+    let Some(received) = date_of(&evidence.received_at) else {
+        return "<p>The receipt time cannot be read: nothing to draw.</p>".to_owned();
+    };
+    let signal = proof.dnc_at.as_deref().and_then(date_of);
+    let sent = proof.request_sent_at.as_deref().and_then(date_of);
+    let deadline = nth_business_day(received, HONOURED_WITHIN_BUSINESS_DAYS);
+    let today = date_of(&now.to_rfc3339()).unwrap_or(received);
+    // The rule's clock starts at receipt; an opt-out a few days before it is drawn too (a
+    // late delivery), one long before is only said.
+    let start = signal
+        .filter(|s| *s < received && (received - *s).num_days() <= 7)
+        .unwrap_or(received);
+    let end = [Some(deadline), sent, Some(today).filter(|_| sent.is_none())]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(deadline);
+    let days = (end - start).num_days().clamp(0, MOST_DAYS - 1) + 1;
+    let x = |date: NaiveDate| (date - start).num_days().clamp(0, days - 1) * DAY_WIDTH;
+    let width = days * DAY_WIDTH;
+    // A label near the right edge ends at its mark, so it stays on the page.
+    let anchor = |at: i64| if at > width * 3 / 5 { "end" } else { "start" };
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="-10 0 {} 150" width="{}" style="max-width:100%;height:auto" role="img" aria-label="timeline">"#,
+        width + 20,
+        (width + 20) * 3 / 2
+    );
+    let mut business = 0u32;
+    for i in 0..days {
+        let day = start + chrono::Duration::days(i);
+        let weekend = matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
+        let fill = if weekend { "#e3e3e3" } else { "#ffffff" };
+        let left = i * DAY_WIDTH;
+        svg.push_str(&format!(
+            r##"<rect x="{left}" y="40" width="{DAY_WIDTH}" height="50" fill="{fill}" stroke="#bbb" stroke-width="0.5"/>"##
+        ));
+        if day > received && !weekend {
+            business += 1;
+            svg.push_str(&format!(
+                r##"<text x="{}" y="70" font-size="9" text-anchor="middle" fill="#555">{business}</text>"##,
+                left + DAY_WIDTH / 2
+            ));
+        }
+        if day.day() == 1 || i == 0 {
+            svg.push_str(&format!(
+                r##"<text x="{left}" y="104" font-size="8" fill="#333">{}</text>"##,
+                day.format("%b %-d")
+            ));
+        }
+    }
+    // The rule's deadline: the end of the 10th business day after receipt.
+    let line = x(deadline) + DAY_WIDTH;
+    svg.push_str(&format!(
+        r##"<line x1="{line}" y1="30" x2="{line}" y2="95" stroke="#c00" stroke-width="1.5" stroke-dasharray="4 3"/><text x="{line}" y="28" font-size="11" text-anchor="{}" fill="#c00">10th business day: {}</text>"##,
+        anchor(line),
+        deadline.format("%Y-%m-%d")
+    ));
+    // From receipt to the request's send (or to today, while pending).
+    let (until, colour, label) = match (sent, proof.business_days_to_request) {
+        (Some(sent), Some(n)) if n <= HONOURED_WITHIN_BUSINESS_DAYS => (
+            sent,
+            "#1a7f37",
+            format!("request sent: {n} business day(s)"),
+        ),
+        (Some(sent), Some(n)) => (
+            sent,
+            "#c00",
+            format!("request sent LATE: {n} business days"),
+        ),
+        (Some(sent), None) => (
+            sent,
+            "#555",
+            "request sent again (first send unrecorded)".to_owned(),
+        ),
+        (None, _) => (today, "#b8860b", "request not sent yet".to_owned()),
+    };
+    let (from, to) = (x(received) + DAY_WIDTH / 2, x(until) + DAY_WIDTH / 2);
+    svg.push_str(&format!(
+        r##"<line x1="{from}" y1="82" x2="{to}" y2="82" stroke="{colour}" stroke-width="4"/><circle cx="{to}" cy="82" r="5" fill="{colour}"/><text x="{to}" y="122" font-size="11" text-anchor="{}" fill="{colour}">{}</text>"##,
+        anchor(to),
+        escape(&label)
+    ));
+    svg.push_str(&format!(
+        r##"<circle cx="{from}" cy="66" r="5" fill="#0b5394"/><text x="{from}" y="140" font-size="11" text-anchor="{}" fill="#0b5394">received {}</text>"##,
+        anchor(from),
+        received.format("%Y-%m-%d")
+    ));
+    if let Some(signal) = signal.filter(|s| *s >= start) {
+        let at = x(signal) + DAY_WIDTH / 2;
+        svg.push_str(&format!(
+            r##"<rect x="{}" y="47" width="10" height="10" fill="#6a1b9a"/><text x="{at}" y="14" font-size="11" text-anchor="{}" fill="#6a1b9a">opt-out {}</text>"##,
+            at - 5,
+            anchor(at),
+            signal.format("%Y-%m-%d")
+        ));
+    }
+    svg.push_str("</svg>");
+    if let Some(signal) = signal.filter(|s| *s < start) {
+        svg.push_str(&format!(
+            "<p class=\"note\">The opt-out's own time, {}, is long before the request reached \
+             the webhook: the 10 business days run from receipt.</p>",
+            signal.format("%Y-%m-%d")
+        ));
+    }
+    if (end - start).num_days() >= MOST_DAYS {
+        svg.push_str(&format!(
+            "<p class=\"note\">The drawing stops after {MOST_DAYS} days; the dates are in the table above.</p>"
+        ));
+    }
+    svg
+}
+
+/// How anyone holding the webhook's secret checks the kept signature, with this request's
+/// own values.
+fn how_to_verify(proof: &Proof) -> String {
+    let Some(evidence) = &proof.evidence else {
+        return "<p>No signed request is kept for this phone.</p>".to_owned();
+    };
+    let bytes = match &evidence.body_base64 {
+        Some(b64) => b64.clone(),
+        None => base64::engine::general_purpose::STANDARD.encode(evidence.body.as_bytes()),
+    };
+    let wrapped: Vec<String> = bytes
+        .as_bytes()
+        .chunks(76)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    let (t, signature) = header_parts(&evidence.signature_header);
+    let steps = match (t, signature) {
+        (Some(t), Some(("v2", value))) => format!(
+            "printf '%s.' '{t}' &gt; signed.bin &amp;&amp; cat body.bin &gt;&gt; signed.bin\n\
+             openssl dgst -sha256 -hmac \"$WEBHOOK_SECRET\" signed.bin\n\
+             # the digest printed must be the header's v2 value:\n\
+             # {}",
+            escape(value)
+        ),
+        (_, Some(("v1", value))) => format!(
+            "openssl dgst -sha256 -hmac \"$WEBHOOK_SECRET\" body.bin\n\
+             # the digest printed must be the header's v1 value:\n\
+             # {}",
+            escape(value)
+        ),
+        _ => "# the kept header holds no v2 or v1 signature: there is nothing to check".to_owned(),
+    };
+    format!(
+        "<p>The platform signs each request with HMAC-SHA256 and the webhook's client secret: \
+         scheme <code>v2</code> over the header's timestamp <code>t</code>, a dot, and the \
+         body's exact bytes; <code>v1</code> over the body alone. With the secret in \
+         <code>$WEBHOOK_SECRET</code>, in any shell:</p>\
+         <pre>base64 -d &gt; body.bin &lt;&lt;'EOF'\n{}\nEOF\n{steps}</pre>",
+        escape(&wrapped.join("\n"))
+    )
+}
+
+/// The page.
+pub fn page(proof: &Proof, now: Timestamp) -> String {
+    let (banner, class) = match proof.verdict {
+        Verdict::Proven => ("PROVEN".to_owned(), "proven"),
+        Verdict::NotOnRegister => ("NOT ON THE REGISTER".to_owned(), "absent"),
+        Verdict::NotProven => (
+            format!(
+                "NOT PROVEN: {}",
+                proof
+                    .problem
+                    .as_deref()
+                    .unwrap_or("the evidence does not verify")
+            ),
+            "unproven",
+        ),
+    };
+    let mut rows = String::new();
+    let mut row = |label: &str, value: String| {
+        rows.push_str(&format!(
+            "<tr><th>{}</th><td>{}</td></tr>",
+            escape(label),
+            escape(&value)
+        ));
+    };
+    row("Phone", proof.phone.clone());
+    if let Some(at) = &proof.dnc_at {
+        row("Opt-out (first DNC signal)", at.clone());
+    }
+    if let Some(reason) = proof.reason {
+        row("Signal", reason.as_str().to_owned());
+    }
+    if let Some(source) = &proof.source {
+        row(
+            "Source event",
+            format!("{} at {}", source.event_id, source.event_time),
+        );
+    }
+    if let Some(campaign) = &proof.campaign_id {
+        row("Campaign", campaign.clone());
+    }
+    if let Some(evidence) = &proof.evidence {
+        row("Request received", evidence.received_at.clone());
+        row(
+            "Signature",
+            match (evidence.verified, evidence.scheme) {
+                (true, Some(scheme)) => {
+                    format!("verifies ({}) with the webhook's secret", scheme.as_str())
+                }
+                _ => format!(
+                    "does NOT verify{}",
+                    evidence
+                        .problem
+                        .as_deref()
+                        .map(|p| format!(": {p}"))
+                        .unwrap_or_default()
+                ),
+            },
+        );
+    }
+    if let Some(state) = proof.request_state {
+        row("DNC request", state.to_owned());
+    }
+    if let Some(at) = &proof.request_sent_at {
+        row("Request sent (taken by the queue)", at.clone());
+    }
+    match (proof.business_days_to_request, &proof.earlier_request) {
+        (Some(days), _) => row(
+            "Business days to the request",
+            format!(
+                "{days} (the rule: within {HONOURED_WITHIN_BUSINESS_DAYS}){}",
+                if days > HONOURED_WITHIN_BUSINESS_DAYS {
+                    ": LATE"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        (None, Some(earlier)) => row("Business days to the request", earlier.clone()),
+        (None, None) => {}
+    }
+    if let Some(signals) = proof.signals {
+        row("DNC signals seen", signals.to_string());
+    }
+    for lead in &proof.leads {
+        row(
+            "Lead",
+            format!(
+                "campaign {}, status {}, dnc {}",
+                lead.campaign_id,
+                lead.status.as_deref().unwrap_or("-"),
+                if lead.dnc { "yes" } else { "no" }
+            ),
+        );
+    }
+    let request = match &proof.evidence {
+        Some(evidence) => format!(
+            "<p>Signature header: <code>{}</code></p><pre class=\"body\">{}</pre>{}",
+            escape(&evidence.signature_header),
+            escape(&evidence.body),
+            if evidence.body_base64.is_some() {
+                "<p class=\"note\">The body's bytes are not all text: above is a rendering; the \
+                 exact bytes are in the verification below.</p>"
+            } else {
+                ""
+            }
+        ),
+        None => "<p>No signed request is kept.</p>".to_owned(),
+    };
+    let business = match proof.business_days_to_request {
+        Some(days) => format!(
+            "{days} business day(s) from receipt to the request; the rule allows {HONOURED_WITHIN_BUSINESS_DAYS}."
+        ),
+        None => "No business days are counted (the request is pending, refused, or its first send was not recorded).".to_owned(),
+    };
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Proof of opt-out: {phone}</title>
+<style>
+body {{ font-family: Georgia, 'Times New Roman', serif; color: #111; margin: 2em auto; max-width: 52em; }}
+h1 {{ font-size: 1.5em; margin-bottom: 0.2em; }}
+h2 {{ font-size: 1.1em; border-bottom: 1px solid #999; margin-top: 1.6em; }}
+.banner {{ font: bold 1.2em sans-serif; padding: 0.5em 0.8em; border: 2px solid; }}
+.proven {{ color: #1a7f37; }} .absent {{ color: #555; }} .unproven {{ color: #c00; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ text-align: left; vertical-align: top; padding: 0.25em 0.6em; border-bottom: 1px solid #ddd; }}
+th {{ width: 16em; font-weight: normal; color: #444; }}
+pre {{ font-size: 0.8em; white-space: pre-wrap; word-break: break-all; background: #f6f6f6; padding: 0.6em; }}
+code {{ font-size: 0.9em; word-break: break-all; }}
+.note {{ font-size: 0.85em; color: #555; }}
+@media print {{ body {{ margin: 0; max-width: none; }} pre {{ background: none; border: 1px solid #ccc; }} }}
+</style></head>
+<body>
+<h1>Proof of opt-out: {phone}</h1>
+<p class="note">From the company's do-not-call register, generated {generated} by call-events-dnc prove.</p>
+<p class="banner {class}">{banner}</p>
+<table>{rows}</table>
+<h2>Timeline</h2>
+<p>{business}</p>
+{timeline}
+<h2>The request as received</h2>
+{request}
+<h2>How to verify the signature independently</h2>
+{verify}
+</body></html>
+"#,
+        phone = escape(&proof.phone),
+        generated = escape(&now.to_rfc3339()),
+        banner = escape(&banner),
+        timeline = timeline(proof, now),
+        verify = how_to_verify(proof),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::proof::business_days;
+
+    #[test]
+    fn the_tenth_business_day_skips_weekends() {
+        // Friday 2024-01-26: the 10th business day after is Friday 2024-02-09.
+        let friday = NaiveDate::from_ymd_opt(2024, 1, 26).unwrap();
+        let tenth = nth_business_day(friday, 10);
+        assert_eq!(tenth, NaiveDate::from_ymd_opt(2024, 2, 9).unwrap());
+        assert_eq!(business_days(friday, tenth), 10);
+    }
+
+    #[test]
+    fn the_header_gives_its_timestamp_and_signature() {
+        assert_eq!(
+            header_parts("t=1706443200000,v2=abc"),
+            (Some("1706443200000"), Some(("v2", "abc")))
+        );
+        assert_eq!(header_parts("t=1,v1=def"), (Some("1"), Some(("v1", "def"))));
+        assert_eq!(header_parts("junk"), (None, None));
+    }
+
+    #[test]
+    fn what_the_request_said_is_escaped() {
+        assert_eq!(escape("<script>&\"'"), "&lt;script&gt;&amp;&quot;&#39;");
+    }
+}

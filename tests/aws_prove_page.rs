@@ -1,0 +1,173 @@
+//! `call-events-dnc prove PHONE --html FILE` (docs/contract.md §8) on moto, through the
+//! binary: the page is self-contained, renders in headless Chromium with its verdict,
+//! timeline, request and verification (a screenshot is left in `.local/` for a person to
+//! look at), and the verification it prints, run as printed with the secret, gives the
+//! header's own signature.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::aws::{LOCAL_SECRET, TestAws, deliver, signed};
+use support::body;
+
+const PHONE: &str = "+12025550861";
+
+/// Headless Chromium, or one clear line saying how to get it.
+fn chromium() -> PathBuf {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            let found = Command::new("which").arg(name).output().ok()?;
+            let path = String::from_utf8(found.stdout).ok()?;
+            (found.status.success() && !path.trim().is_empty()).then(|| PathBuf::from(path.trim()))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "headless Chromium renders the proof page in this test: `apt-get install -y \
+                 chromium` (.ci/run and scripts/test.sh install it when run as root)"
+            )
+        })
+}
+
+fn render(page: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap()
+}
+
+/// Text of the page's `<pre>` blocks, unescaped.
+fn pre_blocks(html: &str) -> Vec<String> {
+    html.split("<pre")
+        .skip(1)
+        .filter_map(|rest| {
+            let start = rest.find('>')? + 1;
+            let end = rest.find("</pre>")?;
+            Some(
+                rest[start..end]
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&quot;", "\"")
+                    .replace("&#39;", "'")
+                    .replace("&amp;", "&"),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_proof_page_renders_and_its_verification_gives_the_headers_signature() {
+    let aws = TestAws::new().await;
+    let webhook = aws.handler().await;
+    // Pressed a minute before the platform sent it, as it happens.
+    let pressed = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let event = signed(&body(
+        "lead.call_key_pressed",
+        "page",
+        &pressed.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        PHONE,
+        r#""callType":"inbound","keypressNumber":"9""#,
+    ));
+    assert_eq!(deliver(&webhook, &event).await.0, 200);
+    aws.pump().await;
+
+    let dir = std::env::current_dir().unwrap().join(".local");
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = dir.join("proof-page.html");
+    let output = Command::new(env!("CARGO_BIN_EXE_call-events-dnc"))
+        .args(["prove", PHONE, "--html"])
+        .arg(&page)
+        .env("TABLE_NAME", &aws.resources.table_name)
+        .env("DNC_TABLE_NAME", &aws.resources.dnc_table_name)
+        .env("WEBHOOK_SECRET", LOCAL_SECRET)
+        .env_remove("WEBHOOK_SECRET_ARN")
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("PROVEN"));
+    let html = std::fs::read_to_string(&page).unwrap();
+    for external in ["src=", "href=", "url(", "<script", "@import"] {
+        assert!(!html.contains(external), "self-contained: {external}");
+    }
+
+    // Rendered as a browser renders it.
+    let dom = render(&page, &["--dump-dom"]);
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let header = event["headers"]["aktify-signature"]
+        .as_str()
+        .or_else(|| event["headers"]["Aktify-Signature"].as_str())
+        .map(str::to_owned)
+        .unwrap_or_default();
+    for text in [
+        "PROVEN",
+        PHONE,
+        "Timeline",
+        "10th business day",
+        "request sent",
+        "The request as received",
+        "keypressNumber",
+        "openssl dgst -sha256 -hmac",
+    ] {
+        assert!(dom.contains(text), "the rendered page shows {text:?}");
+    }
+    let v2 = header.split("v2=").nth(1).unwrap_or_default();
+    assert!(
+        !v2.is_empty() && dom.contains(v2),
+        "the header's own signature"
+    );
+    let screenshot = dir.join("proof-page.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let shot = render(
+        &page,
+        &[
+            "--window-size=1100,1500",
+            &format!("--screenshot={}", screenshot.display()),
+        ],
+    );
+    assert!(
+        shot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    let png = std::fs::read(&screenshot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "{} bytes",
+        png.len()
+    );
+
+    // The verification, run as printed: the digest is the header's v2 value.
+    let verify = pre_blocks(&html)
+        .into_iter()
+        .find(|block| block.contains("openssl dgst"))
+        .expect("the verification block");
+    let work = std::env::temp_dir().join(format!("proof-page-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let ran = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &verify])
+        .current_dir(&work)
+        .env("WEBHOOK_SECRET", LOCAL_SECRET)
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&ran.stdout);
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    assert!(printed.trim().ends_with(v2), "{printed} vs {v2}");
+}
