@@ -8,6 +8,8 @@
 #   5. call-events-dnc export over a register on moto (examples/export_bench.rs)
 #   6. the sweep after an SQS outage: 5,000 pending requests, with AWS's latency in memory, then
 #      on moto (examples/sweep_bench.rs)
+#   7. call-events-dnc scrub of 100,000 rows on moto, beside one GetItem per phone
+#      (examples/scrub_bench.rs)
 # E2E_LEADS (default 400) sets the size of the e2e workload.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,3 +47,8 @@ echo
 echo "== 6. the sweep after an SQS outage (SWEEP_ENTRIES, default 5000): with AWS's latency, then on moto =="
 cargo run --locked --release --quiet --example sweep_bench -- "${SWEEP_ENTRIES:-5000}" --latency
 cargo run --locked --release --quiet --example sweep_bench -- "${SWEEP_ENTRIES:-5000}" || true
+
+echo
+echo "== 7. call-events-dnc scrub on moto (SCRUB_ROWS, default 100000), beside a GetItem per phone =="
+cargo build --locked --release --quiet --bin call-events-dnc --example scrub_bench
+cargo run --locked --release --quiet --example scrub_bench -- "${SCRUB_ROWS:-100000}" 2000
