@@ -404,6 +404,89 @@ mod tests {
         assert_eq!(header_parts("junk"), (None, None));
     }
 
+    fn proof(verdict: Verdict) -> Proof {
+        Proof {
+            phone: "+12025550100".into(),
+            verdict,
+            problem: None,
+            on_register: verdict != Verdict::NotOnRegister,
+            dnc_at: None,
+            reason: None,
+            campaign_id: None,
+            external_lead_id: None,
+            source: None,
+            signals: None,
+            evidence: None,
+            request_state: None,
+            request_sent_at: None,
+            request_refused: None,
+            business_days_to_request: None,
+            earlier_request: None,
+            leads: Vec::new(),
+        }
+    }
+
+    fn now() -> Timestamp {
+        Timestamp::parse("2024-02-20T12:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn a_phone_not_on_the_register_says_so_and_draws_nothing() {
+        let page = page(&proof(Verdict::NotOnRegister), now());
+        assert!(page.contains("NOT ON THE REGISTER"));
+        assert!(page.contains("No signed request is kept"));
+        assert!(!page.contains("<svg"));
+    }
+
+    #[test]
+    fn a_late_request_is_drawn_red_and_said_late_and_a_body_cannot_break_the_page() {
+        use crate::core::proof::EvidenceCheck;
+        let mut late = proof(Verdict::NotProven);
+        late.problem = Some("the signature <b>does not</b> verify".into());
+        late.dnc_at = Some("2024-01-26T12:00:00.000Z".into());
+        late.evidence = Some(EvidenceCheck {
+            received_at: "2024-01-26T12:00:01.000Z".into(),
+            signature_header: "t=1706270401000,v2=abc".into(),
+            verified: false,
+            scheme: None,
+            problem: Some("no secret matches".into()),
+            body: "</pre><script>alert(1)</script>".into(),
+            body_base64: None,
+        });
+        late.request_state = Some("sent");
+        late.request_sent_at = Some("2024-02-14T09:00:00.000Z".into());
+        late.business_days_to_request = Some(13);
+        let page = page(&late, now());
+        assert!(page.contains("request sent LATE: 13 business days"));
+        assert!(page.contains("13 (the rule: within 10): LATE"));
+        assert!(page.contains("10th business day: 2024-02-09"));
+        assert!(
+            !page.contains("<script>") && !page.contains("<b>"),
+            "escaped"
+        );
+        assert!(page.contains("printf '%s.' '1706270401000'"));
+    }
+
+    #[test]
+    fn a_pending_request_is_drawn_up_to_today() {
+        use crate::core::proof::EvidenceCheck;
+        let mut pending = proof(Verdict::Proven);
+        pending.evidence = Some(EvidenceCheck {
+            received_at: "2024-02-16T12:00:01.000Z".into(),
+            signature_header: "t=1,v1=def".into(),
+            verified: true,
+            scheme: None,
+            problem: None,
+            body: "{}".into(),
+            body_base64: Some("e30=".into()),
+        });
+        pending.request_state = Some("pending");
+        let page = page(&pending, now());
+        assert!(page.contains("request not sent yet"));
+        assert!(page.contains("the header's v1 value"));
+        assert!(page.contains("e30="));
+    }
+
     #[test]
     fn what_the_request_said_is_escaped() {
         assert_eq!(escape("<script>&\"'"), "&lt;script&gt;&amp;&quot;&#39;");
