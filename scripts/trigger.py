@@ -129,7 +129,7 @@ def plain(value):
 HIDDEN = {"recentEvents", "eventOrder", "outbox", "dncSignals", "evidence"}
 
 
-def show_phone(env, phone, wait_for_messages=0.0):
+def show_phone(env, phone, wait_for_messages=0.0, decided=()):
     import boto3
 
     dynamodb = boto3.client("dynamodb")
@@ -171,16 +171,17 @@ def show_phone(env, phone, wait_for_messages=0.0):
     for queue, body in found:
         shown = {k: v for k, v in body.items() if k != "evidence"}
         print(f"  {queue}: {json.dumps(shown)}")
-    # Each message a lead's last write decided: sent, or why not.
+    # Each message the event just sent decided, and any a lead's write still holds for the
+    # relay (the relay's confirmation takes them off the item): sent, or why not.
     sent = {body.get("id") for _, body in found}
-    for item in leads:
-        for message_id in sorted(item.get("outbox") or {}):
-            if message_id in sent:
-                print(f"  {message_id}: decided, sent")
-            elif message_id.startswith("callback-") and entry:
-                print(f"  {message_id}: decided, not sent: DNC (the phone is on the register)")
-            else:
-                print(f"  {message_id}: decided, not on a queue yet (the relay has not sent it)")
+    waiting = {message_id for item in leads for message_id in item.get("outbox") or {}}
+    for message_id in sorted(waiting | set(decided)):
+        if message_id in sent:
+            print(f"  {message_id}: decided, sent")
+        elif message_id.startswith("callback-") and entry:
+            print(f"  {message_id}: decided, not sent: DNC (the phone is on the register)")
+        else:
+            print(f"  {message_id}: decided, not on a queue yet (the relay has not sent it)")
 
 
 def raw_body(data):
@@ -247,8 +248,12 @@ def main():
               "   eventTime, phone, its fields), not from when it is sent, so a resend is a repeat. For a\n"
               "   fresh event, change one of them: --time, or the eventTime in the body you send.")
     if phone:
-        effects = json.loads(answer).get("effects", []) if status == 200 else []
-        show_phone(env, phone, wait_for_messages=5.0 if effects else 0.0)
+        said = json.loads(answer) if status == 200 else {}
+        effects = said.get("effects", [])
+        # The callback this event decided: its id is the event id's (call-events-messages).
+        event_hex = str(said.get("eventId", "")).removeprefix("evt_")
+        decided = [f"callback-{event_hex}"] if "callback" in effects and event_hex else []
+        show_phone(env, phone, wait_for_messages=5.0 if effects else 0.0, decided=decided)
     return 0 if status < 500 else 1
 
 
