@@ -193,33 +193,20 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot + RelayLedger> Rela
                 .map_or(0, |age| u64::try_from(age).unwrap_or(0))
         }));
         // The oldest first: entries start in the index's order, a few at a time.
-        let mut sweeping = futures_util::stream::iter(&phones)
-            .map(|(phone, _)| async move {
+        let what = "pending requests";
+        each_by(
+            &phones,
+            by,
+            what,
+            &mut report.counts,
+            |(phone, _)| async move {
                 let mut counts = RelayCounts::default();
-                // `None`: out of time, before the entry or during it.
-                let outcome = match Instant::now() < by {
-                    true => tokio::time::timeout_at(by, self.sweep_one(phone, &mut counts))
-                        .await
-                        .ok(),
-                    false => None,
-                };
+                let sweeping = self.sweep_one(phone, &mut counts);
+                let outcome = tokio::time::timeout_at(by, sweeping).await.ok();
                 (counts, outcome)
-            })
-            .buffered(SWEEP_CONCURRENCY);
-        let mut done = 0;
-        while let Some((counts, outcome)) = sweeping.next().await {
-            report.counts += counts;
-            match outcome {
-                Some(Ok(())) => done += 1,
-                Some(Err(why)) => return Err(SweepStop::Failed(why)),
-                None => {
-                    let of = phones.len();
-                    return Err(SweepStop::OutOfTime(format!(
-                        "after {done} of {of} pending requests"
-                    )));
-                }
-            }
-        }
+            },
+        )
+        .await?;
         // Then the writes whose stream record has not come: their requests join the
         // register, and leave, in the same pass.
         self.reconcile(now, by, report).await
@@ -249,31 +236,14 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot + RelayLedger> Rela
             }
         };
         report.waiting_found = waiting.len();
-        let mut reconciling = futures_util::stream::iter(&waiting)
-            .map(|found| async move {
-                let mut counts = RelayCounts::default();
-                let outcome = match Instant::now() < by {
-                    true => Some(self.reconcile_one(found, now, by, &mut counts).await),
-                    false => None,
-                };
-                (counts, outcome)
-            })
-            .buffered(SWEEP_CONCURRENCY);
-        let mut done = 0;
-        while let Some((counts, outcome)) = reconciling.next().await {
-            report.counts += counts;
-            match outcome {
-                Some(Ok(())) => done += 1,
-                Some(Err(why)) => return Err(SweepStop::Failed(why)),
-                None => {
-                    let of = waiting.len();
-                    return Err(SweepStop::OutOfTime(format!(
-                        "after {done} of {of} writes waiting for the relay"
-                    )));
-                }
-            }
-        }
-        Ok(())
+        let what = "writes waiting for the relay";
+        each_by(&waiting, by, what, &mut report.counts, |found| async move {
+            let mut counts = RelayCounts::default();
+            let relaying = self.reconcile_one(found, now, by, &mut counts);
+            let outcome = tokio::time::timeout_at(by, relaying).await.ok();
+            (counts, outcome)
+        })
+        .await
     }
 
     /// Relays one waiting write (see [`Self::reconcile`]).
@@ -643,6 +613,47 @@ pub enum SweepStop {
     /// A transient failure (SQS or the register unavailable).
     #[error("{0}")]
     Failed(String),
+}
+
+/// Handles each of `items` with `one`, [`SWEEP_CONCURRENCY`] at a time, started in the
+/// items' order, adding what each did to `counts`. `one` gives its counts and its outcome,
+/// `None` when `by` came first; an item not started by `by` is not started. Stops at the
+/// first failure, or out of time (`what` the items are, for the reason), which is no failure.
+async fn each_by<'a, T, F, Fut>(
+    items: &'a [T],
+    by: Instant,
+    what: &str,
+    counts: &mut RelayCounts,
+    one: F,
+) -> Result<(), SweepStop>
+where
+    F: Fn(&'a T) -> Fut,
+    Fut: Future<Output = (RelayCounts, Option<Result<(), String>>)>,
+{
+    let mut handling = futures_util::stream::iter(items)
+        .map(|item| {
+            let step = one(item);
+            async move {
+                match Instant::now() < by {
+                    true => step.await,
+                    false => (RelayCounts::default(), None),
+                }
+            }
+        })
+        .buffered(SWEEP_CONCURRENCY);
+    let mut done = 0;
+    while let Some((did, outcome)) = handling.next().await {
+        *counts += did;
+        match outcome {
+            Some(Ok(())) => done += 1,
+            Some(Err(why)) => return Err(SweepStop::Failed(why)),
+            None => {
+                let of = items.len();
+                return Err(SweepStop::OutOfTime(format!("after {done} of {of} {what}")));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Runs `step` until `by`; reaching `by` first is a stop like any other.
