@@ -253,6 +253,7 @@ fn export_entry(c: &mut Criterion) {
         .expect("a key 9 is a DNC signal");
     let entry = RegisterEntry {
         first: DncSignalRecord::new(&signal, evidence_of_request(Some(&header), raw.as_bytes())),
+        signed: None,
         signals: 1,
         recent_signal_ids: [signal.source.event_id.as_str().to_owned()].into(),
         request: RequestState::Sent {

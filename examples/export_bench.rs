@@ -40,6 +40,7 @@ fn item(i: u32) -> Item {
     let signal = readable_dnc_signal(body.as_bytes(), Timestamp::now()).expect("a key 9");
     let entry = RegisterEntry {
         first: DncSignalRecord::new(&signal, evidence_of_request(Some(&header), body.as_bytes())),
+        signed: None,
         signals: 1,
         recent_signal_ids: [signal.source.event_id.as_str().to_owned()].into(),
         request: RequestState::Sent {

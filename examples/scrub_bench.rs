@@ -12,6 +12,9 @@ use std::io::Write;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
+#[path = "support/measure.rs"]
+mod measure;
+
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 
 type Item = HashMap<String, AttributeValue>;
@@ -65,39 +68,6 @@ async fn seed(dynamodb: &aws_sdk_dynamodb::Client, table: &str, phones: Vec<Stri
     while batches.join_next().await.is_some() {}
 }
 
-/// The child's peak RSS (VmHWM) in KiB, read while it runs.
-fn run_measured(mut command: Command) -> (std::process::Output, u64) {
-    let child = command
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    let status_path = format!("/proc/{}/status", child.id());
-    let (done, peak) = std::thread::scope(|scope| {
-        let watcher = scope.spawn(|| {
-            let mut peak = 0u64;
-            while let Ok(status) = std::fs::read_to_string(&status_path) {
-                if let Some(kib) = status
-                    .lines()
-                    .find(|l| l.starts_with("VmHWM:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|n| n.parse().ok())
-                {
-                    peak = peak.max(kib);
-                }
-                if status.contains("State:\tZ") {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            peak
-        });
-        let done = child.wait_with_output().expect("the binary ends");
-        (done, watcher.join().unwrap_or(0))
-    });
-    (done, peak)
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>().ok());
@@ -139,7 +109,7 @@ async fn main() -> ExitCode {
     command
         .args(["scrub", &path.display().to_string(), "--out", "/dev/null"])
         .env("DNC_TABLE_NAME", &table);
-    let (output, peak_kib) = run_measured(command);
+    let (output, peak_kib) = measure::run_measured(command);
     let seconds = started.elapsed().as_secs_f64();
     let said = String::from_utf8_lossy(&output.stderr);
     let expected = format!(

@@ -10,6 +10,8 @@
 #      on moto (examples/sweep_bench.rs)
 #   7. call-events-dnc scrub of 100,000 rows on moto, beside one GetItem per phone
 #      (examples/scrub_bench.rs)
+#   8. call-events-dnc import of 100,000 lines on moto, beside one PutItem per phone
+#      (examples/import_bench.rs)
 # E2E_LEADS (default 400) sets the size of the e2e workload.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -52,3 +54,8 @@ echo
 echo "== 7. call-events-dnc scrub on moto (SCRUB_ROWS, default 100000), beside a GetItem per phone =="
 cargo build --locked --release --quiet --bin call-events-dnc --example scrub_bench
 cargo run --locked --release --quiet --example scrub_bench -- "${SCRUB_ROWS:-100000}" 2000
+
+echo
+echo "== 8. call-events-dnc import on moto (IMPORT_LINES, default 100000), beside a PutItem per phone =="
+cargo build --locked --release --quiet --bin call-events-dnc --example import_bench
+cargo run --locked --release --quiet --example import_bench -- "${IMPORT_LINES:-100000}" 2000

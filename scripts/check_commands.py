@@ -261,6 +261,12 @@ def check_local():
             # The local run's key 9 is proven, in the report and in the JSON.
             if "call-events-dnc -- prove" in block and ("PROVEN: " not in out or '"verified": true' not in out):
                 problems.append("prove did not prove the local run's key 9")
+            # The list's earlier date goes first beside the signed key 9; the e-mailed
+            # number joins, and its proof says that no platform signature stands behind it.
+            if "call-events-dnc -- import" in block and (
+                    "1 added, 0 already there, 0 earlier date kept, 1 now first, 0 refused" not in out
+                    or "IMPORTED, NOT SIGNED" not in out or "crm" not in out):
+                problems.append("import did not take the local list as the docs say")
             # The local run's key 9 leaves the dial list; the other valid row stays.
             if "call-events-dnc -- scrub" in block and (
                     "1 kept, 1 removed as on the register, 1 removed as not a phone" not in out

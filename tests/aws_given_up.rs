@@ -322,11 +322,13 @@ async fn a_sweep_costs_one_query_plus_a_read_and_a_write_per_pending_request_wha
                 signature_header: "t=1,v2=00".into(),
                 body: "{}".into(),
                 body_base64: None,
-            },
+            }
+            .into(),
         })
         .unwrap();
         let entry = RegisterEntry {
             first: signal,
+            signed: None,
             signals: 1,
             recent_signal_ids: [format!("evt_{phone}")].into(),
             request,
@@ -426,11 +428,13 @@ fn first_release_entry(phone: &str) -> support::aws::Item {
             signature_header: "t=1,v2=00".into(),
             body: "{}".into(),
             body_base64: None,
-        },
+        }
+        .into(),
     })
     .unwrap();
     let entry = RegisterEntry {
         first: signal,
+        signed: None,
         signals: 1,
         recent_signal_ids: ["evt_first_release".to_owned()].into(),
         request: RequestState::Pending {

@@ -9,15 +9,13 @@ use std::process::{Command, Output};
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use call_events::adapters::dynamodb::register::register_item;
-use call_events::core::domain::{CampaignId, EventId, EventType, Phone, Timestamp};
-use call_events::core::lead::{DncSignal, Source};
-use call_events::core::register::{
-    DncReason, DncSignalRecord, Evidence, RegisterEntry, RequestState,
-};
+use call_events::core::domain::Phone;
+use call_events::core::register::{Evidence, RegisterEntry};
 use call_events::core::signature::{Secret, sign_v2};
 use serde_json::Value;
 use support::aws::{LOCAL_SECRET, TestAws, deliver, resign, sample, signed, signed_bytes};
 use support::body;
+use support::register::key9_entry;
 
 const PHONE: &str = "+12025550801";
 
@@ -236,29 +234,14 @@ fn entry(phone: &str, i: u32) -> RegisterEntry {
         1_706_443_200_000,
         body.as_bytes(),
     );
-    let at = Timestamp::parse("2024-01-26T12:00:00.000Z").unwrap();
-    let signal = DncSignal {
-        phone: Phone::parse(phone).unwrap(),
-        campaign_id: Some(CampaignId::from_stored("export".into())),
-        external_lead_id: None,
-        reason: DncReason::Keypress9,
-        at,
-        source: Source {
-            event_type: EventType::CallKeyPressed,
-            event_time: at,
-            event_id: EventId::from_stored(format!("evt_{i}")),
-        },
-    };
     let evidence = Evidence::of_request("2024-01-26T12:00:01.000Z".into(), header, body.as_bytes());
-    RegisterEntry {
-        first: DncSignalRecord::new(&signal, evidence),
-        signals: 1,
-        recent_signal_ids: [format!("evt_{i}")].into(),
-        request: RequestState::Sent {
-            at: "2024-01-29T09:00:00.000Z".into(),
-        },
-        earlier_request: None,
-    }
+    key9_entry(
+        phone,
+        "export",
+        "2024-01-26T12:00:00.000Z",
+        &format!("evt_{i}"),
+        evidence,
+    )
 }
 
 async fn put_all(aws: &TestAws, items: Vec<HashMap<String, AttributeValue>>) {
@@ -395,13 +378,20 @@ async fn export_writes_every_entry_with_its_verdict_as_json_lines_and_csv() {
             "signals",
             "verified",
             "problem",
-            "earlierRequest"
+            "earlierRequest",
+            "kind"
         ]
     );
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(records.len(), ENTRIES as usize);
     for record in &records {
         let expected = &record[0] != TAMPERED && &record[0] != UNREADABLE;
+        let kind = if &record[0] == UNREADABLE {
+            ""
+        } else {
+            "signed"
+        };
+        assert_eq!(&record[10], kind, "{record:?}");
         assert_eq!(
             &record[7],
             if expected { "true" } else { "false" },

@@ -13,13 +13,11 @@ use std::process::{Command, Output};
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use call_events::adapters::dynamodb::register::register_item;
-use call_events::core::domain::{CampaignId, EventId, EventType, Phone, Timestamp};
-use call_events::core::lead::{DncSignal, Source};
-use call_events::core::register::{
-    DncReason, DncSignalRecord, Evidence, RegisterEntry, RequestState,
-};
+use call_events::core::domain::Phone;
+use call_events::core::register::{Evidence, RegisterEntry};
 use support::aws::TestAws;
 use support::fault_proxy::{Fault, FaultProxy};
+use support::register::key9_entry;
 
 fn scrub(aws: &TestAws, args: &[&str], endpoint: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_call-events-dnc"));
@@ -42,30 +40,15 @@ fn said(output: &Output) -> String {
 }
 
 fn entry(phone: &str, i: usize) -> RegisterEntry {
-    let at = Timestamp::parse("2024-01-26T12:00:00.000Z").unwrap();
-    let signal = DncSignal {
-        phone: Phone::parse(phone).unwrap(),
-        campaign_id: Some(CampaignId::from_stored("scrub".into())),
-        external_lead_id: None,
-        reason: DncReason::Keypress9,
-        at,
-        source: Source {
-            event_type: EventType::CallKeyPressed,
-            event_time: at,
-            event_id: EventId::from_stored(format!("evt_{i}")),
-        },
-    };
     let evidence =
         Evidence::of_request("2024-01-26T12:00:01.000Z".into(), "t=1,v2=00".into(), b"{}");
-    RegisterEntry {
-        first: DncSignalRecord::new(&signal, evidence),
-        signals: 1,
-        recent_signal_ids: [format!("evt_{i}")].into(),
-        request: RequestState::Sent {
-            at: "2024-01-29T09:00:00.000Z".into(),
-        },
-        earlier_request: None,
-    }
+    key9_entry(
+        phone,
+        "scrub",
+        "2024-01-26T12:00:00.000Z",
+        &format!("evt_{i}"),
+        evidence,
+    )
 }
 
 async fn register(aws: &TestAws, phones: &[String]) {

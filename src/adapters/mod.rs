@@ -6,6 +6,7 @@
 
 pub mod dynamodb;
 pub mod failure;
+pub mod list_file;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
 pub mod s3;

@@ -256,6 +256,15 @@ impl LeadState {
     }
 }
 
+/// Where a DNC signal comes from: the event that carried it (its type follows from the
+/// signal's reason), or, for an imported signal, the import (its time, and an `imp_` id
+/// made from what the line said).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignalSource {
+    pub event_time: Timestamp,
+    pub event_id: EventId,
+}
+
 /// Which event a message comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
@@ -303,7 +312,7 @@ pub struct DncSignal {
     /// When the number was put on the list: the event's `eventTime`, or its
     /// `dncTimestamp` for `dnc.created`.
     pub at: Timestamp,
-    pub source: Source,
+    pub source: SignalSource,
 }
 
 impl DncSignal {
@@ -321,8 +330,7 @@ impl DncSignal {
             external_lead_id: event.external_lead_id.clone(),
             reason,
             at,
-            source: Source {
-                event_type: event.event_type(),
+            source: SignalSource {
                 event_time: event.event_time,
                 event_id: id.clone(),
             },
@@ -337,8 +345,7 @@ impl DncSignal {
             external_lead_id: event.external_lead_id.clone(),
             reason: DncReason::DncCreated,
             at: event.dnc_timestamp,
-            source: Source {
-                event_type: EventType::DncCreated,
+            source: SignalSource {
                 event_time: event.dnc_timestamp,
                 event_id: event.id(),
             },
@@ -713,7 +720,10 @@ mod tests {
             panic!("expected a DNC signal")
         };
         assert_eq!(signal.at.to_rfc3339(), "2024-01-28T11:59:00.000Z");
-        assert_eq!(signal.source.event_type, EventType::DncCreated);
+        assert_eq!(
+            signal.reason.event_type(),
+            call_events_messages::DncEventType::DncCreated
+        );
     }
 
     #[test]

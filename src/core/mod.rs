@@ -14,6 +14,7 @@
 pub mod decided;
 pub mod dial_list;
 pub mod domain;
+pub mod import;
 pub mod lead;
 pub mod messages;
 pub mod proof;

@@ -2,12 +2,20 @@
 //! register keeps of a phone, checked. The evidence is the signed request that carried the
 //! phone's first DNC signal; it proves the opt-out when its kept signature verifies its
 //! kept bytes with a configured secret (whatever the signature's age).
+//!
+//! An imported signal (`call-events-dnc import`) has its provenance instead: the list, the
+//! file's hash, the line. It shows what the company's list held, and no platform signature
+//! stands behind it: an entry with nothing else is [`Verdict::Imported`] (exit 4). When
+//! the platform also reported the phone, the register keeps that signed signal beside the
+//! imported first one, and it is what proves the opt-out.
 
 use chrono::{Datelike, NaiveDate, Weekday};
 use serde::Serialize;
 
 use crate::core::domain::Timestamp;
-use crate::core::register::{DncReason, DncSource, Evidence, RegisterEntry, RequestState};
+use crate::core::register::{
+    DncReason, DncSource, Evidence, Provenance, RegisterEntry, RequestState,
+};
 use crate::core::signature::{Scheme, SignatureError, Verifier};
 
 /// US telemarketing rules: an opt-out is honoured within 10 business days.
@@ -99,6 +107,9 @@ pub enum Verdict {
     /// On the register, but the evidence is missing or does not verify, or the entry is
     /// unreadable: exit 2.
     NotProven,
+    /// On the register from an imported list only: its provenance is shown, and no
+    /// platform signature stands behind it: exit 4.
+    Imported,
 }
 
 impl Verdict {
@@ -107,7 +118,16 @@ impl Verdict {
             Self::Proven => 0,
             Self::NotOnRegister => 1,
             Self::NotProven => 2,
+            Self::Imported => 4,
         }
+    }
+}
+
+/// The kind of a register entry's first signal, as `prove` and `export` name it.
+pub fn signal_kind(signed: bool) -> &'static str {
+    match signed {
+        true => "signed",
+        false => "imported",
     }
 }
 
@@ -126,7 +146,16 @@ pub struct Proof {
     pub external_lead_id: Option<String>,
     pub source: Option<DncSource>,
     pub signals: Option<u64>,
+    /// The first signal's kind: `signed` (a platform request) or `imported`.
+    pub kind: Option<&'static str>,
+    /// The first signal's provenance, when it was imported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+    /// The signed request checked: the first signal's, or when that was imported, the
+    /// earliest signal the platform reported for the phone (`signedAt` its time).
     pub evidence: Option<EvidenceCheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_at: Option<String>,
     pub request_state: Option<&'static str>,
     pub request_sent_at: Option<String>,
     /// Why SQS refused the request for good, if it did.
@@ -158,7 +187,10 @@ pub fn prove(phone: &str, found: Found, leads: Vec<LeadFlag>, verifier: &Verifie
         external_lead_id: None,
         source: None,
         signals: None,
+        kind: None,
+        provenance: None,
         evidence: None,
+        signed_at: None,
         request_state: None,
         request_sent_at: None,
         request_refused: None,
@@ -177,24 +209,47 @@ pub fn prove(phone: &str, found: Found, leads: Vec<LeadFlag>, verifier: &Verifie
         Some(Ok(entry)) => entry,
     };
     let first = &entry.first;
-    let evidence = check_evidence(verifier, &first.evidence);
+    let provenance = first.evidence.imported().cloned();
+    // The signed request that proves the opt-out: the first signal's, or the earliest
+    // signed one kept beside an imported first.
+    let signed = [Some(first), entry.signed.as_ref()]
+        .into_iter()
+        .flatten()
+        .find_map(|s| Some((s.evidence.signed()?, s.signal.at)));
+    let evidence = signed.map(|(evidence, _)| check_evidence(verifier, evidence));
     let sent_at = match &entry.request {
         RequestState::Sent { at } => Some(at.clone()),
         _ => None,
     };
+    // The clock starts when the register learnt of the opt-out in a way that owed a
+    // request: the signed request's receipt, or (only imported) the import.
+    let learnt_at = evidence
+        .as_ref()
+        .map(|e| e.received_at.clone())
+        .or_else(|| provenance.as_ref().map(|p| p.imported_at.clone()));
     proof.business_days_to_request = match &entry.earlier_request {
         Some(_) => None,
         None => sent_at
             .as_deref()
-            .and_then(|sent| days_between(&evidence.received_at, sent)),
+            .zip(learnt_at.as_deref())
+            .and_then(|(sent, learnt)| days_between(learnt, sent)),
     };
     proof.earlier_request = entry.earlier_request.clone();
-    proof.verdict = if evidence.verified {
-        Verdict::Proven
-    } else {
-        Verdict::NotProven
+    (proof.verdict, proof.problem) = match &evidence {
+        Some(evidence) if evidence.verified => (Verdict::Proven, None),
+        Some(evidence) => (Verdict::NotProven, evidence.problem.clone()),
+        None => (
+            Verdict::Imported,
+            Some(NO_SIGNATURE_BEHIND_AN_IMPORT.to_owned()),
+        ),
     };
-    proof.problem = evidence.problem.clone();
+    if first.is_signed() {
+        proof.signed_at = None;
+    } else {
+        proof.signed_at = signed.map(|(_, at)| at.to_rfc3339());
+    }
+    proof.kind = Some(signal_kind(first.is_signed()));
+    proof.provenance = provenance;
     proof.on_register = true;
     proof.dnc_at = Some(first.signal.at.to_rfc3339());
     proof.reason = Some(first.signal.reason);
@@ -214,7 +269,7 @@ pub fn prove(phone: &str, found: Found, leads: Vec<LeadFlag>, verifier: &Verifie
         event_id: first.signal.source.event_id.as_str().to_owned(),
     });
     proof.signals = Some(entry.signals);
-    proof.evidence = Some(evidence);
+    proof.evidence = evidence;
     proof.request_state = Some(entry.request.name());
     proof.request_sent_at = sent_at;
     if let RequestState::Refused { why } = &entry.request {
@@ -222,6 +277,10 @@ pub fn prove(phone: &str, found: Found, leads: Vec<LeadFlag>, verifier: &Verifie
     }
     proof
 }
+
+/// What `prove` says of an entry that only an import put on the register.
+pub const NO_SIGNATURE_BEHIND_AN_IMPORT: &str = "imported from the company's own list: its \
+     provenance shows what the list held, and no platform signature stands behind it";
 
 /// Business days from the evidence's receipt to the request's (RFC 3339 times); `None`
 /// when either cannot be read.
@@ -246,6 +305,11 @@ impl Proof {
             Verdict::NotOnRegister => {
                 format!("NOT ON THE REGISTER: {} has no DNC signal", self.phone)
             }
+            Verdict::Imported => format!(
+                "IMPORTED, NOT SIGNED: {} is on the DNC register from an imported list; no \
+                 platform signature stands behind it",
+                self.phone
+            ),
             Verdict::NotProven => format!(
                 "NOT PROVEN: {}: {}",
                 self.phone,
@@ -278,6 +342,17 @@ impl Proof {
                 ),
             );
         }
+        if let Some(p) = &self.provenance {
+            row(
+                "imported from",
+                format!("{} at {}", p.source, p.imported_at),
+            );
+            row("file", format!("sha256 {}, line {}", p.file_sha256, p.line));
+            row("line", format!("{:?}", p.line_text));
+        }
+        if let Some(at) = &self.signed_at {
+            row("signed signal", format!("the platform's own, at {at}"));
+        }
         if let Some(evidence) = &self.evidence {
             row("received", evidence.received_at.clone());
             let verdict = match (evidence.verified, evidence.scheme) {
@@ -296,7 +371,11 @@ impl Proof {
                         true => " (LATE: over the 10 the rule allows)",
                         false => "",
                     };
-                    format!("{state} {at}, {days} business day(s) after receipt{late}")
+                    let after = match self.evidence.is_some() {
+                        true => "receipt",
+                        false => "the import",
+                    };
+                    format!("{state} {at}, {days} business day(s) after {after}{late}")
                 }
                 (Some(at), None) => match &self.earlier_request {
                     Some(earlier) => format!("{earlier}; {state} again {at}"),
@@ -360,11 +439,13 @@ pub struct ExportRow {
     /// A first request an earlier release sent at a time it did not record
     /// (`requestSentAt` is then a resend's).
     pub earlier_request: Option<String>,
+    /// The first signal's kind: `signed` or `imported`.
+    pub kind: Option<&'static str>,
 }
 
 impl ExportRow {
     /// The CSV header, in the order of the fields.
-    pub const COLUMNS: [&'static str; 10] = [
+    pub const COLUMNS: [&'static str; 11] = [
         "phone",
         "dncAt",
         "reason",
@@ -375,6 +456,7 @@ impl ExportRow {
         "verified",
         "problem",
         "earlierRequest",
+        "kind",
     ];
 
     /// The row of an entry read (`Ok`) or of an item that cannot be (`Err(why)`).
@@ -392,11 +474,12 @@ impl ExportRow {
             verified: proof.verdict == Verdict::Proven,
             problem: proof.problem,
             earlier_request: proof.earlier_request,
+            kind: proof.kind,
         }
     }
 
     /// The row's fields as CSV cells, in [`COLUMNS`](Self::COLUMNS) order.
-    pub fn cells(&self) -> [String; 10] {
+    pub fn cells(&self) -> [String; 11] {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
         [
             self.phone.clone(),
@@ -409,6 +492,7 @@ impl ExportRow {
             self.verified.to_string(),
             text(&self.problem),
             text(&self.earlier_request),
+            self.kind.unwrap_or_default().to_owned(),
         ]
     }
 }
@@ -461,8 +545,7 @@ mod tests {
             external_lead_id: None,
             reason: DncReason::Keypress9,
             at: Timestamp::parse("2024-01-26T12:00:00.000Z").unwrap(),
-            source: crate::core::lead::Source {
-                event_type: crate::core::domain::EventType::CallKeyPressed,
+            source: crate::core::lead::SignalSource {
                 event_time: Timestamp::parse("2024-01-26T12:00:00.000Z").unwrap(),
                 event_id: crate::core::domain::EventId::from_stored("evt_1".into()),
             },
@@ -471,6 +554,7 @@ mod tests {
         evidence.received_at = "2024-01-26T12:00:01.000Z".into();
         RegisterEntry {
             first: DncSignalRecord::new(&signal, evidence),
+            signed: None,
             signals: 1,
             recent_signal_ids: VecDeque::from(["evt_1".to_owned()]),
             request,

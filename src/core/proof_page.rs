@@ -241,6 +241,11 @@ pub fn page(proof: &Proof, now: Timestamp) -> String {
             ),
             "unproven",
         ),
+        Verdict::Imported => (
+            "IMPORTED, NOT SIGNED: from the company's own list; no platform signature stands behind it"
+                .to_owned(),
+            "unproven",
+        ),
     };
     let mut rows = String::new();
     let mut row = |label: &str, value: String| {
@@ -265,6 +270,20 @@ pub fn page(proof: &Proof, now: Timestamp) -> String {
     }
     if let Some(campaign) = &proof.campaign_id {
         row("Campaign", campaign.clone());
+    }
+    if let Some(p) = &proof.provenance {
+        row(
+            "Imported from",
+            format!("{}, at {}", p.source, p.imported_at),
+        );
+        row(
+            "File and line",
+            format!("SHA-256 {}, line {}", p.file_sha256, p.line),
+        );
+        row("The line", p.line_text.clone());
+    }
+    if let Some(at) = &proof.signed_at {
+        row("The platform's own signal", at.clone());
     }
     if let Some(evidence) = &proof.evidence {
         row("Request received", evidence.received_at.clone());
@@ -332,7 +351,19 @@ pub fn page(proof: &Proof, now: Timestamp) -> String {
                 ""
             }
         ),
-        None => "<p>No signed request is kept.</p>".to_owned(),
+        None => match &proof.provenance {
+            Some(p) => format!(
+                "<p>No signed request is kept: the phone came from the company's own list \
+                 <code>{}</code>, line {} of the file whose SHA-256 is <code>{}</code>:</p>\
+                 <pre class=\"body\">{}</pre><p class=\"note\">An import shows what the list \
+                 held and when it was imported; it is not the person's request.</p>",
+                escape(&p.source),
+                p.line,
+                escape(&p.file_sha256),
+                escape(&p.line_text)
+            ),
+            None => "<p>No signed request is kept.</p>".to_owned(),
+        },
     };
     let business = match proof.business_days_to_request {
         Some(days) => format!(
@@ -416,7 +447,10 @@ mod tests {
             external_lead_id: None,
             source: None,
             signals: None,
+            kind: None,
+            provenance: None,
             evidence: None,
+            signed_at: None,
             request_state: None,
             request_sent_at: None,
             request_refused: None,

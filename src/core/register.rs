@@ -22,11 +22,13 @@ use serde::{Deserialize, Serialize};
 
 use call_events_messages::{DncRequested, DncType, SchemaVersion, ids};
 
-use crate::core::domain::{CampaignId, EventId, EventType, ExternalLeadId, Phone, Timestamp};
-use crate::core::lead::{DncSignal, Source};
+use crate::core::domain::{CampaignId, EventId, ExternalLeadId, Phone, Timestamp};
+use crate::core::lead::{DncSignal, SignalSource};
 use crate::core::messages::{DNC_TYPE, Queue, QueueMessage};
 
-pub use call_events_messages::{DncEventType, DncReason, DncSource, Evidence};
+pub use call_events_messages::{
+    DncEventType, DncReason, DncSource, Evidence, ImportedKind, Provenance, SignalEvidence,
+};
 
 /// The signed request as received now: what a DNC signal keeps as its proof.
 pub fn evidence_of_request(signature_header: Option<&str>, body: &[u8]) -> Evidence {
@@ -46,7 +48,7 @@ pub fn evidence_of_request(signature_header: Option<&str>, body: &[u8]) -> Evide
 #[serde(try_from = "StoredSignal", into = "StoredSignal")]
 pub struct DncSignalRecord {
     pub signal: DncSignal,
-    pub evidence: Evidence,
+    pub evidence: SignalEvidence,
 }
 
 /// A [`DncSignalRecord`] as the lead item's `dncSignals` and the register store it: the
@@ -63,7 +65,7 @@ pub struct StoredSignal {
     pub reason: DncReason,
     pub at: String,
     pub source: DncSource,
-    pub evidence: Evidence,
+    pub evidence: SignalEvidence,
 }
 
 impl From<DncSignalRecord> for StoredSignal {
@@ -94,11 +96,12 @@ impl TryFrom<StoredSignal> for DncSignalRecord {
         let time = |field: &str, raw: &str| {
             Timestamp::parse(raw).map_err(|e| format!("a stored DNC signal's {field}: {e}"))
         };
-        let event_type = match stored.source.event_type {
-            DncEventType::CallKeyPressed => EventType::CallKeyPressed,
-            DncEventType::CallEnded => EventType::CallEnded,
-            DncEventType::DncCreated => EventType::DncCreated,
-        };
+        if stored.reason.is_signed() != stored.evidence.signed().is_some() {
+            return Err(format!(
+                "a stored DNC signal of reason {} with the wrong kind of evidence",
+                stored.reason.as_str()
+            ));
+        }
         Ok(Self {
             signal: DncSignal {
                 phone: Phone::parse(&stored.phone)
@@ -107,8 +110,7 @@ impl TryFrom<StoredSignal> for DncSignalRecord {
                 external_lead_id: stored.external_lead_id.map(ExternalLeadId::from_stored),
                 reason: stored.reason,
                 at: time("at", &stored.at)?,
-                source: Source {
-                    event_type,
+                source: SignalSource {
                     event_time: time("eventTime", &stored.source.event_time)?,
                     event_id: EventId::from_stored(stored.source.event_id),
                 },
@@ -119,11 +121,17 @@ impl TryFrom<StoredSignal> for DncSignalRecord {
 }
 
 impl DncSignalRecord {
+    /// A signal from the platform, with the signed request that carried it.
     pub fn new(signal: &DncSignal, evidence: Evidence) -> Self {
         Self {
             signal: signal.clone(),
-            evidence,
+            evidence: evidence.into(),
         }
+    }
+
+    /// Whether a platform signature stands behind the signal (it was not imported).
+    pub fn is_signed(&self) -> bool {
+        self.evidence.signed().is_some()
     }
 
     pub fn phone(&self) -> &Phone {
@@ -149,6 +157,9 @@ pub const RECENT_SIGNAL_IDS: usize = 32;
 /// Where the phone's one `dnc.requested` is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestState {
+    /// None is owed: every signal of the entry was imported, without `--request`. The
+    /// first signal from the platform makes one owed ([`register`]).
+    NotOwed,
     /// Decided, not yet taken by SQS, since this time (RFC 3339).
     Pending { since: String },
     /// SQS took it at this time (RFC 3339).
@@ -159,6 +170,7 @@ pub enum RequestState {
 }
 
 impl RequestState {
+    pub const NONE: &str = "none";
     pub const PENDING: &str = "pending";
     pub const SENT: &str = "sent";
     pub const REFUSED: &str = "refused";
@@ -170,6 +182,7 @@ impl RequestState {
     /// The state's name, as the register item's `requestState` and `prove` write it.
     pub fn name(&self) -> &'static str {
         match self {
+            Self::NotOwed => Self::NONE,
             Self::Pending { .. } => Self::PENDING,
             Self::Sent { .. } => Self::SENT,
             Self::Refused { .. } => Self::REFUSED,
@@ -180,8 +193,12 @@ impl RequestState {
 /// One phone's entry in the register.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisterEntry {
-    /// The earliest signal by time, with its evidence.
+    /// The earliest signal by time, with its evidence, whatever its kind.
     pub first: DncSignalRecord,
+    /// When `first` was imported: the earliest signal a platform signature stands behind,
+    /// if the phone has one, so that an import of an earlier date never costs the register
+    /// a signed proof. None when `first` is signed.
+    pub signed: Option<DncSignalRecord>,
     /// Distinct signals seen for the phone.
     pub signals: u64,
     /// The latest signals' ids, oldest first, at most [`RECENT_SIGNAL_IDS`].
@@ -206,20 +223,27 @@ pub enum Registered {
     Changed(RegisterEntry),
 }
 
-/// Adds `signal` to the phone's entry, if it has one; a new entry's request is pending
-/// since `now`.
+/// Adds `signal` to the phone's entry, if it has one. A request is owed, pending since
+/// `now`, from the first signal the platform reported: a new entry of a signed signal, or
+/// an entry that owed none (imported) when a signed one comes. An imported signal makes a
+/// new entry that owes none (`import --request` asks for one itself).
 pub fn register(
     old: Option<&RegisterEntry>,
     signal: &DncSignalRecord,
     now: Timestamp,
 ) -> Registered {
+    let owed = || RequestState::Pending {
+        since: now.to_rfc3339(),
+    };
     let Some(old) = old else {
         return Registered::Changed(RegisterEntry {
             first: signal.clone(),
+            signed: None,
             signals: 1,
             recent_signal_ids: VecDeque::from([signal.id().to_owned()]),
-            request: RequestState::Pending {
-                since: now.to_rfc3339(),
+            request: match signal.is_signed() {
+                true => owed(),
+                false => RequestState::NotOwed,
             },
             earlier_request: None,
         });
@@ -233,8 +257,18 @@ pub fn register(
     while entry.recent_signal_ids.len() > RECENT_SIGNAL_IDS {
         entry.recent_signal_ids.pop_front();
     }
+    let signed = [Some(&old.first), old.signed.as_ref(), Some(signal)]
+        .into_iter()
+        .flatten()
+        .filter(|s| s.is_signed())
+        .min_by(|a, b| a.order().cmp(&b.order()))
+        .cloned();
     if signal.order() < entry.first.order() {
         entry.first = signal.clone();
+    }
+    entry.signed = signed.filter(|_| !entry.first.is_signed());
+    if entry.request == RequestState::NotOwed && signal.is_signed() {
+        entry.request = owed();
     }
     Registered::Changed(entry)
 }
@@ -245,7 +279,8 @@ pub fn dnc_request_id(phone: &Phone) -> String {
     ids::dnc_request_id(phone.as_str())
 }
 
-/// The phone's `dnc.requested`, from its earliest signal.
+/// The phone's `dnc.requested`, from its earliest signal (whatever its kind: an imported
+/// one's request carries its provenance).
 pub fn dnc_request(phone: &Phone, entry: &RegisterEntry) -> QueueMessage {
     let first = StoredSignal::from(entry.first.clone());
     let message = DncRequested {
@@ -299,7 +334,8 @@ mod tests {
                 signature_header: "t=1,v2=00".into(),
                 body: "{}".into(),
                 body_base64: None,
-            },
+            }
+            .into(),
         })
         .unwrap()
     }

@@ -10,7 +10,7 @@ use crate::core::domain::{
     CallEvent, CallEventKind, CallResult, CallType, CampaignId, DtmfKey, EventId, EventType,
     ExternalLeadId, LegacyDncCreated, Phone, RuleBroken, Timestamp, TransferCallType,
 };
-use crate::core::lead::{DncReason, DncSignal, Source};
+use crate::core::lead::{DncReason, DncSignal, SignalSource};
 
 /// The legacy envelope's event type this function handles.
 pub const LEGACY_DNC_CREATED: &str = "dnc.created";
@@ -165,8 +165,7 @@ pub fn readable_dnc_signal(body: &[u8], received_at: Timestamp) -> Option<DncSig
         external_lead_id,
         reason,
         at,
-        source: Source {
-            event_type: EventType::from_wire(event_type).unwrap_or(EventType::DncCreated),
+        source: SignalSource {
             event_time: event_time.unwrap_or(at),
             event_id: EventId::of_unparsed_body(text),
         },

@@ -8,8 +8,11 @@
 //!   DNC requests;
 //! - [`reports`]: what the relay did, by trigger;
 //! - [`redrive`]: batches Lambda gave up on, relayed again from the bucket or the stream;
-//! - [`replay`]: the operator's replay of the quarantine queue.
+//! - [`replay`]: the operator's replay of the quarantine queue;
+//! - [`scrub`] and [`import`]: the operator's dial-list scrub and the import of a DNC list
+//!   the company already keeps.
 
+pub mod import;
 pub mod keyring;
 pub mod record;
 pub mod redrive;

@@ -35,6 +35,9 @@ pub const DNC_TYPE: &str = "dnc.requested";
 pub const PHONE_PATTERN: &str = r"^\+[1-9][0-9]{1,14}$";
 /// An event id: `evt_` and 32 lower-case hex digits.
 pub const EVENT_ID_PATTERN: &str = r"^evt_[0-9a-f]{32}$";
+/// A DNC signal's id: the platform's event id, or `imp_` and 32 lower-case hex digits for
+/// an imported signal (`call-events-dnc import`).
+pub const SIGNAL_ID_PATTERN: &str = r"^(evt|imp)_[0-9a-f]{32}$";
 
 /// The version of the message bodies: 1. A reader of this crate refuses any other, so a
 /// consumer fails loudly (and its queue's redrive policy keeps the message) rather than
@@ -156,26 +159,44 @@ pub enum DncReason {
     /// The platform's own `dnc.created` (v2, or legacy v1).
     #[serde(rename = "dnc_created")]
     DncCreated,
+    /// An entry of a list the company already kept, put on the register by
+    /// `call-events-dnc import`: its evidence is its provenance ([`Provenance`]), not a
+    /// signed request.
+    #[serde(rename = "imported")]
+    Imported,
 }
 
 impl DncReason {
-    pub const ALL: [Self; 3] = [Self::Keypress9, Self::CallResultDnc, Self::DncCreated];
+    pub const ALL: [Self; 4] = [
+        Self::Keypress9,
+        Self::CallResultDnc,
+        Self::DncCreated,
+        Self::Imported,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Keypress9 => "keypress_9",
             Self::CallResultDnc => "call_result_dnc",
             Self::DncCreated => "dnc_created",
+            Self::Imported => "imported",
         }
     }
 
-    /// The type of the event that carries a signal of this reason.
+    /// The type of the event that carries a signal of this reason (`import` for an
+    /// imported one).
     pub fn event_type(self) -> DncEventType {
         match self {
             Self::Keypress9 => DncEventType::CallKeyPressed,
             Self::CallResultDnc => DncEventType::CallEnded,
             Self::DncCreated => DncEventType::DncCreated,
+            Self::Imported => DncEventType::Import,
         }
+    }
+
+    /// Whether a signal of this reason came from the platform, in a signed request.
+    pub fn is_signed(self) -> bool {
+        self != Self::Imported
     }
 }
 
@@ -188,16 +209,20 @@ pub enum DncEventType {
     CallEnded,
     #[serde(rename = "dnc.created")]
     DncCreated,
+    /// `call-events-dnc import`: the signal came from a list the company already kept.
+    #[serde(rename = "import")]
+    Import,
 }
 
-/// The sender's event a DNC signal comes from.
+/// Where a DNC signal comes from: the sender's event, or (`eventType: import`) the import
+/// that put it on the register, at its time, under an id made from what the line said.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DncSource {
     pub event_type: DncEventType,
     #[schemars(extend("format" = "date-time"))]
     pub event_time: String,
-    #[schemars(pattern(EVENT_ID_PATTERN))]
+    #[schemars(pattern(SIGNAL_ID_PATTERN))]
     pub event_id: String,
 }
 
@@ -239,10 +264,133 @@ impl Evidence {
     }
 }
 
+/// The `kind` of an imported signal's evidence: always `imported`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum ImportedKind {
+    #[default]
+    #[serde(rename = "imported")]
+    Imported,
+}
+
+/// What an imported DNC signal has instead of a signed request: where the company's own
+/// list said it (`call-events-dnc import`). It proves what the list held and when it was
+/// imported, not that the person asked: no platform signature stands behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Provenance {
+    pub kind: ImportedKind,
+    /// The list it came from, as the operator named it (`--source`).
+    #[schemars(length(min = 1))]
+    pub source: String,
+    /// The SHA-256 of the imported file's bytes, in lower-case hex.
+    #[schemars(pattern(r"^[0-9a-f]{64}$"))]
+    pub file_sha256: String,
+    /// The line's number in the file (the header is line 1 of a CSV with one).
+    #[schemars(range(min = 1))]
+    pub line: u64,
+    /// The line's text, exactly (without its line ending).
+    pub line_text: String,
+    /// When it was imported (RFC 3339, UTC).
+    #[schemars(extend("format" = "date-time"))]
+    pub imported_at: String,
+}
+
+/// A DNC signal's evidence: the signed request it arrived in ([`Evidence`]), or, for an
+/// imported signal, its provenance ([`Provenance`], `kind: imported`). A signed request's
+/// evidence has no `kind`: its bytes are those of every earlier release.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SignalEvidence {
+    Signed(Evidence),
+    Imported(Provenance),
+}
+
+impl SignalEvidence {
+    /// The signed request, unless the signal was imported.
+    pub fn signed(&self) -> Option<&Evidence> {
+        match self {
+            Self::Signed(evidence) => Some(evidence),
+            Self::Imported(_) => None,
+        }
+    }
+
+    /// The provenance of an imported signal.
+    pub fn imported(&self) -> Option<&Provenance> {
+        match self {
+            Self::Imported(provenance) => Some(provenance),
+            Self::Signed(_) => None,
+        }
+    }
+}
+
+impl From<Evidence> for SignalEvidence {
+    fn from(evidence: Evidence) -> Self {
+        Self::Signed(evidence)
+    }
+}
+
+impl From<Provenance> for SignalEvidence {
+    fn from(provenance: Provenance) -> Self {
+        Self::Imported(provenance)
+    }
+}
+
+/// Read by its `kind`, not by trying each shape: a DynamoDB item's numbers and an
+/// untagged enum do not mix, and a broken evidence should say what is wrong with it.
+impl<'de> Deserialize<'de> for SignalEvidence {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Either {
+            #[serde(default)]
+            kind: Option<ImportedKind>,
+            #[serde(default)]
+            received_at: Option<String>,
+            #[serde(default)]
+            signature_header: Option<String>,
+            #[serde(default)]
+            body: Option<String>,
+            #[serde(default)]
+            body_base64: Option<String>,
+            #[serde(default)]
+            source: Option<String>,
+            #[serde(default)]
+            file_sha256: Option<String>,
+            #[serde(default)]
+            line: Option<u64>,
+            #[serde(default)]
+            line_text: Option<String>,
+            #[serde(default)]
+            imported_at: Option<String>,
+        }
+        let either = Either::deserialize(deserializer)?;
+        fn field<T, E: serde::de::Error>(value: Option<T>, name: &'static str) -> Result<T, E> {
+            value.ok_or_else(|| E::missing_field(name))
+        }
+        Ok(match either.kind {
+            Some(kind) => Self::Imported(Provenance {
+                kind,
+                source: field(either.source, "source")?,
+                file_sha256: field(either.file_sha256, "fileSha256")?,
+                line: field(either.line, "line")?,
+                line_text: field(either.line_text, "lineText")?,
+                imported_at: field(either.imported_at, "importedAt")?,
+            }),
+            None => Self::Signed(Evidence {
+                received_at: field(either.received_at, "receivedAt")?,
+                signature_header: field(either.signature_header, "signatureHeader")?,
+                body: field(either.body, "body")?,
+                body_base64: either.body_base64,
+            }),
+        })
+    }
+}
+
 /// A phone number must not be called again: key 9, a call that ended with callResult dnc,
-/// or the platform's dnc.created (v2 or legacy v1). At most one per phone number, ever,
-/// company-wide, for the phone's first DNC signal; it carries the earliest signal known
-/// when it was sent, with the signed request that carried it.
+/// the platform's dnc.created (v2 or legacy v1), or an entry of the company's own list
+/// imported with `--request`. At most one per phone number, ever, company-wide; it carries
+/// the earliest signal known when it was sent, with the signed request that carried it
+/// (or, for `reason: imported`, the list entry's provenance).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(title = "dnc.requested", extend("$id" = "dnc.requested.schema.json"))]
@@ -262,12 +410,14 @@ pub struct DncRequested {
     #[schemars(required, length(min = 1), extend("type" = ["string", "null"]))]
     pub external_lead_id: Option<String>,
     pub reason: DncReason,
-    /// When the number was put on the list: the signal's eventTime, or its dncTimestamp
-    /// for dnc.created.
+    /// When the number was put on the list: the signal's eventTime, its dncTimestamp for
+    /// dnc.created, or for an imported signal the list's `requestedAt` (else the import's
+    /// time).
     #[schemars(extend("format" = "date-time"))]
     pub requested_at: String,
     pub source: DncSource,
-    pub evidence: Evidence,
+    /// The signed request, or for `reason: imported` the list entry's provenance.
+    pub evidence: SignalEvidence,
 }
 
 /// An authentic webhook body that could not be parsed, broke a field rule or could never
@@ -606,11 +756,31 @@ mod tests {
             [
                 r#""lead.call_key_pressed""#,
                 r#""lead.call_ended""#,
-                r#""dnc.created""#
+                r#""dnc.created""#,
+                r#""import""#
             ]
         );
         for reason in DncReason::ALL {
             assert_eq!(to_json(&reason), format!("\"{}\"", reason.as_str()));
         }
+    }
+
+    #[test]
+    fn evidence_reads_as_signed_without_a_kind_and_as_provenance_with_one() {
+        let signed = r#"{"receivedAt":"2024-01-28T12:00:01.000Z","signatureHeader":"t=1,v2=00","body":"{}"}"#;
+        let read: SignalEvidence = serde_json::from_str(signed).unwrap();
+        assert!(read.signed().is_some());
+        assert_eq!(
+            to_json(&read),
+            signed,
+            "a signed evidence's bytes as before"
+        );
+        let imported = r#"{"kind":"imported","source":"crm","fileSha256":"00","line":2,"lineText":"+12025550100","importedAt":"2026-12-06T00:00:00.000Z"}"#;
+        let read: SignalEvidence = serde_json::from_str(imported).unwrap();
+        assert_eq!(read.imported().map(|p| p.line), Some(2));
+        assert_eq!(to_json(&read), imported);
+        let broken = r#"{"kind":"imported","source":"crm"}"#;
+        let error = serde_json::from_str::<SignalEvidence>(broken).unwrap_err();
+        assert!(error.to_string().contains("fileSha256"), "{error}");
     }
 }

@@ -1,8 +1,9 @@
 //! The operator's command for the DNC register (docs/contract.md §8): prove an opt-out,
-//! export the register with each entry's verdict, scrub a dial list against it, and the
-//! register's repairs. A thin main: each subcommand is its own module.
+//! export the register with each entry's verdict, import a list the company already keeps,
+//! scrub a dial list against it, and the register's repairs. A thin main: each subcommand is its own module.
 
 mod export;
+mod import;
 mod operator;
 mod prove;
 mod repair;
@@ -15,9 +16,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// The DNC register, for its operators.
 ///
-/// Exit status: 0 done (prove: proven), 1 (prove) not on the register, 2 (prove) on the
-/// register but not proven, 3 anything else (bad arguments, configuration, AWS
-/// unreachable), with one line saying what.
+/// Exit status: 0 done (prove: proven), 1 (prove) not on the register or (import) some
+/// lines refused, 2 (prove) on the register but not proven, 4 (prove) on the register from
+/// an imported list only, 3 anything else (bad arguments, configuration, AWS unreachable),
+/// with one line saying what.
 #[derive(Debug, Parser)]
 #[command(name = "call-events-dnc", version)]
 struct Cli {
@@ -31,8 +33,9 @@ enum Command {
     /// signal checked with the webhook's secrets, when its DNC request reached SQS, and its
     /// leads.
     ///
-    /// The first line is the verdict: PROVEN, NOT ON THE REGISTER, or NOT PROVEN and why.
-    /// Exit 0 proven, 1 not on the register, 2 not proven, 3 could not tell. Reads only:
+    /// The first line is the verdict: PROVEN, NOT ON THE REGISTER, NOT PROVEN and why, or
+    /// IMPORTED, NOT SIGNED (an entry of an imported list, its provenance shown). Exit 0
+    /// proven, 1 not on the register, 2 not proven, 4 imported only, 3 could not tell. Reads only:
     /// one consistent GetItem on the register, one Query on the lead table. Needs
     /// DNC_TABLE_NAME, TABLE_NAME, WEBHOOK_SECRET_ARN (or WEBHOOK_SECRET: a list, where
     /// secrets since removed can be added), ACCEPT_LEGACY_V1_SIGNATURES, and the AWS SDK's
@@ -86,6 +89,38 @@ enum Command {
     RegisterParked {
         /// The parked body, in a file.
         file: PathBuf,
+    },
+    /// Puts a DNC list the company already keeps on the register.
+    ///
+    /// FILE is a CSV with a header row (a `phone` column, optional `requestedAt`: a date
+    /// or an RFC 3339 time; other columns are kept in each line's provenance) or one phone a
+    /// line. Each phone gets an imported signal whose evidence is its provenance (--source,
+    /// the file's SHA-256, the line's number and text, the import's time) and whose time is
+    /// its requestedAt, or the import's. The register's rules hold: the earliest signal
+    /// stays first; the same file imported again changes nothing. A phone in E.164 is taken
+    /// as the webhook takes it; a national number is read in --default-country. Bad lines
+    /// are listed with their number and skipped. Exit 0 every line taken, 1 some refused,
+    /// 3 could not import. Needs DNC_TABLE_NAME and the AWS SDK's own environment.
+    Import {
+        /// The list.
+        file: PathBuf,
+        /// The list's name, kept in each entry's provenance (crm, dialer-2024, ...).
+        #[arg(long)]
+        source: String,
+        /// The country whose numbering plan reads a national number (ISO 3166 alpha-2).
+        #[arg(long, default_value = "US")]
+        default_country: String,
+        /// Each phone new to the register is owed a DNC request (pending, sent by the
+        /// sweep). Without it, an imported entry owes none until the platform reports the
+        /// phone.
+        #[arg(long)]
+        request: bool,
+        /// Writes nothing if any line is bad.
+        #[arg(long)]
+        strict: bool,
+        /// Reads the register and says what the import would do; writes nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Removes the register's phones from a dial list before the dialer loads it.
     ///
@@ -143,6 +178,24 @@ async fn main() -> ExitCode {
         } => export::export(format, out.as_deref(), segments).await,
         Command::BackfillPending => repair::backfill_pending().await,
         Command::RegisterParked { file } => repair::register_parked(&file).await,
+        Command::Import {
+            file,
+            source,
+            default_country,
+            request,
+            strict,
+            dry_run,
+        } => {
+            let asked = import::Asked {
+                file,
+                source,
+                default_country,
+                request,
+                strict,
+                dry_run,
+            };
+            import::import(asked).await
+        }
         Command::Scrub {
             file,
             phone_column,

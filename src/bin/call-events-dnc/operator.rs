@@ -15,6 +15,14 @@ pub fn could_not(command: &str, why: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(3)
 }
 
+/// The register (`DNC_TABLE_NAME`) a command reads or writes, `what` saying what for.
+pub fn register_table(what: &str) -> Result<String, String> {
+    std::env::var("DNC_TABLE_NAME")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| format!("DNC_TABLE_NAME is not set (the register {what})"))
+}
+
 /// The SDK's configuration for an operator's command: more patience than the functions
 /// have (adaptive retries back off when throttled), unless AWS_MAX_ATTEMPTS says otherwise.
 pub async fn operator_sdk() -> aws_config::SdkConfig {

@@ -1,17 +1,17 @@
 //! `call-events-dnc scrub`: a dial list without the register's phones (docs/contract.md
 //! §8). The file is read once, in chunks of [`CHUNK_ROWS`] rows (memory does not grow with
-//! it): a CSV parser finds each row's fields and where the row ends, and a second reader
-//! copies the row's exact bytes, so a row that stays is written byte for byte (line
-//! ending, quoting, encoding and all). The verdicts are the use case's
+//! it), each row with its exact bytes ([`ListRows`]), so a row that stays is written byte
+//! for byte (line ending, quoting, encoding and all). The verdicts are the use case's
 //! ([`call_events::usecases::scrub`]).
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use call_events::adapters::DynamoDncRegister;
+use call_events::adapters::list_file::ListRows;
 use call_events::core::dial_list::{
     Country, Layout, NotAPhone, layout, read_phone, without_line_ending,
 };
@@ -20,7 +20,7 @@ use call_events::telemetry::error_chain;
 use call_events::usecases::scrub::{Verdict, verdicts};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::operator::{could_not, operator_sdk};
+use crate::operator::{could_not, operator_sdk, register_table};
 
 /// Rows decided at once: 50 `BatchGetItem`s of 100 phones at most.
 const CHUNK_ROWS: usize = 5_000;
@@ -49,100 +49,6 @@ struct Counts {
     invalid: u64,
 }
 
-/// The list, row by row, each with its exact bytes.
-struct Rows {
-    parser: csv::Reader<BufReader<File>>,
-    exact: BufReader<File>,
-    /// Bytes of the file handed out so far (as rows, or the header).
-    consumed: u64,
-    record: csv::ByteRecord,
-}
-
-impl Rows {
-    fn open(path: &PathBuf) -> std::io::Result<Self> {
-        let parser = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(BufReader::new(File::open(path)?));
-        Ok(Self {
-            parser,
-            exact: BufReader::new(File::open(path)?),
-            consumed: 0,
-            record: csv::ByteRecord::new(),
-        })
-    }
-
-    /// The next row's line, fields (in `self.record`) and exact bytes (with any blank
-    /// lines before it, which the parser passes over).
-    fn next(&mut self) -> Result<Option<(u64, Vec<u8>)>, String> {
-        let read = self
-            .parser
-            .read_byte_record(&mut self.record)
-            .map_err(|e| format!("not a readable CSV: {e}"))?;
-        if !read {
-            return Ok(None);
-        }
-        let line = self.record.position().map_or(0, |p| p.line());
-        let end = self.parser.position().byte();
-        let mut raw = self.take(end.saturating_sub(self.consumed))?;
-        // The parser ends a CRLF row at its CR (it passes over the LF with the next read):
-        // the LF is the row's.
-        if raw.ends_with(b"\r") && self.peek()? == Some(b'\n') {
-            raw.extend(self.take(1)?);
-        }
-        Ok(Some((line, raw)))
-    }
-
-    /// What follows the last row (blank lines), exactly.
-    fn rest(&mut self) -> Result<Vec<u8>, String> {
-        let mut rest = Vec::new();
-        self.exact
-            .read_to_end(&mut rest)
-            .map_err(|e| format!("cannot read: {e}"))?;
-        Ok(rest)
-    }
-
-    fn peek(&mut self) -> Result<Option<u8>, String> {
-        use std::io::BufRead;
-        let buffered = self
-            .exact
-            .fill_buf()
-            .map_err(|e| format!("cannot read: {e}"))?;
-        Ok(buffered.first().copied())
-    }
-
-    fn take(&mut self, len: u64) -> Result<Vec<u8>, String> {
-        let mut raw = vec![0; usize::try_from(len).map_err(|e| e.to_string())?];
-        self.exact
-            .read_exact(&mut raw)
-            .map_err(|e| format!("cannot read: {e}"))?;
-        self.consumed += len;
-        Ok(raw)
-    }
-
-    fn fields(&self) -> Vec<String> {
-        self.record
-            .iter()
-            .map(|f| String::from_utf8_lossy(f).into_owned())
-            .collect()
-    }
-
-    /// The row's phone, by the layout.
-    fn phone(&self, layout: &Layout, raw: &[u8], country: Country) -> Result<Phone, NotAPhone> {
-        let value = match layout {
-            Layout::Header { column } => match self.record.get(*column) {
-                Some(field) => String::from_utf8_lossy(field).into_owned(),
-                None => return Err(NotAPhone::Empty),
-            },
-            Layout::OnePerLine if self.record.len() == 1 => {
-                String::from_utf8_lossy(&self.record[0]).into_owned()
-            }
-            Layout::OnePerLine => String::from_utf8_lossy(without_line_ending(raw)).into_owned(),
-        };
-        read_phone(&value, country)
-    }
-}
-
 fn output(path: Option<&PathBuf>) -> std::io::Result<Box<dyn Write>> {
     Ok(match path {
         Some(path) => Box::new(BufWriter::new(File::create(path)?)),
@@ -160,15 +66,12 @@ pub async fn scrub(asked: Asked) -> ExitCode {
 async fn run(asked: Asked) -> Result<(), String> {
     let started = Instant::now();
     let country = Country::parse(&asked.default_country)?;
-    let table = std::env::var("DNC_TABLE_NAME")
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-        .ok_or("DNC_TABLE_NAME is not set (the register to scrub against)")?;
+    let table = register_table("to scrub against")?;
     let name = asked.file.display().to_string();
     let size = std::fs::metadata(&asked.file)
         .map_err(|e| format!("cannot read {name}: {e}"))?
         .len();
-    let mut rows = Rows::open(&asked.file).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let mut rows = ListRows::open(&asked.file).map_err(|e| format!("cannot read {name}: {e}"))?;
     let mut out = output(asked.out.as_ref()).map_err(|e| format!("cannot write: {e}"))?;
     let mut removed = match &asked.removed {
         Some(path) => {
@@ -192,7 +95,7 @@ async fn run(asked: Asked) -> Result<(), String> {
     }
 
     let mut counts = Counts::default();
-    let Some((line, raw)) = rows.next()? else {
+    let Some((line, raw)) = rows.next_row()? else {
         bar.finish_and_clear();
         eprintln!("scrub: {name} holds no row");
         return Ok(());
@@ -205,15 +108,15 @@ async fn run(asked: Asked) -> Result<(), String> {
             .write_all(&raw)
             .map_err(|e| format!("cannot write: {e}"))?,
         Layout::OnePerLine => {
-            let phone = rows.phone(&layout, &raw, country);
+            let phone = read_phone(&rows.phone_value(&layout, &raw), country);
             chunk.push(Row { line, raw, phone });
         }
     }
     loop {
-        let next = rows.next()?;
+        let next = rows.next_row()?;
         let done = next.is_none();
         if let Some((line, raw)) = next {
-            let phone = rows.phone(&layout, &raw, country);
+            let phone = read_phone(&rows.phone_value(&layout, &raw), country);
             chunk.push(Row { line, raw, phone });
         }
         if chunk.len() >= CHUNK_ROWS || (done && !chunk.is_empty()) {
@@ -226,7 +129,7 @@ async fn run(asked: Asked) -> Result<(), String> {
                     )
                 })?;
             chunk.clear();
-            bar.set_position(rows.consumed);
+            bar.set_position(rows.consumed());
             bar.set_message(format!(
                 "{} rows, {} removed",
                 counts.rows,

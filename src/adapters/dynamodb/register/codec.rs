@@ -14,7 +14,10 @@ struct RegisterItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     external_lead_id: Option<String>,
     source: DncSource,
-    evidence: Evidence,
+    evidence: SignalEvidence,
+    /// When the first signal was imported: the earliest signed one, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    signed_signal: Option<StoredSignal>,
     signals: u64,
     /// The earliest signal's time, lossless (nanoseconds), for ordering.
     first_signal_at: String,
@@ -48,6 +51,7 @@ pub fn register_item(
     let dnc_at = entry.first.signal.at.to_rfc3339();
     let first = StoredSignal::from(entry.first.clone());
     let (state, sent_at, pending_since, refused) = match &entry.request {
+        RequestState::NotOwed => (NOT_OWED, None, None, None),
         RequestState::Pending { since } => (PENDING, None, Some(since.clone()), None),
         RequestState::Sent { at } => (SENT, Some(at.clone()), None, None),
         RequestState::Refused { why } => (REFUSED, None, None, Some(why.clone())),
@@ -60,6 +64,7 @@ pub fn register_item(
         external_lead_id: first.external_lead_id,
         source: first.source,
         evidence: first.evidence,
+        signed_signal: entry.signed.clone().map(StoredSignal::from),
         signals: entry.signals,
         first_signal_at: first.at,
         recent_signal_ids: entry.recent_signal_ids.iter().cloned().collect(),
@@ -90,6 +95,7 @@ pub fn register_entry(
         (Some(SENT), _) => RequestState::Sent {
             at: item.request_sent_at.unwrap_or_else(|| item.dnc_at.clone()),
         },
+        (Some(NOT_OWED), None) => RequestState::NotOwed,
         (_, Some(why)) => RequestState::Refused { why },
         (Some(REFUSED), None) => RequestState::Refused {
             why: "refused (no reason kept)".to_owned(),
@@ -115,8 +121,14 @@ pub fn register_entry(
         evidence: item.evidence,
     })
     .map_err(<serde_dynamo::Error as serde::de::Error>::custom)?;
+    let signed = item
+        .signed_signal
+        .map(DncSignalRecord::try_from)
+        .transpose()
+        .map_err(<serde_dynamo::Error as serde::de::Error>::custom)?;
     let entry = RegisterEntry {
         first,
+        signed,
         signals: item.signals,
         recent_signal_ids: recent,
         request,

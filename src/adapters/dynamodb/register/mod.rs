@@ -30,8 +30,8 @@ use crate::adapters::dynamodb::item::{VERSION, versioned};
 use crate::adapters::failure::{classify, condition_held};
 use crate::core::domain::{Phone, Timestamp};
 use crate::core::register::{
-    DncReason, DncSignalRecord, DncSource, EARLIER_RELEASE_REQUEST, Evidence, RECENT_SIGNAL_IDS,
-    RegisterEntry, RequestState, StoredSignal,
+    DncReason, DncSignalRecord, DncSource, EARLIER_RELEASE_REQUEST, RECENT_SIGNAL_IDS,
+    RegisterEntry, RequestState, SignalEvidence, StoredSignal,
 };
 use crate::ports::{BackendError, DncRegisterStore, RegisterSaveError};
 
@@ -52,6 +52,8 @@ pub const REQUEST_SENT_AT: &str = "requestSentAt";
 pub const REQUEST_REFUSED: &str = "requestRefused";
 pub const EARLIER_REQUEST: &str = "earlierRequest";
 pub const SENT: &str = RequestState::SENT;
+/// The request state of an imported entry that owes none.
+pub const NOT_OWED: &str = RequestState::NONE;
 pub const REFUSED: &str = RequestState::REFUSED;
 
 /// The pending index's key value for a phone: `pending#0` to `pending#7`, fixed per phone.
