@@ -263,12 +263,17 @@ def check_local():
                 problems.append("prove did not prove the local run's key 9")
             # The list's earlier date goes first beside the signed key 9; the e-mailed
             # number joins, and its proof says that no platform signature stands behind it.
-            if "call-events-dnc -- import" in block and (
+            if "crm-dnc.csv" in block and (
                     "1 added, 0 already there, 0 earlier date kept, 1 now first, 0 refused" not in out
                     or "IMPORTED, NOT SIGNED" not in out or "crm" not in out):
                 problems.append("import did not take the local list as the docs say")
             # The local run's key 9 leaves the dial list; the other valid row stays.
-            if "call-events-dnc -- scrub" in block and (
+            if "events/lists/dnc-list.csv" in block and (
+                    "2 added, 0 already there" not in out
+                    or "1 kept, 2 removed as on the register, 0 removed as not a phone" not in out
+                    or "3,Sam,(202) 555-0177" not in out):
+                problems.append("the README's import and scrub did not do what its comments say")
+            if ".local/dial-list.csv" in block and (
                     "1 kept, 1 removed as on the register, 1 removed as not a phone" not in out
                     or "2,Sam,(202) 555-0177" not in out):
                 problems.append("scrub did not take the local run's key 9 off the dial list")

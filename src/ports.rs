@@ -184,13 +184,23 @@ pub struct Listed {
     pub kind: String,
 }
 
-/// The register as `call-events-dnc scrub` asks it: many phones at once, read only.
+/// The register as `call-events-dnc scrub` and `import` ask it: many phones at once, read
+/// only.
 pub trait RegisterLookup: Send + Sync {
     /// Which of `phones` (at most 100) are on the register, by phone; consistent reads.
     fn listed(
         &self,
         phones: &[Phone],
     ) -> impl Future<Output = Result<std::collections::HashMap<String, Listed>, BackendError>> + Send;
+
+    /// The entries and versions of those of `phones` (at most 100) on the register, by
+    /// phone; consistent reads. An entry this code cannot read is a permanent error.
+    fn entries(
+        &self,
+        phones: &[Phone],
+    ) -> impl Future<
+        Output = Result<std::collections::HashMap<String, (RegisterEntry, u64)>, BackendError>,
+    > + Send;
 }
 
 /// What the relay could not send anywhere, kept durably with its reason for a person: the

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use call_events::adapters::MemoryDncRegister;
 use call_events::core::dial_list::{Country, NotAPhone, read_phone};
 use call_events::core::domain::Phone;
+use call_events::core::register::RegisterEntry;
 use call_events::ports::{BackendError, Listed, RegisterLookup};
 use call_events::usecases::scrub::{LOOKUP_BATCH, Verdict, verdicts};
 
@@ -22,6 +23,13 @@ impl RegisterLookup for Counted {
     async fn listed(&self, phones: &[Phone]) -> Result<HashMap<String, Listed>, BackendError> {
         self.batches.lock().unwrap().push(phones.len());
         self.register.listed(phones).await
+    }
+
+    async fn entries(
+        &self,
+        phones: &[Phone],
+    ) -> Result<HashMap<String, (RegisterEntry, u64)>, BackendError> {
+        self.register.entries(phones).await
     }
 }
 

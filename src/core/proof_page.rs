@@ -502,6 +502,29 @@ mod tests {
     }
 
     #[test]
+    fn an_imported_entry_shows_its_provenance_and_says_no_signature_stands_behind_it() {
+        use crate::core::register::{ImportedKind, Provenance};
+        let mut imported = proof(Verdict::Imported);
+        imported.kind = Some("imported");
+        imported.provenance = Some(Provenance {
+            kind: ImportedKind::Imported,
+            source: "crm <export>".into(),
+            file_sha256: "ab".repeat(32),
+            line: 17,
+            line_text: "+12025550100,2024-01-02,</pre><script>x</script>".into(),
+            imported_at: "2026-12-06T10:00:00.000Z".into(),
+        });
+        let page = page(&imported, now());
+        assert!(page.contains("IMPORTED, NOT SIGNED"));
+        assert!(page.contains("no platform signature stands behind it"));
+        assert!(page.contains("line 17 of the file whose SHA-256"));
+        assert!(page.contains(&"ab".repeat(32)));
+        assert!(page.contains("crm &lt;export&gt;"));
+        assert!(!page.contains("<script>"), "escaped");
+        assert!(page.contains("No signed request is kept: nothing to draw."));
+    }
+
+    #[test]
     fn a_pending_request_is_drawn_up_to_today() {
         use crate::core::proof::EvidenceCheck;
         let mut pending = proof(Verdict::Proven);

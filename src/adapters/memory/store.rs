@@ -503,6 +503,21 @@ impl RegisterLookup for MemoryDncRegister {
             })
             .collect())
     }
+
+    async fn entries(
+        &self,
+        phones: &[Phone],
+    ) -> Result<HashMap<String, (RegisterEntry, u64)>, BackendError> {
+        self.wait().await;
+        let items = self.items();
+        phones
+            .iter()
+            .filter_map(|phone| {
+                let item = items.get(phone.as_str())?.clone();
+                Some(read_entry(item).map(|entry| (phone.as_str().to_owned(), entry)))
+            })
+            .collect()
+    }
 }
 
 impl MemoryDncRegister {

@@ -1,6 +1,6 @@
-//! The register asked about many phones at once, for `call-events-dnc scrub`: one
-//! `BatchGetItem` of up to 100 keys, consistent, and the keys DynamoDB leaves unprocessed
-//! asked again after a pause that doubles, until every key is answered.
+//! The register asked about many phones at once, for `call-events-dnc scrub` and `import`:
+//! one `BatchGetItem` of up to 100 keys, consistent, and the keys DynamoDB leaves
+//! unprocessed asked again after a pause that doubles, until every key is answered.
 
 use std::time::Duration;
 
@@ -23,8 +23,15 @@ fn pause(round: u32) -> Duration {
     ceiling.mul_f64(fastrand::f64())
 }
 
-impl RegisterLookup for DynamoDncRegister {
-    async fn listed(&self, phones: &[Phone]) -> Result<HashMap<String, Listed>, BackendError> {
+impl DynamoDncRegister {
+    /// The items of `phones` (at most 100) on the register, consistent; only the
+    /// attributes `projection` names, or whole items without one.
+    async fn batch_items(
+        &self,
+        phones: &[Phone],
+        projection: Option<&[&str]>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, BackendError> {
+        const OPERATION: &str = "DynamoDB BatchGetItem (the register)";
         let mut keys: Vec<HashMap<String, AttributeValue>> = phones
             .iter()
             .map(|p| p.as_str())
@@ -34,42 +41,30 @@ impl RegisterLookup for DynamoDncRegister {
                 HashMap::from([(REGISTER_KEY.to_owned(), AttributeValue::S(phone.into()))])
             })
             .collect();
-        let mut listed = HashMap::new();
+        let mut found = Vec::with_capacity(keys.len());
         let mut round = 0;
         while !keys.is_empty() {
-            let asked = KeysAndAttributes::builder()
+            let mut asked = KeysAndAttributes::builder()
                 .set_keys(Some(keys))
-                .consistent_read(true)
-                .projection_expression("#phone, #dncAt, #reason")
-                .expression_attribute_names("#phone", REGISTER_KEY)
-                .expression_attribute_names("#dncAt", "dncAt")
-                .expression_attribute_names("#reason", "reason")
-                .build()
-                .map_err(|e| BackendError::new("DynamoDB BatchGetItem (the register)", e))?;
+                .consistent_read(true);
+            if let Some(names) = projection {
+                let placeholders: Vec<String> =
+                    (0..names.len()).map(|i| format!("#a{i}")).collect();
+                asked = asked.projection_expression(placeholders.join(", "));
+                for (placeholder, name) in placeholders.iter().zip(names) {
+                    asked = asked.expression_attribute_names(placeholder, *name);
+                }
+            }
+            let asked = asked.build().map_err(|e| BackendError::new(OPERATION, e))?;
             let output = self
                 .client
                 .batch_get_item()
                 .request_items(&self.table, asked)
                 .send()
                 .await
-                .map_err(|e| {
-                    classify(
-                        "DynamoDB BatchGetItem (the register)",
-                        "the register refuses the lookup",
-                        e,
-                    )
-                })?;
+                .map_err(|e| classify(OPERATION, "the register refuses the lookup", e))?;
             let mut responses = output.responses.unwrap_or_default();
-            for item in responses.remove(&self.table).unwrap_or_default() {
-                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-                if let Some(phone) = text(REGISTER_KEY) {
-                    let listing = Listed {
-                        dnc_at: text("dncAt").unwrap_or_default(),
-                        kind: text("reason").unwrap_or_default(),
-                    };
-                    listed.insert(phone, listing);
-                }
-            }
+            found.extend(responses.remove(&self.table).unwrap_or_default());
             keys = output
                 .unprocessed_keys
                 .unwrap_or_default()
@@ -80,7 +75,7 @@ impl RegisterLookup for DynamoDncRegister {
                 round += 1;
                 if round > UNPROCESSED_ROUNDS {
                     return Err(BackendError::new(
-                        "DynamoDB BatchGetItem (the register)",
+                        OPERATION,
                         format!(
                             "{} keys still unprocessed after {UNPROCESSED_ROUNDS} rounds",
                             keys.len()
@@ -90,7 +85,40 @@ impl RegisterLookup for DynamoDncRegister {
                 tokio::time::sleep(pause(round)).await;
             }
         }
-        Ok(listed)
+        Ok(found)
+    }
+}
+
+impl RegisterLookup for DynamoDncRegister {
+    async fn listed(&self, phones: &[Phone]) -> Result<HashMap<String, Listed>, BackendError> {
+        let items = self
+            .batch_items(phones, Some(&[REGISTER_KEY, "dncAt", "reason"]))
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+                let listing = Listed {
+                    dnc_at: text("dncAt").unwrap_or_default(),
+                    kind: text("reason").unwrap_or_default(),
+                };
+                Some((text(REGISTER_KEY)?, listing))
+            })
+            .collect())
+    }
+
+    async fn entries(
+        &self,
+        phones: &[Phone],
+    ) -> Result<HashMap<String, (RegisterEntry, u64)>, BackendError> {
+        let items = self.batch_items(phones, None).await?;
+        items
+            .into_iter()
+            .filter_map(|item| {
+                let phone = item.get(REGISTER_KEY)?.as_s().ok()?.clone();
+                Some(read_entry(item).map(|entry| (phone, entry)))
+            })
+            .collect()
     }
 }
 
