@@ -193,6 +193,13 @@ pub trait RegisterLookup: Send + Sync {
         phones: &[Phone],
     ) -> impl Future<Output = Result<std::collections::HashMap<String, Listed>, BackendError>> + Send;
 
+    /// The signal ids each of `phones` (at most 100) on the register knows (a signal of one
+    /// of them changes nothing), by phone; consistent reads of those attributes only.
+    fn known_signals(
+        &self,
+        phones: &[Phone],
+    ) -> impl Future<Output = Result<std::collections::HashMap<String, Vec<String>>, BackendError>> + Send;
+
     /// The entries and versions of those of `phones` (at most 100) on the register, by
     /// phone; consistent reads. An entry this code cannot read is a permanent error.
     fn entries(

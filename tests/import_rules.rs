@@ -103,6 +103,22 @@ struct Raced {
     signal: DncSignalRecord,
     interrupt: usize,
     saves: AtomicUsize,
+    /// Entries read whole.
+    entries_read: AtomicUsize,
+}
+
+impl Raced {
+    /// The memory register with another writer that writes the platform's signal of
+    /// `phone(1)` before each of the import's first `interrupt` saves (0: never).
+    fn new(interrupt: usize) -> Self {
+        Self {
+            store: MemoryDncRegister::new(),
+            signal: platform(1, 100, 1),
+            interrupt,
+            saves: AtomicUsize::new(0),
+            entries_read: AtomicUsize::new(0),
+        }
+    }
 }
 
 impl DncRegisterStore for Raced {
@@ -148,10 +164,18 @@ impl RegisterLookup for Raced {
         self.store.listed(phones).await
     }
 
+    async fn known_signals(
+        &self,
+        phones: &[Phone],
+    ) -> Result<HashMap<String, Vec<String>>, BackendError> {
+        self.store.known_signals(phones).await
+    }
+
     async fn entries(
         &self,
         phones: &[Phone],
     ) -> Result<HashMap<String, (RegisterEntry, u64)>, BackendError> {
+        self.entries_read.fetch_add(phones.len(), Ordering::SeqCst);
         self.store.entries(phones).await
     }
 }
@@ -185,12 +209,7 @@ async fn a_phones_lines_are_one_write_and_each_line_has_its_verdict() {
 
 #[tokio::test]
 async fn a_writer_in_between_is_decided_again_not_overwritten() {
-    let raced = Raced {
-        store: MemoryDncRegister::new(),
-        signal: platform(1, 100, 1),
-        interrupt: 2,
-        saves: AtomicUsize::new(0),
-    };
+    let raced = Raced::new(2);
     let taken = import_lines(&raced, vec![line(1, 10, 2)], now(), WRITE)
         .await
         .unwrap();
@@ -214,17 +233,36 @@ async fn a_writer_in_between_is_decided_again_not_overwritten() {
 
 #[tokio::test]
 async fn a_register_that_keeps_moving_ends_in_an_error_not_a_loop() {
-    let raced = Raced {
-        store: MemoryDncRegister::new(),
-        signal: platform(1, 100, 1),
-        interrupt: usize::MAX,
-        saves: AtomicUsize::new(0),
-    };
+    let raced = Raced::new(usize::MAX);
     let error = import_lines(&raced, vec![line(1, 10, 2)], now(), WRITE)
         .await
         .unwrap_err();
     assert!(!error.is_permanent(), "worth running again");
     assert_eq!(raced.saves.load(Ordering::SeqCst), CONFLICT_TRIES);
+}
+
+#[tokio::test]
+async fn a_list_imported_again_reads_only_the_known_ids_and_writes_nothing() {
+    let counted = Raced::new(0);
+    let lines = vec![line(1, 10, 2), line(2, 11, 3), line(3, 12, 4)];
+    import_lines(&counted, lines.clone(), now(), WRITE)
+        .await
+        .unwrap();
+    assert_eq!(counted.saves.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        counted.entries_read.load(Ordering::SeqCst),
+        0,
+        "new phones need no whole read"
+    );
+    let again = import_lines(&counted, lines, now(), WRITE).await.unwrap();
+    assert!(again.iter().all(|(_, t)| *t == Taken::AlreadyThere));
+    assert_eq!(counted.saves.load(Ordering::SeqCst), 3, "nothing written");
+    assert_eq!(counted.entries_read.load(Ordering::SeqCst), 0);
+    // A new line for a known phone reads that one entry whole.
+    import_lines(&counted, vec![line(1, 5, 9)], now(), WRITE)
+        .await
+        .unwrap();
+    assert_eq!(counted.entries_read.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]

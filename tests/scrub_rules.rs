@@ -25,6 +25,13 @@ impl RegisterLookup for Counted {
         self.register.listed(phones).await
     }
 
+    async fn known_signals(
+        &self,
+        phones: &[Phone],
+    ) -> Result<HashMap<String, Vec<String>>, BackendError> {
+        self.register.known_signals(phones).await
+    }
+
     async fn entries(
         &self,
         phones: &[Phone],

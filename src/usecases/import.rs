@@ -1,11 +1,13 @@
 //! `call-events-dnc import`'s use case (docs/contract.md §8): a chunk of a list's lines,
-//! each an imported signal ([`crate::core::import`]), taken into the register. The chunk's
-//! phones are read at once (consistent `BatchGetItem`s of [`LOOKUP_BATCH`],
-//! [`LOOKUPS_AT_ONCE`] at a time); the lines of one phone are folded into its entry in the
-//! file's order and written at once, only when they change it, with the register's
-//! versioned write (a conflict reads the entry again and decides again), [`WRITES_AT_ONCE`]
-//! phones at a time. A list imported again is all reads. A dry run reads and decides, and
-//! writes nothing.
+//! each an imported signal ([`crate::core::import`]), taken into the register. First the
+//! chunk's phones are asked which signals their entries know (consistent `BatchGetItem`s
+//! of [`LOOKUP_BATCH`] projecting only the ids, [`LOOKUPS_AT_ONCE`] at a time): a phone not
+//! on the register needs no more reading, and a phone whose lines are all known needs
+//! nothing at all (a list imported again is those small reads only). Only the entries a
+//! line will change are read whole, in batches too. Then the lines of one phone are folded
+//! into its entry in the file's order and written at once, with the register's versioned
+//! write (a conflict reads the entry again and decides again), [`WRITES_AT_ONCE`] phones at
+//! a time. A dry run reads and decides, and writes nothing.
 
 use std::collections::HashMap;
 
@@ -50,26 +52,59 @@ pub async fn import_lines<R: DncRegisterStore + RegisterLookup>(
         .values()
         .filter_map(|lines| Some(lines.first()?.1.phone().clone()))
         .collect();
-    let mut held = futures_util::stream::iter(phones.chunks(LOOKUP_BATCH))
-        .map(|batch| register.entries(batch))
-        .buffer_unordered(LOOKUPS_AT_ONCE)
-        .try_fold(HashMap::new(), |mut all, found| async move {
-            all.extend(found);
-            Ok(all)
-        })
-        .await?;
-    let phones: Vec<_> = by_phone
-        .into_iter()
-        .map(|(phone, lines)| {
-            let entry = held.remove(&phone);
-            (lines, entry)
-        })
+    let known = in_batches(&phones, |batch| register.known_signals(batch)).await?;
+    // What the known ids settle: a phone off the register is written without more reading;
+    // one whose every line its entry knows is already there. The others are read whole.
+    let mut verdicts: Vec<(u64, Taken)> = Vec::new();
+    let mut to_write = Vec::new();
+    let mut to_read = Vec::new();
+    for (phone, lines) in by_phone {
+        match known.get(&phone) {
+            None => to_write.push((lines, None)),
+            Some(ids) if lines.iter().all(|(_, s)| ids.iter().any(|id| id == s.id())) => {
+                verdicts.extend(lines.iter().map(|(line, _)| (*line, Taken::AlreadyThere)));
+            }
+            Some(_) => to_read.push(lines),
+        }
+    }
+    let read: Vec<_> = to_read
+        .iter()
+        .filter_map(|lines| Some(lines.first()?.1.phone().clone()))
         .collect();
-    futures_util::stream::iter(phones)
+    let mut held = in_batches(&read, |batch| register.entries(batch)).await?;
+    for lines in to_read {
+        let entry = lines
+            .first()
+            .and_then(|(_, s)| held.remove(s.phone().as_str()));
+        to_write.push((lines, entry));
+    }
+    let written = futures_util::stream::iter(to_write)
         .map(|(lines, entry)| one_phone(register, lines, entry, now, asked))
         .buffer_unordered(WRITES_AT_ONCE)
         .try_fold(Vec::new(), |mut all, taken| async move {
             all.extend(taken);
+            Ok(all)
+        })
+        .await?;
+    verdicts.extend(written);
+    Ok(verdicts)
+}
+
+/// `ask` of each batch of [`LOOKUP_BATCH`] of `phones`, [`LOOKUPS_AT_ONCE`] at a time, the
+/// answers in one map.
+async fn in_batches<'a, T, F, Fut>(
+    phones: &'a [crate::core::domain::Phone],
+    ask: F,
+) -> Result<HashMap<String, T>, BackendError>
+where
+    F: Fn(&'a [crate::core::domain::Phone]) -> Fut,
+    Fut: std::future::Future<Output = Result<HashMap<String, T>, BackendError>>,
+{
+    futures_util::stream::iter(phones.chunks(LOOKUP_BATCH))
+        .map(ask)
+        .buffer_unordered(LOOKUPS_AT_ONCE)
+        .try_fold(HashMap::new(), |mut all, found| async move {
+            all.extend(found);
             Ok(all)
         })
         .await

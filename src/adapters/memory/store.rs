@@ -17,8 +17,8 @@ use crate::adapters::dynamodb::item::{
 };
 use crate::adapters::dynamodb::ledger::longest_waiting;
 use crate::adapters::dynamodb::register::{
-    PENDING_KEY, PENDING_SINCE, REFUSED, REQUEST_REFUSED, REQUEST_STATE, SENT, oldest_first,
-    pending_keys, read_entry, register_item, with_request,
+    PENDING_KEY, PENDING_SINCE, REFUSED, REQUEST_REFUSED, REQUEST_STATE, SENT, known_ids,
+    oldest_first, pending_keys, read_entry, register_item, with_request,
 };
 use crate::adapters::dynamodb::stream::decode_new_image;
 use crate::core::decided::{Decided, RelayMark, Unreadable, Waiting};
@@ -500,6 +500,29 @@ impl RegisterLookup for MemoryDncRegister {
                     kind: text(item, "reason"),
                 };
                 Some((phone.as_str().to_owned(), listed))
+            })
+            .collect())
+    }
+
+    /// DynamoDB's projection of the same attributes, read through the same rule.
+    async fn known_signals(
+        &self,
+        phones: &[Phone],
+    ) -> Result<HashMap<String, Vec<String>>, BackendError> {
+        self.wait().await;
+        let items = self.items();
+        let ids = |item: &Item, name: &str| -> Vec<String> {
+            item.get(name)
+                .and_then(|v| v.as_l().ok())
+                .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+                .unwrap_or_default()
+        };
+        Ok(phones
+            .iter()
+            .filter_map(|phone| {
+                let item = items.get(phone.as_str())?;
+                let known = known_ids(ids(item, "recentSignalIds"), ids(item, "signalIds"));
+                Some((phone.as_str().to_owned(), known.into()))
             })
             .collect())
     }

@@ -104,13 +104,7 @@ pub fn register_entry(
             since: item.pending_since.unwrap_or_else(|| item.dnc_at.clone()),
         },
     };
-    let mut recent: VecDeque<String> = match item.recent_signal_ids.is_empty() {
-        true => item.signal_ids.into(),
-        false => item.recent_signal_ids.into(),
-    };
-    while recent.len() > RECENT_SIGNAL_IDS {
-        recent.pop_front();
-    }
+    let recent = known_ids(item.recent_signal_ids, item.signal_ids);
     let first = DncSignalRecord::try_from(StoredSignal {
         phone: item.phone,
         campaign_id: item.campaign_id,
@@ -135,6 +129,20 @@ pub fn register_entry(
         earlier_request,
     };
     Ok((entry, item.version))
+}
+
+/// The signal ids an entry knows (a signal of one of them changes nothing): its
+/// `recentSignalIds`, or a first-release item's `signalIds`, the latest
+/// [`RECENT_SIGNAL_IDS`].
+pub fn known_ids(recent: Vec<String>, first_release: Vec<String>) -> VecDeque<String> {
+    let mut known: VecDeque<String> = match recent.is_empty() {
+        true => first_release.into(),
+        false => recent.into(),
+    };
+    while known.len() > RECENT_SIGNAL_IDS {
+        known.pop_front();
+    }
+    known
 }
 
 /// [`register_entry`], an item this code cannot read being a permanent failure: what both

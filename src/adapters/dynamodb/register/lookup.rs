@@ -9,6 +9,10 @@ use aws_sdk_dynamodb::types::KeysAndAttributes;
 use super::*;
 use crate::ports::{Listed, RegisterLookup};
 
+/// The attributes that hold an entry's known signal ids (codec.rs).
+const RECENT_IDS: &str = "recentSignalIds";
+const FIRST_RELEASE_IDS: &str = "signalIds";
+
 /// Rounds of `UnprocessedKeys` before the lookup gives up (with back-off: about a minute).
 const UNPROCESSED_ROUNDS: u32 = 12;
 const FIRST_PAUSE: Duration = Duration::from_millis(50);
@@ -103,6 +107,28 @@ impl RegisterLookup for DynamoDncRegister {
                     kind: text("reason").unwrap_or_default(),
                 };
                 Some((text(REGISTER_KEY)?, listing))
+            })
+            .collect())
+    }
+
+    async fn known_signals(
+        &self,
+        phones: &[Phone],
+    ) -> Result<HashMap<String, Vec<String>>, BackendError> {
+        let items = self
+            .batch_items(phones, Some(&[REGISTER_KEY, RECENT_IDS, FIRST_RELEASE_IDS]))
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let ids = |name: &str| -> Vec<String> {
+                    item.get(name)
+                        .and_then(|v| v.as_l().ok())
+                        .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+                        .unwrap_or_default()
+                };
+                let known = known_ids(ids(RECENT_IDS), ids(FIRST_RELEASE_IDS));
+                Some((item.get(REGISTER_KEY)?.as_s().ok()?.clone(), known.into()))
             })
             .collect())
     }

@@ -79,7 +79,7 @@ mod scan;
 mod store;
 
 pub use backfill::Backfilled;
-pub use codec::{read_entry, register_entry, register_item, with_request};
+pub use codec::{known_ids, read_entry, register_entry, register_item, with_request};
 pub use scan::ReadItem;
 pub use store::oldest_first;
 
