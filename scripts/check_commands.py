@@ -110,6 +110,8 @@ PLACEHOLDERS = {
     "<LeadTableName>": "TABLE_NAME",
     "<DncRegisterTableName>": "DNC_TABLE_NAME",
     "<QuarantineQueueUrl>": "QUARANTINE_QUEUE_URL",
+    "<CallbackDeadLetterQueueUrl>": "CALLBACK_DLQ_URL",
+    "<DncDeadLetterQueueUrl>": "DNC_DLQ_URL",
     "<first arrival>": "=2026-01-01T00:00:00.000Z",
     "<last arrival>": "=2026-01-02T00:00:00.000Z",
     "<its campaignId>": "=stream-gap#example",
@@ -188,14 +190,42 @@ def check_aws_commands(session):
     return problems
 
 
+def stack_env_reads_outputs(session):
+    """`scripts/stack_env.py --stack`, as the docs print it, against a stack on the local
+    emulator whose outputs are the local stack's names: the exports must be those names, and
+    `call-events-dnc prove` must run on them as printed."""
+    import boto3
+
+    local_env.use_its_aws(session)
+    outputs = {"LeadTableName": "TABLE_NAME", "DncRegisterTableName": "DNC_TABLE_NAME",
+               "WebhookSecretArn": None, "CallbackQueueUrl": "CALLBACK_QUEUE_URL",
+               "DncQueueUrl": "DNC_QUEUE_URL", "QuarantineQueueUrl": "QUARANTINE_QUEUE_URL"}
+    values = {name: session[var] if var else "arn:aws:secretsmanager:us-east-1:123456789012:secret:none"
+              for name, var in outputs.items()}
+    template = {"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+                "Outputs": {name: {"Value": value} for name, value in values.items()}}
+    stack = f"stack-env-check-{os.getpid()}"
+    boto3.client("cloudformation").create_stack(StackName=stack, TemplateBody=json.dumps(template))
+    script = (f'eval "$(.venv/bin/python scripts/stack_env.py --stack {stack})"\n'
+              '# the emulator holds no such secret: prove checks with the local one instead\n'
+              'unset WEBHOOK_SECRET_ARN; export WEBHOOK_SECRET="$(grep ^WEBHOOK_SECRET= .local/session.env | cut -d= -f2-)"\n'
+              'env | grep -E "^(TABLE_NAME|DNC_TABLE_NAME|DNC_QUEUE_URL|AWS_REGION)=" | sort\n'
+              'cargo run --quiet --bin call-events-dnc -- prove +12025550103')
+    ok, out = run_shell(script, f"stack_env.py --stack {stack} (a stack on the emulator), then prove")
+    expected = [f"{var}={session[var]}" for var in ("TABLE_NAME", "DNC_TABLE_NAME", "DNC_QUEUE_URL")]
+    if not ok or any(line not in out for line in expected) or "PROVEN: " not in out:
+        return ["stack_env.py did not export the stack's outputs, or prove did not run on them"]
+    return []
+
+
 def start_keep_running(log_path):
     log = open(log_path, "w")
-    # local.sh stops on Ctrl-C through its INT trap, and bash cannot trap a signal that was
-    # ignored when it started: as it is when CI itself runs as a background job. So local.sh
-    # starts with SIGINT's default action, as from a terminal.
+    # Started as a shell starts a background job: in its own process group, SIGINT ignored
+    # (bash cannot trap a signal ignored at its start: local.sh starts itself again with the
+    # default actions, which is what this checks).
     process = subprocess.Popen(["bash", "scripts/local.sh", "--keep-running"], cwd=ROOT, stdout=log,
                                stderr=subprocess.STDOUT, start_new_session=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     deadline = time.monotonic() + FIRST_BUILD
     while time.monotonic() < deadline:
         text = log_path.read_text(errors="replace")
@@ -211,6 +241,16 @@ def start_keep_running(log_path):
     raise SystemExit(f"local.sh --keep-running did not reach its banner (exit {process.poll()}); log: {log_path}")
 
 
+def left_running(group, ports):
+    """What is still running of a stopped stack: its process group's processes, and the
+    `cargo lambda watch` of its port (its own session) with its functions."""
+    found = subprocess.run(["pgrep", "-g", str(group)], capture_output=True, text=True).stdout.split()
+    for port in ports:
+        found += subprocess.run(["pgrep", "-f", f"lambda watch .*-P {port} "], capture_output=True,
+                                text=True).stdout.split()
+    return found
+
+
 def stop(process, ports):
     """Ctrl-C, as a person stops it: the signal goes to local.sh's whole process group."""
     os.killpg(process.pid, signal.SIGINT)
@@ -218,12 +258,38 @@ def stop(process, ports):
         process.wait(timeout=60)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
         # `cargo lambda watch` runs in its own session, which that kill does not reach.
         for port in ports:
             subprocess.run(["pkill", "-KILL", "-f", f"lambda watch .*-P {port} "], check=False)
-        return ["local.sh did not stop within 60 s of Ctrl-C"]
+        return ["local.sh did not stop within 60 s of SIGINT to its process group"]
     time.sleep(1)
-    return [f"port {port} still answers after Ctrl-C" for port in ports if port_open(port)]
+    problems = [f"port {port} still answers after SIGINT" for port in ports if port_open(port)]
+    left = left_running(process.pid, ports[:1])
+    if left:
+        problems.append(f"processes left after SIGINT to the process group: {left}")
+    return problems
+
+
+def half_up_is_told(ports):
+    """With the emulator stopped and something on the webhook's port, `trigger.py` says the
+    stack is half up (and how to stop it), in one line, not that none is running."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind(("127.0.0.1", ports[0]))
+        except OSError as error:
+            return [f"the webhook's port {ports[0]} is still taken after the stop: {error}"]
+        listener.listen()
+        done = subprocess.run([sys.executable, "scripts/trigger.py", "lead.call_received"], cwd=ROOT,
+                              capture_output=True, text=True)
+    said = done.stderr.strip()
+    print(f"half-up stack, trigger.py lead.call_received: exit {done.returncode}: {said}")
+    if done.returncode != 2 or "half up" not in said or len(said.splitlines()) != 1:
+        return ["trigger.py did not tell a half-up stack in one line with exit 2"]
+    return []
 
 
 def check_local():
@@ -259,7 +325,7 @@ def check_local():
             if "call-events-replay" in block and " left: " not in out:
                 problems.append("the replay printed no record's reason into a pipe")
             # The local run's key 9 is proven, in the report and in the JSON.
-            if "call-events-dnc -- prove" in block and ("PROVEN: " not in out or '"verified": true' not in out):
+            if "call-events-dnc -- prove +12025550103" in block and ("PROVEN: " not in out or '"verified": true' not in out):
                 problems.append("prove did not prove the local run's key 9")
             # The list's earlier date goes first beside the signed key 9; the e-mailed
             # number joins, and its proof says that no platform signature stands behind it.
@@ -289,9 +355,12 @@ def check_local():
         if not ok or LOOKED_AT not in out or "dnc.requested" not in out:
             problems.append("local.py dump failed, or showed neither the phone nor its DNC request")
         problems += check_aws_commands(session)
+        problems += stack_env_reads_outputs(session)
     finally:
         problems += stop(process, ports)
-    print(f"\nstopped with Ctrl-C: exit {process.returncode}")
+    print(f"\nstopped with SIGINT to its process group: exit {process.returncode}")
+    if ports:
+        problems += half_up_is_told(ports)
     # Against the stopped stack, the local tools say so in one line, not a traceback.
     for command in [f"scripts/trigger.py --show {LOOKED_AT}", "scripts/trigger.py lead.call_received",
                     "scripts/local.py dump"]:

@@ -8,6 +8,17 @@
 #   bash scripts/local.sh                 # run, show, check, stop everything
 #   bash scripts/local.sh --keep-running  # ... then leave it up for curl / cargo lambda invoke
 set -euo pipefail
+# A job started in the background by a non-interactive shell inherits SIGINT ignored, and
+# bash can neither trap nor reset a signal ignored at its start: Ctrl-C or SIGINT to the
+# process group then stopped moto (Python restores SIGINT) and left the rest up. So start
+# again, once, with SIGINT and SIGTERM at their default actions, whatever the caller did.
+if [[ -z "${LOCAL_SH_SIGNALS_RESET:-}" ]]; then
+  export LOCAL_SH_SIGNALS_RESET=1
+  exec python3 -c 'import os, signal, sys
+for s in (signal.SIGINT, signal.SIGTERM): signal.signal(s, signal.SIG_DFL)
+os.execvp("bash", ["bash", *sys.argv[1:]])' "${BASH_SOURCE[0]}" "$@"
+fi
+unset LOCAL_SH_SIGNALS_RESET
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 keep_running=0
@@ -69,7 +80,7 @@ done
 webhook_url="http://127.0.0.1:$port/lambda-url/call-events-receiver/call-events"
 echo "webhook listening on $webhook_url (logs: .local/function.log)" >&2
 # What scripts/trigger.py needs to reach this stack.
-{ cat "$env_file"; echo "WEBHOOK_URL=$webhook_url"; echo "LAMBDA_PORT=$port"; } > .local/session.env
+{ cat "$env_file"; echo "WEBHOOK_URL=$webhook_url"; echo "LAMBDA_PORT=$port"; echo "LOCAL_SH_PID=$$"; } > .local/session.env
 .venv/bin/python scripts/relay_poller.py --port "$port" --env-file "$env_file" > .local/relay-poller.log 2>&1 &
 poller_pid=$!
 echo "relay fed from the table's stream by scripts/relay_poller.py (log: .local/relay-poller.log)" >&2
@@ -105,9 +116,9 @@ if (( keep_running )); then
     events/02-call-received.json > .local/my-body.json
   cat <<MSG
 
-Still running (pid $$): Ctrl-C here, or \`kill $$\` from elsewhere (a run started in the
-background ignores Ctrl-C), stops the functions, the poller and moto. The messages of the
-run above are still on the queues.
+Still running (pid $$): Ctrl-C here, SIGINT to its process group, or \`kill $$\` from
+elsewhere (also when it runs in the background) stops the functions, the poller and moto.
+The messages of the run above are still on the queues.
   webhook   $webhook_url      logs: .local/function.log
   relay     fed by scripts/relay_poller.py          log: .local/relay-poller.log
   AWS       $AWS_ENDPOINT_URL  (moto; AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1)

@@ -56,12 +56,19 @@ def load_session(need_webhook=True):
         not_running("no local stack (no .local/session.env)")
     env = local_env.read(SESSION)
     local_env.use_its_aws(env)
-    needed = [(env["AWS_ENDPOINT_URL"], "the local AWS emulator")]
-    if need_webhook:
-        needed.append((env["WEBHOOK_URL"], "the local webhook"))
-    for url, what in needed:
-        if not moto_look.answering(url):
-            not_running(f"{what} is not answering at {url}")
+    parts = [(env["AWS_ENDPOINT_URL"], "the local AWS emulator"), (env["WEBHOOK_URL"], "the local webhook")]
+    up = [moto_look.answering(url) for url, _ in parts]
+    if not any(up):
+        not_running(f"the local stack is not running (nothing answers at {parts[0][0]} or {parts[1][0]})")
+    if not all(up):
+        # Half up: a stack stopped uncleanly. Starting another beside it would not help.
+        (live_url, live), (dead_url, dead) = (parts[0], parts[1]) if up[0] else (parts[1], parts[0])
+        pid = env.get("LOCAL_SH_PID")
+        stop = f"`kill {pid}` (local.sh) stops what is left" if pid else "stop what is left"
+        print(f"trigger.py: the local stack is half up: {live} answers at {live_url}, {dead} does not at "
+              f"{dead_url}; {stop}, then start it again with `bash scripts/local.sh --keep-running`",
+              file=sys.stderr)
+        sys.exit(2)
     return env
 
 
@@ -152,7 +159,17 @@ def show_phone(env, phone, wait_for_messages=0.0, decided=()):
         entry = {k: plain(v) for k, v in entry.items()}
         print(f"\nDNC register {phone}: do not call")
         print("  " + json.dumps({k: entry.get(k) for k in ["dncAt", "reason", "campaignId", "externalLeadId", "signals", "source"]}, sort_keys=True))
-        print(f"  evidence: received {entry['evidence']['receivedAt']}, header {entry['evidence']['signatureHeader'][:40]}...")
+        evidence = entry.get("evidence") or {}
+        if evidence.get("kind") == "imported":
+            print(f"  evidence: imported from {evidence.get('source')} (line {evidence.get('line')} of the file "
+                  f"sha256 {str(evidence.get('fileSha256'))[:12]}...) at {evidence.get('importedAt')}; "
+                  "no platform signature")
+            signed = (entry.get("signedSignal") or {}).get("evidence") or {}
+            if signed:
+                print(f"  the platform's own signal beside it: received {signed.get('receivedAt')}")
+        else:
+            print(f"  evidence: received {evidence.get('receivedAt')}, header {str(evidence.get('signatureHeader'))[:40]}...")
+        print(f"  DNC request: {entry.get('requestState')}")
     else:
         print(f"\nDNC register {phone}: not on it (may be called)")
     deadline = time.time() + wait_for_messages

@@ -1176,3 +1176,39 @@ fn every_metric_the_dashboard_shows_is_one_the_code_emits_and_every_alarm_is_on_
         "every alarm's state is on the dashboard"
     );
 }
+
+#[test]
+fn every_stack_output_the_docs_name_exists() {
+    let outputs: BTreeSet<String> = template()["Outputs"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(text)
+        .collect();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/");
+    let mut named = BTreeSet::new();
+    for doc in [
+        "README.md",
+        "docs/operating.md",
+        "docs/deploy.md",
+        "docs/downstream.md",
+    ] {
+        let text = std::fs::read_to_string(format!("{root}{doc}")).unwrap();
+        for placeholder in text.split('<').skip(1).filter_map(|s| s.split('>').next()) {
+            let output_like = placeholder.chars().next().is_some_and(char::is_uppercase)
+                && placeholder.chars().all(char::is_alphanumeric)
+                && ["Name", "Url", "Arn"]
+                    .iter()
+                    .any(|end| placeholder.ends_with(end));
+            if output_like {
+                named.insert(placeholder.to_owned());
+            }
+        }
+    }
+    let missing: Vec<&String> = named.difference(&outputs).collect();
+    assert!(
+        missing.is_empty(),
+        "the docs name {missing:?} as stack outputs; the template has {outputs:?}"
+    );
+    assert!(named.contains("RelayLogGroupName"), "{named:?}");
+}

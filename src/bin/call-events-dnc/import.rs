@@ -102,7 +102,7 @@ async fn run(asked: Asked) -> Result<u64, String> {
 
     // Second pass: the good lines taken into the register.
     let register =
-        DynamoDncRegister::new(aws_sdk_dynamodb::Client::new(&operator_sdk().await), table);
+        DynamoDncRegister::new(aws_sdk_dynamodb::Client::new(&operator_sdk().await?), table);
     let options = Options {
         request: asked.request,
         dry_run: asked.dry_run,

@@ -86,7 +86,7 @@ async fn run(asked: Asked) -> Result<(), String> {
         None => None,
     };
     let register =
-        DynamoDncRegister::new(aws_sdk_dynamodb::Client::new(&operator_sdk().await), table);
+        DynamoDncRegister::new(aws_sdk_dynamodb::Client::new(&operator_sdk().await?), table);
     let bar = ProgressBar::new(size);
     if let Ok(style) =
         ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes}  {msg}  ETA {eta}")
