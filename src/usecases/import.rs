@@ -1,7 +1,7 @@
 //! `call-events-dnc import`'s use case (docs/contract.md §8): a chunk of a list's lines,
 //! each an imported signal ([`crate::core::import`]), taken into the register. First the
 //! chunk's phones are asked which signals their entries know (consistent `BatchGetItem`s
-//! of [`LOOKUP_BATCH`] projecting only the ids, [`LOOKUPS_AT_ONCE`] at a time): a phone not
+//! of 100 projecting only the ids, several at a time: [`in_batches`]): a phone not
 //! on the register needs no more reading, and a phone whose lines are all known needs
 //! nothing at all (a list imported again is those small reads only). Only the entries a
 //! line will change are read whole, in batches too. Then the lines of one phone are folded
@@ -17,7 +17,7 @@ use crate::core::domain::Timestamp;
 use crate::core::import::{Taken, take};
 use crate::core::register::{DncSignalRecord, RegisterEntry};
 use crate::ports::{BackendError, DncRegisterStore, RegisterLookup, RegisterSaveError};
-use crate::usecases::scrub::{LOOKUP_BATCH, LOOKUPS_AT_ONCE};
+use crate::usecases::scrub::in_batches;
 
 /// Phones written at once.
 pub const WRITES_AT_ONCE: usize = 32;
@@ -88,26 +88,6 @@ pub async fn import_lines<R: DncRegisterStore + RegisterLookup>(
         .await?;
     verdicts.extend(written);
     Ok(verdicts)
-}
-
-/// `ask` of each batch of [`LOOKUP_BATCH`] of `phones`, [`LOOKUPS_AT_ONCE`] at a time, the
-/// answers in one map.
-async fn in_batches<'a, T, F, Fut>(
-    phones: &'a [crate::core::domain::Phone],
-    ask: F,
-) -> Result<HashMap<String, T>, BackendError>
-where
-    F: Fn(&'a [crate::core::domain::Phone]) -> Fut,
-    Fut: std::future::Future<Output = Result<HashMap<String, T>, BackendError>>,
-{
-    futures_util::stream::iter(phones.chunks(LOOKUP_BATCH))
-        .map(ask)
-        .buffer_unordered(LOOKUPS_AT_ONCE)
-        .try_fold(HashMap::new(), |mut all, found| async move {
-            all.extend(found);
-            Ok(all)
-        })
-        .await
 }
 
 /// One phone's lines folded into its entry (`held`, as the chunk's read found it) and

@@ -51,14 +51,8 @@ pub async fn verdicts<L: RegisterLookup>(
         .collect();
     phones.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     phones.dedup_by(|a, b| a.as_str() == b.as_str());
-    let listed: HashMap<String, Listed> = futures_util::stream::iter(phones.chunks(LOOKUP_BATCH))
-        .map(|batch| register.listed(batch))
-        .buffer_unordered(LOOKUPS_AT_ONCE)
-        .try_fold(HashMap::new(), |mut all, found| async move {
-            all.extend(found);
-            Ok(all)
-        })
-        .await?;
+    let listed: HashMap<String, Listed> =
+        in_batches(&phones, |batch| register.listed(batch)).await?;
     Ok(rows
         .iter()
         .map(|row| match row {
@@ -69,4 +63,24 @@ pub async fn verdicts<L: RegisterLookup>(
             },
         })
         .collect())
+}
+
+/// `ask` of each batch of [`LOOKUP_BATCH`] of `phones`, [`LOOKUPS_AT_ONCE`] at a time, the
+/// answers in one map (the scrub's lookups, and the import's reads).
+pub(crate) async fn in_batches<'a, T, F, Fut>(
+    phones: &'a [Phone],
+    ask: F,
+) -> Result<HashMap<String, T>, BackendError>
+where
+    F: Fn(&'a [Phone]) -> Fut,
+    Fut: std::future::Future<Output = Result<HashMap<String, T>, BackendError>>,
+{
+    futures_util::stream::iter(phones.chunks(LOOKUP_BATCH))
+        .map(ask)
+        .buffer_unordered(LOOKUPS_AT_ONCE)
+        .try_fold(HashMap::new(), |mut all, found| async move {
+            all.extend(found);
+            Ok(all)
+        })
+        .await
 }
