@@ -422,3 +422,54 @@ async fn strict_and_dry_run_write_nothing_and_request_owes_one_request_per_new_p
         Some("none")
     );
 }
+
+#[test]
+fn a_bad_argument_is_exit_3_with_one_line_and_nothing_read() {
+    let dir = temp_dir("arguments");
+    let file = dir.join("list.txt");
+    std::fs::write(&file, "+12025557001\n").unwrap();
+    let file = file.to_string_lossy().into_owned();
+    let run = |args: &[&str], table: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_call-events-dnc"));
+        command.args(args).env_remove("DNC_TABLE_NAME");
+        if let Some(table) = table {
+            command.env("DNC_TABLE_NAME", table);
+        }
+        command.output().unwrap()
+    };
+    for (args, table, says) in [
+        (
+            vec!["import", &file, "--source", " "],
+            Some("t"),
+            "--source",
+        ),
+        (
+            vec!["import", &file, "--source", "crm"],
+            None,
+            "DNC_TABLE_NAME",
+        ),
+        (
+            vec![
+                "import",
+                &file,
+                "--source",
+                "crm",
+                "--default-country",
+                "XX",
+            ],
+            Some("t"),
+            "country code",
+        ),
+        (
+            vec!["import", "/no/such/list.csv", "--source", "crm"],
+            Some("t"),
+            "cannot read",
+        ),
+    ] {
+        let output = run(&args, table);
+        assert_eq!(output.status.code(), Some(3), "{args:?}: {}", said(&output));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
