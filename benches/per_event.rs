@@ -6,14 +6,16 @@
 
 use std::hint::black_box;
 
-use call_events::adapters::dynamodb::item::{lead_item, stored_lead};
+use call_events::adapters::dynamodb::item::{lead_item, lead_update, stored_lead};
 use call_events::core::decided::Decided;
+use call_events::core::decided::hold_one_body;
 use call_events::core::domain::Timestamp;
 use call_events::core::lead::{Decision, Effect, LeadState, decide};
 use call_events::core::messages::QueueMessage;
 use call_events::core::register::{DncSignalRecord, evidence_of_request};
 use call_events::core::signature::{Secret, Verifier, sign_v2};
 use call_events::core::wire::{Inbound, parse_body};
+use call_events::ports::{HeldForRelay, LeadWrite};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const SECRET: &str = "bench-secret-0123456789abcdef";
@@ -134,8 +136,24 @@ fn per_event(
             )),
         }
     }
-    let item = lead_item(&applied.state, &outbox, 7, Timestamp::now()).unwrap();
-    item.len() + outbox.messages.len() + outbox.dnc_signals.len()
+    // The warm write: the conditional UpdateItem of a known lead, rendered as the SDK
+    // sends it (the relay's outbox held apart, the item's one body placed).
+    let held = HeldForRelay {
+        has_outbox: true,
+        ..HeldForRelay::default()
+    };
+    let (_, dropped) = hold_one_body(None, &mut outbox.dnc_signals);
+    let write = LeadWrite {
+        state: &applied.state,
+        decided: &outbox,
+        drops_body: dropped.as_deref(),
+        held: &held,
+        since: Timestamp::now(),
+        expected_version: Some(6),
+    };
+    let update = lead_update(&write, 7, Timestamp::now(), "0123456789abcdef").unwrap();
+    let rendered = update.render();
+    rendered.update.len() + rendered.values.len() + outbox.messages.len()
 }
 
 fn bench(c: &mut Criterion) {
@@ -179,6 +197,30 @@ fn bench(c: &mut Criterion) {
     });
     c.bench_function("part/lead_item", |b| {
         b.iter(|| lead_item(black_box(&old), &Decided::default(), 7, Timestamp::now()))
+    });
+    // The warm write's parts: the update built, then rendered as the SDK takes it.
+    let held = HeldForRelay {
+        has_outbox: true,
+        ..HeldForRelay::default()
+    };
+    let nothing = Decided::default();
+    let write = LeadWrite {
+        state: &old,
+        decided: &nothing,
+        drops_body: None,
+        held: &held,
+        since: Timestamp::now(),
+        expected_version: Some(6),
+    };
+    c.bench_function("part/lead_update", |b| {
+        b.iter(|| lead_update(black_box(&write), 7, Timestamp::now(), "0123456789abcdef"))
+    });
+    let update = lead_update(&write, 7, Timestamp::now(), "0123456789abcdef").unwrap();
+    c.bench_function("part/render", |b| {
+        b.iter(|| black_box(update.clone()).render())
+    });
+    c.bench_function("part/clone_update", |b| {
+        b.iter(|| black_box(update.clone()))
     });
     // Not part of the per-event figure above: reading the stored lead back, per delivery.
     let stored = lead_item(&old, &Decided::default(), 7, Timestamp::now()).unwrap();

@@ -12,6 +12,11 @@
 #      (examples/scrub_bench.rs)
 #   8. call-events-dnc import of 100,000 lines on moto, beside one PutItem per phone
 #      (examples/import_bench.rs)
+#   9. the older promises with the relay running: AWS calls per delivery counted at a proxy
+#      in front of moto (tests/aws_older_promises.rs), 100,000 requests an import owes
+#      swept with AWS's latency in memory (examples/sweep_bench.rs --imported), and the
+#      webhook's peak RSS after 10,000 leads with a 200 KiB opt-out each, relay down
+#      (examples/cache_bench.rs)
 # E2E_LEADS (default 400) sets the size of the e2e workload.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,3 +64,9 @@ echo
 echo "== 8. call-events-dnc import on moto (IMPORT_LINES, default 100000), beside a PutItem per phone =="
 cargo build --locked --release --quiet --bin call-events-dnc --example import_bench
 cargo run --locked --release --quiet --example import_bench -- "${IMPORT_LINES:-100000}" 2000
+
+echo
+echo "== 9. the older promises: calls per delivery with the relay running, an import's pace, the webhook's memory =="
+cargo test --locked --quiet --test aws_older_promises -- --nocapture --test-threads 1 2>&1 | grep "calls per delivery"
+cargo run --locked --release --quiet --example sweep_bench -- "${IMPORTED_ENTRIES:-100000}" --latency --imported | tail -2
+cargo run --locked --release --quiet --example cache_bench -- "${CACHE_LEADS:-10000}" 204800

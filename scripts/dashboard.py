@@ -82,6 +82,12 @@ PANELS = [
               ours("DncRequestsPending", RELAY, stat="Maximum"),
               ours("OldestPendingSeconds", RELAY, stat="Maximum", yAxis="right"),
           ]),
+    panel("Imported DNC requests (import --request): pending (found by a sweep, at most 3,000),"
+          " sent, and the oldest one's age (s; due in 10 business days)", [
+              ours("ImportedRequestsPending", RELAY, stat="Maximum"),
+              ours("ImportedRequestsSent", RELAY),
+              ours("OldestImportedSeconds", RELAY, stat="Maximum", yAxis="right"),
+          ]),
 ]
 
 

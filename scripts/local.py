@@ -232,8 +232,9 @@ def run(args):
     for item in sorted(items, key=lambda i: i["phone"]):
         print(f"{item['phone']} / {item['campaignId']}")
         print("    " + ", ".join(f"{k}={item[k]}" for k in shown if k in item))
-        if item.get("outbox"):
-            print(f"    decided by write {item.get('outboxVersion')}: {list(item['outbox'])}")
+        for version, entry in sorted((item.get("relayOutbox") or {}).items()):
+            decided = list(entry.get("messages") or {}) + list(entry.get("dncSignals") or {})
+            print(f"    waiting for the relay, decided by write {version}: {decided}")
     print(f"\n== DNC signals kept without a lead (under their phone, for the register): {len(signals)} ==")
     for item in sorted(signals, key=lambda i: i["phone"]):
         print(f"    {item['phone']} / {item['campaignId']}")
@@ -271,7 +272,7 @@ def run(args):
             print(f"  attributes {attributes}  {delay}")
             print(f"  {m['Body'][:400]}")
         # The contract's count is of distinct messages (ids): SQS is at-least-once, and the
-        # relay may send an id again after a retry or a carried outbox (FIFO deduplication
+        # relay may send an id again after a retried batch (FIFO deduplication
         # absorbs it within 5 minutes on AWS; moto's check-then-append can let a near-
         # simultaneous repeat through). A repeat is shown; a missing or extra id fails.
         ids = [json.loads(m["Body"]).get("id") or m["MessageId"] for m in messages]  # quarantine: no id
@@ -283,7 +284,8 @@ def run(args):
     sent_ids = {json.loads(m["Body"]).get("id") for q, _ in queues for m in received[q]}
     on_register = {item["phone"]["S"] for item in dynamodb.scan(TableName=env["DNC_TABLE_NAME"])["Items"]}
     for item in items:
-        for message_id in item.get("outbox") or {}:
+        waiting = [m for entry in (item.get("relayOutbox") or {}).values() for m in entry.get("messages") or {}]
+        for message_id in waiting:
             if message_id.startswith("callback-") and message_id not in sent_ids:
                 why = "its phone is on the DNC register" if item["phone"] in on_register else "NOT EXPLAINED"
                 print(f"\n{message_id} of {item['phone']} / {item['campaignId']}: decided, not sent: {why}")

@@ -4,7 +4,8 @@
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 moto_port="$("$root/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 mkdir -p "$root/.local"
-"$root/.venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" > "$root/.local/moto.log" 2>&1 &
+# moto_server, with DynamoDB's conditional writes atomic as on AWS (scripts/moto_server.py).
+"$root/.venv/bin/python" "$root/scripts/moto_server.py" -H 127.0.0.1 -p "$moto_port" > "$root/.local/moto.log" 2>&1 &
 moto_pid=$!
 stop_moto() { kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; }
 trap stop_moto EXIT

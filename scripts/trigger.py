@@ -133,7 +133,7 @@ def plain(value):
     return v
 
 
-HIDDEN = {"recentEvents", "eventOrder", "outbox", "dncSignals", "evidence"}
+HIDDEN = {"recentEvents", "eventOrder", "relayOutbox", "dncBodies", "outbox", "dncSignals", "evidence"}
 
 
 def show_phone(env, phone, wait_for_messages=0.0, decided=()):
@@ -149,9 +149,9 @@ def show_phone(env, phone, wait_for_messages=0.0, decided=()):
         kind = "lead item" if item in leads else "DNC signal kept without a lead"
         print(f"\n{kind} {phone} / {item['campaignId']}:")
         print("  " + json.dumps({k: v for k, v in item.items() if k not in HIDDEN}, sort_keys=True))
-        if item.get("outbox") or item.get("dncSignals"):
-            print(f"  its last write decided: messages {sorted(item.get('outbox', {})) or 'none'}; "
-                  f"DNC signals {sorted(item.get('dncSignals', {})) or 'none'}")
+        for version, entry in sorted((item.get("relayOutbox") or {}).items()):
+            print(f"  write {version} decided, waiting for the relay: messages {sorted(entry.get('messages') or {}) or 'none'}; "
+                  f"DNC signals {sorted(entry.get('dncSignals') or {}) or 'none'}")
     if not leads:
         print(f"\nno lead item for {phone}")
     entry = dynamodb.get_item(TableName=env["DNC_TABLE_NAME"], Key={"phone": {"S": phone}}).get("Item")
@@ -191,7 +191,8 @@ def show_phone(env, phone, wait_for_messages=0.0, decided=()):
     # Each message the event just sent decided, and any a lead's write still holds for the
     # relay (the relay's confirmation takes them off the item): sent, or why not.
     sent = {body.get("id") for _, body in found}
-    waiting = {message_id for item in leads for message_id in item.get("outbox") or {}}
+    waiting = {message_id for item in leads for entry in (item.get("relayOutbox") or {}).values()
+               for message_id in entry.get("messages") or {}}
     for message_id in sorted(waiting | set(decided)):
         if message_id in sent:
             print(f"  {message_id}: decided, sent")

@@ -11,7 +11,7 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::decided::{Change, Decided, RelayMark, Unreadable, Waiting};
+use crate::core::decided::{Change, Decided, HeldBody, RelayMark, Unreadable, Waiting};
 use crate::core::domain::{Phone, Timestamp};
 use crate::core::lead::LeadState;
 use crate::core::messages::{QuarantineRecord, QueueMessage};
@@ -69,19 +69,49 @@ pub trait WebhookSecrets: Send + Sync {
     fn read(&self) -> impl Future<Output = Result<Vec<Secret>, BackendError>> + Send;
 }
 
-/// A lead as stored: its state and the version the next write must match.
+/// A lead as stored: its state, the version the next write must match, and what the item
+/// holds for the relay that the next write must know of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredLead {
     pub state: LeadState,
     pub version: u64,
-    /// What the next write carries, so that the relay sends it (again): messages an item
-    /// of the first released format still held in its outbox, never confirmed sent; or
-    /// the messages and DNC signals of a write the relay has not confirmed yet.
-    pub unsent: Decided,
-    /// Since when `unsent` waits for the relay, for an item of the current format: the
-    /// next write keeps the age in its mark. `None` for the first format (or nothing
-    /// waiting).
-    pub unsent_since: Option<Timestamp>,
+    pub relay: HeldForRelay,
+}
+
+/// What a lead item holds for the relay, as its next write needs to know it: small and
+/// bounded (no message, no body), so a webhook instance caches it for thousands of leads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeldForRelay {
+    /// The item has its outbox (`relayOutbox`, and `dncBodies`): a write adds its entry to
+    /// it. Once made, an outbox is never removed, only its entries.
+    pub has_outbox: bool,
+    /// The DNC signal whose evidence body the item holds (at most one, [`HeldBody`]), as
+    /// far as this instance knows: the relay may have taken it out since.
+    pub body: Option<HeldBody>,
+    /// What an item of an earlier release still holds in `outbox` and `dncSignals`, never
+    /// confirmed: the next write takes it into its own entry. Empty once written by this
+    /// release.
+    pub legacy: Decided,
+    /// Since when `legacy` waits for the relay (`None`: an item of the first format).
+    pub legacy_since: Option<Timestamp>,
+}
+
+/// One webhook write of a lead: its new state, and what it decided for the relay.
+#[derive(Debug, Clone, Copy)]
+pub struct LeadWrite<'a> {
+    pub state: &'a LeadState,
+    /// The messages and DNC signals this write decided (with an earlier release's outbox
+    /// it takes over): its entry in the item's outbox; its signals' bodies already placed
+    /// ([`crate::core::decided::hold_one_body`]).
+    pub decided: &'a Decided,
+    /// The evidence body the item no longer holds (a signal of this write came first).
+    pub drops_body: Option<&'a str>,
+    /// What the stored item holds for the relay, as the webhook knows it.
+    pub held: &'a HeldForRelay,
+    /// Since when the entry waits for the relay (an earlier release's age, else now).
+    pub since: Timestamp,
+    /// The version the item must be at (`None`: the lead must not exist yet).
+    pub expected_version: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,18 +125,10 @@ pub enum SaveError {
 }
 
 pub trait LeadStore: Send + Sync {
-    /// Writes the state together with what this write decided (`outbox`, with what it
-    /// carries), in one conditional write: only if the stored version is still
-    /// `expected_version` (`None`: the lead must not exist yet). A non-empty outbox waits
-    /// for the relay since `since` (the oldest carried message's time, else now). Returns
-    /// the version written.
-    fn save(
-        &self,
-        state: &LeadState,
-        outbox: &Decided,
-        since: Timestamp,
-        expected_version: Option<u64>,
-    ) -> impl Future<Output = Result<u64, SaveError>> + Send;
+    /// Writes the state, and adds what the write decided as one entry of the item's outbox
+    /// for the relay, in one conditional write (an update: entries of earlier writes stay
+    /// as they are, until the relay confirms them). Returns the version written.
+    fn save(&self, write: LeadWrite<'_>) -> impl Future<Output = Result<u64, SaveError>> + Send;
 }
 
 /// What arrives that belongs to no lead, kept durably before the webhook answers, for the
@@ -174,6 +196,16 @@ pub trait DncRegisterStore: Send + Sync {
         before: Timestamp,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<(Phone, String)>, BackendError>> + Send;
+
+    /// Up to `limit` phones whose request an import owes ([`RequestState::PendingImport`]),
+    /// the longest pending first, each with when it became pending: the import's own keys
+    /// of the same index.
+    ///
+    /// [`RequestState::PendingImport`]: crate::core::register::RequestState::PendingImport
+    fn pending_imported(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<(Phone, String)>, BackendError>> + Send;
 }
 
 /// What the register says of a phone a dial list holds: on it since `dnc_at`, by a first
@@ -228,11 +260,13 @@ pub trait ParkingLot: Send + Sync {
 }
 
 /// The lead table as the relay confirms what it relayed: each write that decided messages
-/// or DNC signals waits in an index until the relay confirms its version; the sweep reads
-/// the index for writes whose stream record never came.
+/// or DNC signals adds an entry to its item's outbox, and the item waits in an index until
+/// the relay confirmed every entry; the sweep reads the index for writes whose stream
+/// record never came.
 pub trait RelayLedger: Send + Sync {
-    /// Takes the write out of the index, if the item is still at the version relayed (a
-    /// later write carries what it holds, and waits on its own). Says whether it did.
+    /// Takes the entries the mark names out of the item's outbox, and the item out of the
+    /// index when none is left. Never moves the item's version. Says whether it found them
+    /// (`false`: confirmed already, or the item was written over since).
     fn confirm(&self, mark: &RelayMark) -> impl Future<Output = Result<bool, BackendError>> + Send;
 
     /// Up to `limit` items waiting since `before` or earlier, the longest waiting first,
@@ -243,11 +277,14 @@ pub trait RelayLedger: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Waiting>, BackendError>> + Send;
 
-    /// What the waiting item holds now (one consistent read): `None` when the relay has
-    /// confirmed it meanwhile; the item whole, with why, when this code cannot read it.
+    /// What the waiting item holds now (one consistent read): the entries of its outbox
+    /// decided at `before` or earlier, as one [`Decided`] whose mark confirms them (and
+    /// takes the item out of the index when nothing else waits); `None` when it no longer
+    /// waits; the item whole, with why, when this code cannot read it.
     fn reread(
         &self,
         waiting: &Waiting,
+        before: Timestamp,
     ) -> impl Future<Output = Result<Option<Result<Decided, Unreadable>>, BackendError>> + Send;
 
     /// Takes an item this code cannot read out of the index (it was parked, with its

@@ -339,6 +339,15 @@ impl RelayRun {
                     usize::try_from(age).unwrap_or(usize::MAX),
                 ));
             }
+            // An import's requests, apart: their own pace, their own due time.
+            metrics.push(("ImportedRequestsPending", sweep.imported_found));
+            metrics.push(("ImportedRequestsSent", sweep.imported_sent));
+            if let Some(age) = sweep.oldest_imported_seconds {
+                metrics.push((
+                    "OldestImportedSeconds",
+                    usize::try_from(age).unwrap_or(usize::MAX),
+                ));
+            }
         }
         metrics
     }

@@ -259,6 +259,22 @@ fn aws_fault(metrics: &mut Metrics, alarm: &str, value: f64, minutes: i64, until
     }
 }
 
+/// A register entry of an imported list whose request the import owes since `since`.
+fn imported_entry(
+    phone: &call_events::core::domain::Phone,
+    since: Timestamp,
+) -> call_events::core::register::RegisterEntry {
+    use call_events::core::import::{ImportRun, imported_signal};
+    let run = ImportRun {
+        source: "crm".into(),
+        file_sha256: "00".repeat(32),
+        imported_at: since,
+    };
+    let signal = imported_signal(&run, phone.clone(), None, 1, phone.as_str().to_owned());
+    let (_, entry) = call_events::core::import::take(None, &signal, since, true);
+    entry
+}
+
 /// A sweep that found nothing pending.
 fn idle_sweep() -> RelayRun {
     RelayRun::Sweep(SweepReport {
@@ -603,6 +619,34 @@ async fn each_relay_alarm_fires_in_its_scenario() {
     )
     .await;
 
+    // A list imported with --request 6 days ago, its requests never sent (SQS refusing
+    // them for days): the import's own alarm, not the platform's 5-minute one.
+    let mut m = normal_traffic().await;
+    let register = MemoryDncRegister::new();
+    let six_days_ago = Timestamp::now().minus(Duration::from_secs(6 * 86_400));
+    let phone = call_events::core::domain::Phone::parse("+12025550870").unwrap();
+    let entry = imported_entry(&phone, six_days_ago);
+    use call_events::ports::DncRegisterStore;
+    register.save(&phone, &entry, None).await.unwrap();
+    let publisher = MemoryPublisher::new();
+    publisher.set_down(true);
+    let relay = Relay::new(publisher, register, MemoryLeadStore::new());
+    let swept = relay.sweep(Timestamp::now(), support::budget()).await;
+    assert!(swept.report.oldest_imported_seconds.unwrap() >= 6 * 86_400);
+    let stopped = swept.stopped.as_ref().map(ToString::to_string);
+    relay_line(
+        &mut m,
+        &RelayRun::Sweep(swept.report.clone()),
+        stopped.as_deref(),
+        0,
+    );
+    fires(
+        "an import's requests not sent for 6 days",
+        &["ImportedRequestsDueAlarm", "RelaySendFailuresAlarm"],
+        &m,
+    )
+    .await;
+
     // A given-up batch the stream no longer holds.
     let mut m = normal_traffic().await;
     let shards = MemoryStreamShards::new(
@@ -615,7 +659,7 @@ async fn each_relay_alarm_fires_in_its_scenario() {
     let lot = MemoryLeadStore::new();
     let relay = Relay::new(MemoryPublisher::new(), MemoryDncRegister::new(), lot);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    let outcome = redrive(&shards, &relay, &shards.batch(0, 0), deadline).await;
+    let outcome = redrive(&shards, &relay, &shards.batch(0, 0), None, deadline).await;
     assert_eq!(outcome, call_events::usecases::redrive::Redriven::Gap);
     let report = RelayRun::Redrive(RedriveReport {
         gaps: 1,

@@ -3,6 +3,8 @@
 
 mod support;
 
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use serde_json::{Value, json};
 use support::aws::{
     LOCAL_SECRET, TestAws, attribute, body_json, deliver, n, raw_body, resign, s, sample,
@@ -229,8 +231,28 @@ fn comparable(mut item: support::aws::Item) -> support::aws::Item {
     item.remove("updatedAt");
     item.remove("version");
     item.remove("writeId");
-    // When the outbox began to wait for the relay.
+    // When the outbox began to wait for the relay, and under which write's version each
+    // entry waits: what the entries hold is compared, by id.
     item.remove("relayPendingSince");
+    item.remove("relayEntry");
+    if let Some(outbox) = item.remove("relayOutbox") {
+        let mut ids: Vec<String> = outbox
+            .as_m()
+            .unwrap()
+            .values()
+            .flat_map(|entry| {
+                let entry = entry.as_m().unwrap();
+                ["messages", "dncSignals"]
+                    .into_iter()
+                    .filter_map(|name| entry.get(name))
+                    .flat_map(|m| m.as_m().unwrap().keys().cloned().collect::<Vec<_>>())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        ids.sort();
+        let ids = ids.into_iter().map(AttributeValue::S).collect();
+        item.insert("relayOutbox".into(), AttributeValue::L(ids));
+    }
     item
 }
 

@@ -157,6 +157,10 @@ impl DncRegisterStore for Raced {
     ) -> Result<Vec<(Phone, String)>, BackendError> {
         self.store.pending(before, limit).await
     }
+
+    async fn pending_imported(&self, limit: usize) -> Result<Vec<(Phone, String)>, BackendError> {
+        self.store.pending_imported(limit).await
+    }
 }
 
 impl RegisterLookup for Raced {

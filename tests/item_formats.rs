@@ -56,11 +56,11 @@ fn every_released_format_reads_as_the_same_lead() {
 #[test]
 fn the_first_format_s_unsent_messages_are_carried_and_the_current_one_has_none() {
     let first = stored_lead(fixture("lead-item-format-1.json")).unwrap();
-    assert_eq!(first.unsent.messages.len(), 1);
-    assert_eq!(first.unsent.messages[0].message_type, "dnc.requested");
+    assert_eq!(first.relay.legacy.messages.len(), 1);
+    assert_eq!(first.relay.legacy.messages[0].message_type, "dnc.requested");
     let second = stored_lead(fixture("lead-item-format-2.json")).unwrap();
     assert!(
-        second.unsent.is_empty(),
+        second.relay.legacy.is_empty(),
         "format 2 outboxes were sent by the relay"
     );
 }

@@ -183,17 +183,21 @@ async fn writes_whose_stream_records_were_lost_while_sqs_was_down_are_relayed_by
 }
 
 #[tokio::test]
-async fn a_later_write_carries_what_the_relay_has_not_confirmed_and_its_record_brings_it() {
+async fn a_later_write_relays_only_what_it_decided_and_the_sweep_relays_a_lost_record() {
     let world = World::new();
     record(&world.store, key_9(DNC_PHONE, 0)).await;
     let lost = support::changes(&world.store).len();
     record(&world.store, initiated(DNC_PHONE, 1)).await;
-    // Only the second write's record reaches the relay.
+    // Only the second write's record reaches the relay: it decided nothing, and carries
+    // nothing; the first write's entry waits in the index.
     let changes = support::changes(&world.store);
     let report = world.relay.relay(&changes[lost..], support::budget()).await;
     assert_eq!(report.retry_from, None);
+    assert_eq!(report.counts.dnc_signals_registered, 0);
+    assert_eq!(world.waiting().len(), 1);
+    let swept = support::finished(world.relay.sweep(after_grace(), support::budget()).await);
     assert_eq!(
-        (report.counts.dnc_signals_registered, report.counts.dnc_sent),
+        (swept.counts.dnc_signals_registered, swept.counts.dnc_sent),
         (1, 1)
     );
     assert!(world.waiting().is_empty());
@@ -214,10 +218,16 @@ async fn a_relayed_write_leaves_the_index_and_a_warm_instance_then_carries_nothi
     assert!(world.waiting().is_empty(), "confirmed");
     let relayed = support::changes(&world.store).len();
 
-    // The same instance (its cache holds the version it wrote) writes the lead again:
-    // the confirmation moved the version on, so it reads the lead again and carries nothing.
+    // The same instance (its cache holds the version it wrote) writes the lead again, in
+    // one write: the confirmation did not move the version, and nothing is carried.
+    let writes = world.store.writes();
     let (event, evidence) = initiated(AHEAD_PHONE, 1);
     webhook.record(&event, &evidence).await.unwrap();
+    assert_eq!(
+        world.store.writes() - writes,
+        1,
+        "one write per warm delivery"
+    );
     let later = &support::changes(&world.store)[relayed..];
     let report = world.relay.relay(later, support::budget()).await;
     assert_eq!(report.counts.callbacks_sent, 0, "sent once");
@@ -240,9 +250,15 @@ async fn an_unreadable_waiting_item_is_parked_once_with_its_image_and_set_aside(
     item.insert("phone".to_owned(), AttributeValue::S(DNC_PHONE.into()));
     world.store.put_raw(item);
 
+    let from = support::changes(&world.store).len();
     for _ in 0..3 {
         support::finished(world.relay.sweep(after_grace(), support::budget()).await);
     }
+    // The record of its setting aside (the relay is correct on every record, filter or
+    // not) parks nothing again.
+    let later = support::changes(&world.store);
+    let report = world.relay.relay(&later[from..], support::budget()).await;
+    assert_eq!(report.counts.unreadable, 0);
     assert_eq!(world.publisher.quarantined().len(), 1, "parked once");
     assert!(world.waiting().is_empty(), "set aside");
     assert!(world.store.items_under(PARKED_PARTITION).is_empty());

@@ -94,7 +94,14 @@ impl World {
     /// with `budget` to read it.
     async fn redrive(&self, budget: Duration) -> Redriven {
         let batch = self.shards.batch(0, 4);
-        redrive(&self.shards, &self.relay, &batch, Instant::now() + budget).await
+        redrive(
+            &self.shards,
+            &self.relay,
+            &batch,
+            None,
+            Instant::now() + budget,
+        )
+        .await
     }
 
     fn sent(&self) -> (usize, usize) {

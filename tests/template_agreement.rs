@@ -502,22 +502,42 @@ fn the_sweep_reads_the_lead_tables_sparse_index_of_writes_the_relay_has_not_conf
         .iter()
         .map(text)
         .collect();
-    let expected: BTreeSet<String> = ["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"]
+    let expected: BTreeSet<String> = ["dynamodb:UpdateItem", "dynamodb:GetItem"]
         .map(String::from)
         .into();
-    assert_eq!(actions, expected);
-    let resources: Vec<String> = confirmations["Resource"]
+    assert_eq!(actions, expected, "confirmations and rereads, no query");
+    let resource = format!("{:?}", confirmations["Resource"]);
+    assert!(
+        resource.contains("LeadTable") && !resource.contains("/index/"),
+        "the table only: {resource}"
+    );
+    let waiting = statements
+        .iter()
+        .find(|s| text(&s["Sid"]) == "LeadTableWaitingWrites")
+        .expect("the sweep's query of the waiting writes");
+    let actions: Vec<String> = waiting["Action"]
         .as_sequence()
         .unwrap()
         .iter()
         .map(text)
         .collect();
+    assert_eq!(actions, vec!["dynamodb:Query".to_owned()]);
+    let resource = format!("{:?}", waiting["Resource"]);
     assert!(
-        resources
-            .iter()
-            .any(|r| r.ends_with(&format!("/index/{RELAY_INDEX}"))),
-        "{resources:?}"
+        resource.contains(&format!("/index/{RELAY_INDEX}")),
+        "{resource}"
     );
+    // No statement of the relay's lets it query (or scan) the lead table itself.
+    for statement in &statements {
+        let resource = format!("{:?}", statement["Resource"]);
+        let actions = format!("{:?}", statement["Action"]);
+        if resource.contains("LeadTable") && !resource.contains("/index/") {
+            assert!(
+                !actions.contains("Query") && !actions.contains("Scan"),
+                "{statement:?}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -878,6 +898,7 @@ fn emitted_metrics() -> BTreeMap<&'static str, BTreeSet<String>> {
     let batch = relay_log_line_of(&batch, None, Default::default(), 0);
     let sweep = RelayRun::Sweep(SweepReport {
         oldest_pending_seconds: Some(0),
+        oldest_imported_seconds: Some(0),
         ..SweepReport::default()
     });
     let sweep = relay_log_line_of(&sweep, None, Default::default(), 0);

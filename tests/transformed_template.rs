@@ -91,7 +91,7 @@ fn the_tests_read_the_alarms_cloudformation_expands() {
     let actual: BTreeMap<&String, &Value> = of_type(&template, "AWS::CloudWatch::Alarm")
         .into_iter()
         .collect();
-    assert_eq!(actual.len(), 27, "{:?}", actual.keys());
+    assert_eq!(actual.len(), 28, "{:?}", actual.keys());
     assert_eq!(actual, expected);
 }
 

@@ -395,14 +395,20 @@ async fn an_item_of_the_first_format_with_unsent_messages_has_them_sent_by_the_n
     };
     let mut item = call_events::adapters::dynamodb::item::lead_item(
         &applied.state,
-        &pending,
+        &Decided::default(),
         1,
         key9.event_time,
     )
     .unwrap();
-    for name in ["outboxVersion", "relayPending", "relayPendingSince"] {
-        item.remove(name);
-    }
+    let outbox: std::collections::BTreeMap<_, _> = pending
+        .messages
+        .iter()
+        .map(|m| (m.id.clone(), m.clone()))
+        .collect();
+    item.insert(
+        "outbox".into(),
+        serde_dynamo::to_attribute_value(outbox).unwrap(),
+    );
     store.put_raw(item);
     let publisher = MemoryPublisher::new();
     let relay = relay_to(&publisher, &store);

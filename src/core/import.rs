@@ -15,7 +15,7 @@ use crate::core::domain::{EventId, Phone, Timestamp};
 use crate::core::lead::{DncSignal, SignalSource};
 use crate::core::register::{
     DncReason, DncSignalRecord, ImportedKind, Provenance, RegisterEntry, Registered, RequestState,
-    register,
+    import_due, register,
 };
 
 /// One import: which list, which file, when.
@@ -172,8 +172,9 @@ pub fn take(
         (_, Registered::Known(entry)) => (Taken::AlreadyThere, entry),
         (None, Registered::Changed(mut entry)) => {
             if request {
-                entry.request = RequestState::Pending {
+                entry.request = RequestState::PendingImport {
                     since: now.to_rfc3339(),
+                    due: import_due(now),
                 };
             }
             (Taken::Added, entry)

@@ -227,13 +227,12 @@ pub fn prove(phone: &str, found: Found, leads: Vec<LeadFlag>, verifier: &Verifie
         .as_ref()
         .map(|e| e.received_at.clone())
         .or_else(|| provenance.as_ref().map(|p| p.imported_at.clone()));
-    proof.business_days_to_request = match &entry.earlier_request {
-        Some(_) => None,
-        None => sent_at
-            .as_deref()
-            .zip(learnt_at.as_deref())
-            .and_then(|(sent, learnt)| days_between(learnt, sent)),
-    };
+    // To the first send recorded (for an entry of the first release, which recorded none,
+    // the one this release recorded).
+    proof.business_days_to_request = sent_at
+        .as_deref()
+        .zip(learnt_at.as_deref())
+        .and_then(|(sent, learnt)| days_between(learnt, sent));
     proof.earlier_request = entry.earlier_request.clone();
     (proof.verdict, proof.problem) = match &evidence {
         Some(evidence) if evidence.verified => (Verdict::Proven, None),
@@ -375,12 +374,20 @@ impl Proof {
                         true => "receipt",
                         false => "the import",
                     };
-                    format!("{state} {at}, {days} business day(s) after {after}{late}")
+                    let recorded = match &self.earlier_request {
+                        Some(earlier) => format!("{earlier}; first recorded: "),
+                        None => String::new(),
+                    };
+                    format!("{recorded}{state} {at}, {days} business day(s) after {after}{late}")
                 }
                 (Some(at), None) => match &self.earlier_request {
-                    Some(earlier) => format!("{earlier}; {state} again {at}"),
+                    Some(earlier) => format!("{earlier}; first recorded: {state} {at}"),
                     None => format!("{state} {at}"),
                 },
+                (None, _) if self.earlier_request.is_some() => {
+                    let earlier = self.earlier_request.clone().unwrap_or_default();
+                    format!("{earlier}; {state}")
+                }
                 _ => match &self.request_refused {
                     Some(why) => format!("{state}: {why}"),
                     None => state.to_owned(),
@@ -634,7 +641,7 @@ mod tests {
     }
 
     #[test]
-    fn a_resend_of_a_request_an_earlier_release_sent_is_never_counted_nor_late() {
+    fn an_entry_of_the_first_release_claims_no_send_and_counts_to_the_first_recorded_one() {
         let mut old = entry(
             signed(BODY.as_bytes()),
             BODY.as_bytes(),
@@ -642,11 +649,21 @@ mod tests {
         );
         old.earlier_request = Some(crate::core::register::EARLIER_RELEASE_REQUEST.to_owned());
         let proof = prove("+12025550100", Some(Ok(old)), Vec::new(), &verifier());
-        assert_eq!(proof.business_days_to_request, None);
-        assert!(proof.earlier_request.is_some());
+        let days = proof
+            .business_days_to_request
+            .expect("counted to the recorded send");
+        assert!(days > HONOURED_WITHIN_BUSINESS_DAYS, "{days}");
         let report = proof.report();
-        assert!(!report.contains("LATE"), "{report}");
-        assert!(report.contains("first release"), "{report}");
+        assert!(
+            report.contains("no send recorded by the first release"),
+            "{report}"
+        );
+        assert!(
+            report.contains("first recorded: sent 2026-12-07"),
+            "{report}"
+        );
+        assert!(report.contains("LATE"), "{report}");
+        assert!(!report.contains("sent by the first release"), "{report}");
         let json = serde_json::to_value(&proof).unwrap();
         assert!(json["earlierRequest"].is_string());
     }

@@ -310,6 +310,9 @@ pub fn page(proof: &Proof, now: Timestamp) -> String {
     if let Some(at) = &proof.request_sent_at {
         row("Request sent (taken by the queue)", at.clone());
     }
+    if let Some(earlier) = &proof.earlier_request {
+        row("Earlier release", earlier.clone());
+    }
     match (proof.business_days_to_request, &proof.earlier_request) {
         (Some(days), _) => row(
             "Business days to the request",
@@ -322,7 +325,10 @@ pub fn page(proof: &Proof, now: Timestamp) -> String {
                 }
             ),
         ),
-        (None, Some(earlier)) => row("Business days to the request", earlier.clone()),
+        (None, Some(_)) => row(
+            "Business days to the request",
+            "not counted: no send recorded yet".to_owned(),
+        ),
         (None, None) => {}
     }
     if let Some(signals) = proof.signals {

@@ -144,7 +144,7 @@ impl DncSignalRecord {
     }
 
     /// Earlier signals sort first: by time, then by event id (a total order).
-    fn order(&self) -> (Timestamp, &str) {
+    pub fn order(&self) -> (Timestamp, &str) {
         (self.signal.at, self.id())
     }
 }
@@ -160,8 +160,14 @@ pub enum RequestState {
     /// None is owed: every signal of the entry was imported, without `--request`. The
     /// first signal from the platform makes one owed ([`register`]).
     NotOwed,
-    /// Decided, not yet taken by SQS, since this time (RFC 3339).
+    /// Decided, not yet taken by SQS, since this time (RFC 3339): owed by a signal the
+    /// platform (or another channel) reported, taken by SQS within 5 minutes.
     Pending { since: String },
+    /// Owed by an import (`import --request`), since this time, due by `due` (10 business
+    /// days after the import, [`import_due`]): it leaves at the sweep's import pace, after
+    /// every platform request (docs/contract.md §5). A platform signal for the phone makes
+    /// it [`RequestState::Pending`].
+    PendingImport { since: String, due: String },
     /// SQS took it at this time (RFC 3339).
     Sent { at: String },
     /// SQS refused it for good (parked with the reason, alarmed): not sent, and out of the
@@ -176,14 +182,14 @@ impl RequestState {
     pub const REFUSED: &str = "refused";
 
     pub fn is_pending(&self) -> bool {
-        matches!(self, Self::Pending { .. })
+        matches!(self, Self::Pending { .. } | Self::PendingImport { .. })
     }
 
     /// The state's name, as the register item's `requestState` and `prove` write it.
     pub fn name(&self) -> &'static str {
         match self {
             Self::NotOwed => Self::NONE,
-            Self::Pending { .. } => Self::PENDING,
+            Self::Pending { .. } | Self::PendingImport { .. } => Self::PENDING,
             Self::Sent { .. } => Self::SENT,
             Self::Refused { .. } => Self::REFUSED,
         }
@@ -204,15 +210,17 @@ pub struct RegisterEntry {
     /// The latest signals' ids, oldest first, at most [`RECENT_SIGNAL_IDS`].
     pub recent_signal_ids: VecDeque<String>,
     pub request: RequestState,
-    /// What is known of a first request an earlier release sent at a time it did not
-    /// record ([`EARLIER_RELEASE_REQUEST`]): the phone's later sends are resends, and no
-    /// business days are counted from them (docs/contract.md §4a).
+    /// An entry of the first release, which recorded no send ([`EARLIER_RELEASE_REQUEST`]):
+    /// the business days are counted to the first send this release recorded
+    /// (docs/contract.md §4a).
     pub earlier_request: Option<String>,
 }
 
-/// What an entry of the first release says of its request: sent, at a time it did not
-/// record.
-pub const EARLIER_RELEASE_REQUEST: &str = "sent by the first release, at a time it did not record";
+/// What an entry of the first release says of its request: nothing. The first release
+/// kept no request state; it may have sent the request, or given up the batch that would
+/// have, so no send is claimed, and the business days run to the first recorded send.
+pub const EARLIER_RELEASE_REQUEST: &str = "no send recorded by the first release (it kept no request state: it may have sent one, \
+     or given up the batch)";
 
 /// What a signal does to the register.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,10 +275,41 @@ pub fn register(
         entry.first = signal.clone();
     }
     entry.signed = signed.filter(|_| !entry.first.is_signed());
-    if entry.request == RequestState::NotOwed && signal.is_signed() {
+    // The platform's signal is owed its request at the platform's pace, whatever an import
+    // asked before.
+    let owed_by_import = matches!(
+        entry.request,
+        RequestState::NotOwed | RequestState::PendingImport { .. }
+    );
+    if owed_by_import && signal.is_signed() {
         entry.request = owed();
     }
     Registered::Changed(entry)
+}
+
+/// When a request an import owes at `now` is due: the same time of day, 10 business days
+/// (Monday to Friday, UTC) later, as the rule gives an opt-out
+/// ([`crate::core::proof::HONOURED_WITHIN_BUSINESS_DAYS`]).
+pub fn import_due(now: Timestamp) -> String {
+    use chrono::{Datelike, Weekday};
+    let days = now
+        .utc_date()
+        .iter_days()
+        .skip(1)
+        .filter(|day| !matches!(day.weekday(), Weekday::Sat | Weekday::Sun))
+        .nth(crate::core::proof::HONOURED_WITHIN_BUSINESS_DAYS as usize - 1)
+        .and_then(|due| {
+            due.signed_duration_since(now.utc_date())
+                .num_days()
+                .try_into()
+                .ok()
+        })
+        .unwrap_or(14u64);
+    let (seconds, nanos) = now.to_unix_parts();
+    let due = seconds.saturating_add(i64::try_from(days * 86_400).unwrap_or(i64::MAX));
+    Timestamp::from_unix_parts(due, nanos)
+        .unwrap_or(now)
+        .to_rfc3339()
 }
 
 /// The id of the one DNC request a phone can ever cause, company-wide
@@ -308,6 +347,16 @@ pub fn dnc_request(phone: &Phone, entry: &RegisterEntry) -> QueueMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_imports_request_is_due_ten_business_days_after_the_import() {
+        // A Friday: the 10th weekday after it is the Friday two weeks on.
+        let friday = Timestamp::parse("2026-12-04T15:30:00.000Z").unwrap();
+        assert_eq!(import_due(friday), "2026-12-18T15:30:00.000Z");
+        // A Saturday: the weekend counts for nothing.
+        let saturday = Timestamp::parse("2026-12-05T08:00:00.000Z").unwrap();
+        assert_eq!(import_due(saturday), "2026-12-18T08:00:00.000Z");
+    }
 
     impl Registered {
         fn entry(&self) -> &RegisterEntry {

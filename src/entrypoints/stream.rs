@@ -8,7 +8,7 @@
 //!   response names the ones to try again;
 //! - EventBridge's scheduled event: the sweep of pending DNC requests.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
@@ -23,7 +23,6 @@ use crate::ports::{
     StreamBatch, StreamShards,
 };
 use crate::telemetry::{RelayRun, error_chain, relay_log_line_of};
-use crate::usecases::redrive::RELAY_AFTER_READ;
 use crate::usecases::redrive::{Redriven, redrive, redrive_kept};
 use crate::usecases::relay::{BatchReport, RedriveReport, Relay, SweepStop, parked};
 
@@ -31,14 +30,9 @@ use crate::usecases::relay::{BatchReport, RedriveReport, Relay, SweepStop, parke
 /// codec, handed over by the wiring ([`crate::app`]); the redrive's reader uses the same.
 pub type ImageDecoder = fn(serde_dynamo::Item) -> Result<Decided, Unreadable>;
 
-/// What a redrive keeps of the invocation's time to relay the batch once it is read
-/// ([`crate::usecases::redrive::RELAY_AFTER_READ`]) and to answer.
-pub const REDRIVE_RELAY_RESERVE: Duration = Duration::from_secs(10);
-/// What a sweep keeps of the invocation's time to write its line.
-pub const SWEEP_RESERVE: Duration = Duration::from_secs(3);
-/// What a stream batch keeps of the invocation's time to answer (the records not relayed
-/// by then come again), so that Lambda never kills it and retries the whole batch.
-pub const BATCH_RESERVE: Duration = Duration::from_secs(2);
+pub use crate::usecases::deadlines::{
+    BATCH_RESERVE, REDRIVE_RELAY_RESERVE, RELAY_AFTER_READ, SWEEP_RESERVE,
+};
 
 /// Lambda's on-failure record of a DynamoDB stream batch: where the batch was, and, in the
 /// object it writes to an S3 destination, the invocation's whole event (`payload`: the
@@ -53,13 +47,19 @@ pub struct OnFailureRecord {
 }
 
 impl OnFailureRecord {
-    /// The batch's records, if the record holds them.
-    pub fn records(&self) -> Option<Event> {
-        let payload = match self.payload.as_ref()? {
-            Value::String(text) => serde_json::from_str(text).ok()?,
-            payload => payload.clone(),
+    /// The batch's records, if the record holds them (`Ok(None)`: it names them only, as
+    /// an SQS destination's record does); why not, if it holds them unreadably.
+    pub fn records(&self) -> Result<Option<Event>, String> {
+        let payload = match self.payload.as_ref() {
+            None => return Ok(None),
+            Some(Value::String(text)) => {
+                serde_json::from_str(text).map_err(|e| format!("its payload is not JSON: {e}"))?
+            }
+            Some(payload) => payload.clone(),
         };
-        serde_json::from_value(payload).ok()
+        serde_json::from_value(payload)
+            .map(Some)
+            .map_err(|e| format!("its payload is not a stream event: {e}"))
     }
 }
 
@@ -309,7 +309,8 @@ where
             let outcomes = match FailureNotice::of(&body) {
                 Ok(FailureNotice::Test) => continue,
                 Ok(FailureNotice::Record(record)) => {
-                    vec![self.redrive_record(&record, read_by).await]
+                    let from = format!("the relay failure queue's message {id}");
+                    vec![self.redrive_record(&record, &from, read_by).await]
                 }
                 Ok(FailureNotice::Objects(objects)) => {
                     let mut outcomes = Vec::new();
@@ -358,19 +359,31 @@ where
         (response, total)
     }
 
-    /// A batch's on-failure record: its records if it holds them, else read from the stream.
+    /// A batch's on-failure record (`from`: where it is kept): its records if it holds them,
+    /// else read from the stream; a gap then says where the unreadable ones are kept.
     async fn redrive_record(
         &self,
         record: &OnFailureRecord,
+        from: &str,
         read_by: tokio::time::Instant,
     ) -> Redriven {
-        match record.records() {
-            Some(event) => {
+        let kept = match record.records() {
+            Ok(Some(event)) => {
                 let changes = self.changes(event);
-                redrive_kept(&self.relay, &changes, read_by + RELAY_AFTER_READ).await
+                return redrive_kept(&self.relay, &changes, read_by + RELAY_AFTER_READ).await;
             }
-            None => redrive(&self.shards, &self.relay, &record.batch, read_by).await,
-        }
+            Ok(None) => None,
+            Err(why) => {
+                tracing::error!(
+                    from,
+                    why,
+                    "a kept batch cannot be read: read from the stream"
+                );
+                Some(format!("{from} (unreadable here: {why})"))
+            }
+        };
+        let (shards, relay) = (&self.shards, &self.relay);
+        redrive(shards, relay, &record.batch, kept.as_deref(), read_by).await
     }
 
     /// An object of the on-failure bucket: the record Lambda wrote there.
@@ -394,7 +407,10 @@ where
             Err(_) => return Redriven::retry_because("out of time reading the bucket".into()),
         };
         match serde_json::from_slice::<OnFailureRecord>(&bytes) {
-            Ok(record) => self.redrive_record(&record, read_by).await,
+            Ok(record) => {
+                let from = format!("s3://{bucket}/{key}");
+                self.redrive_record(&record, &from, read_by).await
+            }
             Err(e) => {
                 let reason = format!("s3://{bucket}/{key} is not an on-failure record: {e}");
                 self.gap(reason, key).await
@@ -454,7 +470,8 @@ mod tests {
         let record: OnFailureRecord = serde_json::from_str(record).unwrap();
         assert_eq!(record.batch.start_sequence_number, "800000000003126276362");
         assert_eq!(record.batch.batch_size, Some(3));
-        let gap = crate::usecases::redrive::gap(&record.batch, "trimmed");
+        let gap = crate::usecases::redrive::gap(&record.batch, "trimmed", Some("s3://b/k"));
+        assert!(gap.reason.contains("kept in s3://b/k"));
         assert_eq!(gap.kind, "stream-gap");
         assert!(gap.body.contains("shardId-00000001573689847184-864758bb"));
         assert!(gap.body.contains("approximateArrivalOfFirstRecord"));
@@ -486,7 +503,7 @@ mod tests {
         let Ok(FailureNotice::Record(record)) = FailureNotice::of(record) else {
             panic!("not read as Lambda's record");
         };
-        assert!(record.records().is_none(), "positions only");
+        assert!(matches!(record.records(), Ok(None)), "positions only");
         assert!(FailureNotice::of(r#"{"hello": 1}"#).is_err());
         assert!(FailureNotice::of("not json").is_err());
     }
@@ -504,8 +521,16 @@ mod tests {
             let Ok(FailureNotice::Record(record)) = FailureNotice::of(&body) else {
                 panic!("not read as Lambda's record");
             };
-            assert_eq!(record.records().map(|e| e.records.len()), Some(1));
+            let records = record.records().map(|e| e.map(|e| e.records.len()));
+            assert_eq!(records, Ok(Some(1)));
         }
+        // A payload that holds no stream event is said so (and where it is kept, by the
+        // gap), not taken for a record of positions only.
+        let body = json!({"DDBStreamBatchInfo": batch, "payload": "{not json"}).to_string();
+        let Ok(FailureNotice::Record(record)) = FailureNotice::of(&body) else {
+            panic!("not read as Lambda's record");
+        };
+        assert!(record.records().is_err());
     }
 
     #[test]

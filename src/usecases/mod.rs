@@ -2,6 +2,7 @@
 //! [`crate::ports`], so each runs on the AWS adapters and on the in-memory ones alike. They
 //! import the core and the ports, nothing else (`tests/architecture.rs`).
 //!
+//! - [`deadlines`]: how the relay function spends its time, in one place;
 //! - [`keyring`]: the webhook's secrets, read again when a signature matches none held;
 //! - [`record`]: the webhook's: one delivery, one conditional write (or the quarantine);
 //! - [`relay`]: the relay's: send what each committed write decided; the sweep of pending
@@ -12,6 +13,7 @@
 //! - [`scrub`] and [`import`]: the operator's dial-list scrub and the import of a DNC list
 //!   the company already keeps.
 
+pub mod deadlines;
 pub mod import;
 pub mod keyring;
 pub mod record;

@@ -1,12 +1,15 @@
 //! The webhook's use case: record one call event for its lead, in one conditional write
-//! that holds the new state and the messages it decided. Nothing is sent from here: the
-//! relay sends what the write decided, from the table's stream. What an earlier write
-//! decided and the relay has not confirmed yet is carried by the next write
-//! ([`StoredLead::unsent`]), so a stream record that never reaches the relay loses nothing.
+//! that holds the new state and adds what it decided (callbacks, DNC signals) to the
+//! item's outbox. Nothing is sent from here: the relay sends what the write decided, from
+//! the table's stream, and confirms it by taking its entry out of the outbox; the sweep
+//! relays an entry whose stream record never came. Nothing is carried from one write to
+//! the next, so the relay's confirmations never make a write fail its condition, and the
+//! item holds one evidence body at most ([`hold_one_body`]).
 //!
 //! AWS calls per delivery: the instance keeps the last state it wrote or read of a few
-//! thousand leads ([`LeadCache`]), so a known lead costs one write, and a duplicate it
-//! knows costs none. An unknown lead costs a conditional create; a stale cache costs a
+//! thousand leads ([`LeadCache`]: states and versions, no message or body, so bounded in
+//! bytes), so a known lead costs one write, also while the relay confirms what it sent,
+//! and a duplicate it knows costs none. An unknown lead costs a conditional create; a stale cache costs a
 //! conditional write that fails. Either way DynamoDB hands back the lead as it is, the
 //! rules decide again, and the second write goes on that version: two calls. The cache
 //! can only lag behind the table (it holds committed writes), so it never causes a wrong
@@ -18,6 +21,7 @@ use std::time::Duration;
 
 use lru::LruCache;
 
+use crate::core::decided::hold_one_body;
 use crate::core::domain::{
     CallEvent, CampaignId, EventId, EventType, LegacyDncCreated, Phone, Timestamp,
 };
@@ -26,7 +30,9 @@ use crate::core::lead::{Decision, DncSignal, Effect, decide};
 use crate::core::messages::{QuarantineRecord, QueueMessage};
 use crate::core::register::{DncSignalRecord, Evidence, evidence_of_request};
 use crate::core::wire::{Inbound, LEGACY_DNC_CREATED, Rejection, parse_body, readable_dnc_signal};
-use crate::ports::{BackendError, Inbox, LeadStore, SaveError, StoredLead};
+use crate::ports::{
+    BackendError, HeldForRelay, Inbox, LeadStore, LeadWrite, SaveError, StoredLead,
+};
 
 /// Leads whose last state an instance keeps: a few thousand, a few MB at most.
 pub const CACHE_CAPACITY: usize = 4096;
@@ -172,33 +178,34 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
                 // Two writers are racing on this lead: let the other one through.
                 tokio::time::sleep(backoff(conflicts - 2)).await;
             }
-            let (state, outbox, recorded) = match decide(known_state(&known), event, &id) {
+            let held = known.as_ref().map(|l| l.relay.clone()).unwrap_or_default();
+            let (state, mut decided, recorded) = match decide(known_state(&known), event, &id) {
                 Decision::Duplicate => {
                     let duplicate = Recorded::Duplicate {
                         event_id: id.clone(),
                     };
-                    let first_format_unsent = known
-                        .as_ref()
-                        .filter(|lead| !lead.unsent.is_empty() && lead.unsent_since.is_none());
-                    match first_format_unsent {
-                        // Nothing to write; what waits for the relay is in its index.
-                        None => {
+                    match &known {
+                        // An item of the first format that still holds unsent messages:
+                        // written again unchanged, so that the relay sends them. Nothing
+                        // else to write: what waits for the relay is in its index.
+                        Some(lead) if !held.legacy.is_empty() && held.legacy_since.is_none() => {
+                            (lead.state.clone(), held.legacy.clone(), duplicate)
+                        }
+                        _ => {
                             self.cache.put(key, known);
                             return Ok(duplicate);
                         }
-                        // An item of the first format that still holds unsent messages:
-                        // rewrite it unchanged, so that the relay sends them.
-                        Some(lead) => (lead.state.clone(), lead.unsent.clone(), duplicate),
                     }
                 }
                 Decision::Applied(applied) => {
-                    let mut outbox = known.as_ref().map(|l| l.unsent.clone()).unwrap_or_default();
+                    // An earlier release's outbox, never confirmed, joins this write's entry.
+                    let mut decided = held.legacy.clone();
                     for effect in &applied.effects {
                         match effect {
                             Effect::Callback(request) => {
-                                outbox.messages.push(QueueMessage::from(request));
+                                decided.messages.push(QueueMessage::from(request));
                             }
-                            Effect::Dnc(signal) => outbox
+                            Effect::Dnc(signal) => decided
                                 .dnc_signals
                                 .push(DncSignalRecord::new(signal, evidence.clone())),
                         }
@@ -209,25 +216,32 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
                         effects: applied.effects.iter().map(|e| e.label()).collect(),
                         callback_suppressed: applied.callback_suppressed,
                     };
-                    (applied.state, outbox, recorded)
+                    (applied.state, decided, recorded)
                 }
             };
-            let expected = known.as_ref().map(|lead| lead.version);
-            // What is carried keeps its age in the relay's index.
-            let since = known
-                .as_ref()
-                .and_then(|lead| lead.unsent_since)
-                .unwrap_or_else(Timestamp::now);
-            match self.store.save(&state, &outbox, since, expected).await {
+            // The item keeps one evidence body, the earliest signal's.
+            let (body, dropped) = hold_one_body(held.body.as_ref(), &mut decided.dnc_signals);
+            let write = LeadWrite {
+                state: &state,
+                decided: &decided,
+                drops_body: dropped.as_deref(),
+                held: &held,
+                since: held.legacy_since.unwrap_or_else(Timestamp::now),
+                expected_version: known.as_ref().map(|lead| lead.version),
+            };
+            match self.store.save(write).await {
                 Ok(version) => {
-                    // Until the relay confirms this version (which moves the version on,
-                    // so this instance reads the lead again), the next write carries it.
-                    let waiting = !outbox.is_empty();
+                    // What the relay confirms later does not concern the next write: it
+                    // adds its own entry whatever the others became.
+                    let adds = !decided.messages.is_empty() || !decided.dnc_signals.is_empty();
                     let written = StoredLead {
                         state,
                         version,
-                        unsent: outbox,
-                        unsent_since: waiting.then_some(since),
+                        relay: HeldForRelay {
+                            has_outbox: held.has_outbox || adds,
+                            body,
+                            ..HeldForRelay::default()
+                        },
                     };
                     self.cache.put(key, Some(written));
                     return Ok(recorded);

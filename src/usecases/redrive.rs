@@ -36,9 +36,7 @@ pub const EMPTY_PAGE_PAUSE: Duration = Duration::from_millis(250);
 /// The first pause after a throttled read; doubles each time, up to [`THROTTLE_PAUSE_CAP`].
 const THROTTLE_PAUSE: Duration = Duration::from_millis(100);
 const THROTTLE_PAUSE_CAP: Duration = Duration::from_secs(2);
-/// How long the relay of a batch, once read, may take past the read's `read_by`: the
-/// caller keeps this much of its time, and a little more to answer.
-pub const RELAY_AFTER_READ: Duration = Duration::from_secs(8);
+pub use crate::usecases::deadlines::RELAY_AFTER_READ;
 
 /// What became of one on-failure record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,11 +61,13 @@ impl Redriven {
 }
 
 /// Redrives one on-failure record's batch through the relay, reading the stream until
-/// `read_by`, then relaying it until [`RELAY_AFTER_READ`] later.
+/// `read_by`, then relaying it until [`RELAY_AFTER_READ`] later. `kept`: where the batch's
+/// records are kept though this code could not read them there (said in a gap).
 pub async fn redrive<S, P, R, K>(
     shards: &S,
     relay: &Relay<P, R, K>,
     batch: &StreamBatch,
+    kept: Option<&str>,
     read_by: Instant,
 ) -> Redriven
 where
@@ -86,7 +86,7 @@ where
                 why,
                 "a given-up stream batch is no longer held: written down for the operator"
             );
-            match relay.lot().park(&gap(batch, &why)).await {
+            match relay.lot().park(&gap(batch, &why, kept)).await {
                 Ok(()) => Redriven::Gap,
                 Err(e) => Redriven::retry_because(error_chain(&e)),
             }
@@ -240,15 +240,22 @@ fn backoff(throttled: &mut u32) -> Duration {
     ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
 }
 
-/// What is known of a batch the stream no longer holds, for the operator.
-pub fn gap(batch: &StreamBatch, why: &str) -> Parked {
+/// What is known of a batch the stream no longer holds, for the operator: what became of
+/// what its records decided, and where its records are still kept, if anywhere.
+pub fn gap(batch: &StreamBatch, why: &str, kept: Option<&str>) -> Parked {
+    let kept = match kept {
+        Some(kept) => format!("; its records are kept in {kept}"),
+        None => String::new(),
+    };
     Parked {
         kind: "stream-gap",
         at: Timestamp::now().to_rfc3339(),
         reason: format!(
-            "stream batch given up by Lambda and no longer held by the stream ({why}): \
-             its callbacks and quarantine forwards were never sent; its DNC signals reached \
-             the register only if an earlier pass registered them"
+            "stream batch given up by Lambda and no longer held by the stream ({why}){kept}: \
+             what its writes decided and the relay had not confirmed still waits in the lead \
+             table's index, and the sweep relays it (DNC signals and their requests; callbacks \
+             still ahead, those past due counted); a quarantined body among them was not \
+             forwarded (its item stays in the table 14 days)"
         ),
         body: serde_json::to_string(batch).unwrap_or_default(),
     }

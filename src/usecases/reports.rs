@@ -127,6 +127,11 @@ pub struct SweepReport {
     /// How long the longest pending request found has waited (0: none; `None`: the index
     /// could not be read).
     pub oldest_pending_seconds: Option<u64>,
+    /// Requests imports owe: found (at most the sweep's limit), sent, and how long the
+    /// longest found has waited (`None`: not read, the sweep stopped before).
+    pub imported_found: usize,
+    pub imported_sent: usize,
+    pub oldest_imported_seconds: Option<u64>,
 }
 
 /// A redrive invocation's report: the counts of every batch it relayed again, and what

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::DynamoLeadStore;
+use super::attribute::text_of as text;
 use super::item::{
-    PARTITION_KEY, RELAY_INDEX, RELAY_PENDING, RELAY_PENDING_SINCE, SORT_KEY, VERSION,
-    confirmation, relay_keys,
+    PARTITION_KEY, RELAY_ENTRY, RELAY_INDEX, RELAY_PENDING, RELAY_PENDING_SINCE, SORT_KEY,
+    confirmations, relay_keys, waiting_now,
 };
 use super::sparse::{SparseIndex, items_since};
-use super::stream::decode_new_image;
+use super::{DynamoLeadStore, Updated};
 use crate::adapters::failure::classify;
 use crate::core::decided::{Decided, RelayMark, Unreadable, Waiting};
 use crate::core::domain::Timestamp;
@@ -28,12 +28,21 @@ fn key(phone: &str, sort_key: &str) -> HashMap<String, AttributeValue> {
     ])
 }
 
-fn number(n: u64) -> AttributeValue {
-    AttributeValue::N(n.to_string())
-}
-
-fn text(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
-    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+/// What a waiting item holds for the relay now ([`waiting_now`]); an item this code cannot
+/// read comes whole, with why, to be parked (the in-memory ledger reads the same way).
+pub(crate) fn waiting_item(
+    item: HashMap<String, AttributeValue>,
+    before: Timestamp,
+) -> Option<Result<Decided, Unreadable>> {
+    let image = serde_json::to_string(&serde_dynamo::Item::from(item.clone()))
+        .unwrap_or_else(|e| format!("(not shown: {e})"));
+    match waiting_now(item.into(), before) {
+        Ok(decided) => decided.map(Ok),
+        Err(e) => Some(Err(Unreadable {
+            why: e.to_string(),
+            image,
+        })),
+    }
 }
 
 /// Up to `limit` of `(since, phone, sort key)`, the longest waiting first.
@@ -45,31 +54,20 @@ pub(crate) fn longest_waiting(mut found: Vec<Waiting>, limit: usize) -> Vec<Wait
 
 impl RelayLedger for DynamoLeadStore {
     async fn confirm(&self, mark: &RelayMark) -> Result<bool, BackendError> {
-        let (update, condition) = confirmation();
-        let sent = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(&mark.phone, &mark.sort_key)))
-            .update_expression(update)
-            .condition_expression(condition)
-            .expression_attribute_names("#version", VERSION)
-            .expression_attribute_names("#pending", RELAY_PENDING)
-            .expression_attribute_values(":version", number(mark.version))
-            .expression_attribute_values(":next", number(mark.version + 1))
-            .send()
-            .await;
-        match sent {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(false)
+        for update in confirmations(mark, Timestamp::now()) {
+            match self.update(key(&mark.phone, &mark.sort_key), update).await {
+                Ok(Updated::Done) => return Ok(true),
+                Ok(Updated::Refused(_)) => continue,
+                Err(e) => {
+                    return Err(classify(
+                        "DynamoDB UpdateItem (relay confirmation)",
+                        "the lead table refuses the confirmation",
+                        e,
+                    ));
+                }
             }
-            Err(e) => Err(classify(
-                "DynamoDB UpdateItem (relay confirmation)",
-                "the lead table refuses the confirmation",
-                e,
-            )),
         }
+        Ok(false)
     }
 
     async fn waiting(&self, before: Timestamp, limit: usize) -> Result<Vec<Waiting>, BackendError> {
@@ -98,6 +96,7 @@ impl RelayLedger for DynamoLeadStore {
     async fn reread(
         &self,
         waiting: &Waiting,
+        before: Timestamp,
     ) -> Result<Option<Result<Decided, Unreadable>>, BackendError> {
         let output = self
             .client
@@ -114,10 +113,7 @@ impl RelayLedger for DynamoLeadStore {
                     e,
                 )
             })?;
-        Ok(output
-            .item
-            .filter(|item| item.contains_key(RELAY_PENDING))
-            .map(|item| decode_new_image(item.into())))
+        Ok(output.item.and_then(|item| waiting_item(item, before)))
     }
 
     async fn set_aside(&self, waiting: &Waiting) -> Result<(), BackendError> {
@@ -126,10 +122,14 @@ impl RelayLedger for DynamoLeadStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(&waiting.phone, &waiting.sort_key)))
-            .update_expression("REMOVE #pending, #since")
+            // Its own stream record passes no filter (no relayEntry, no outboxVersion), so it
+            // is parked once.
+            .update_expression("REMOVE #pending, #since, #entry, #legacy")
             .condition_expression("#since = :since")
             .expression_attribute_names("#pending", RELAY_PENDING)
             .expression_attribute_names("#since", RELAY_PENDING_SINCE)
+            .expression_attribute_names("#entry", RELAY_ENTRY)
+            .expression_attribute_names("#legacy", "outboxVersion")
             .expression_attribute_values(":since", AttributeValue::S(waiting.since.clone()))
             .send()
             .await;

@@ -1,7 +1,8 @@
-//! The lead table on DynamoDB: one conditional PutItem per delivery. A failed condition
+//! The lead table on DynamoDB: one conditional UpdateItem per delivery. A failed condition
 //! comes back with the item as it is (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), so
 //! the use case decides again without reading.
 
+pub(crate) mod attribute;
 pub mod item;
 pub(crate) mod ledger;
 pub mod register;
@@ -14,19 +15,19 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::adapters::failure::classify;
-use crate::core::decided::Decided;
 use crate::core::domain::{Phone, Timestamp};
-use crate::core::lead::LeadState;
 use crate::core::messages::QuarantineRecord;
 use crate::core::proof::LeadFlag;
 use crate::core::register::DncSignalRecord;
-use crate::ports::{BackendError, Inbox, LeadStore, Parked, ParkingLot, SaveError};
+use crate::ports::{BackendError, Inbox, LeadStore, LeadWrite, Parked, ParkingLot, SaveError};
+use item::update::Update;
 use item::{
-    PARTITION_KEY, SORT_KEY, lead_item_waiting, new_write_id, parked_item, quarantine_item,
-    signal_item, stamped, stored_lead, versioned, written_by,
+    PARTITION_KEY, SORT_KEY, lead_key, lead_update, new_write_id, parked_item, quarantine_item,
+    signal_item, stamped, stored_lead, written_by,
 };
 
 #[derive(Debug, Clone)]
@@ -45,24 +46,58 @@ impl DynamoLeadStore {
 }
 
 impl LeadStore for DynamoLeadStore {
-    async fn save(
+    async fn save(&self, write: LeadWrite<'_>) -> Result<u64, SaveError> {
+        let version = write.expected_version.map_or(1, |v| v + 1);
+        let write_id = new_write_id();
+        let update = lead_update(&write, version, Timestamp::now(), &write_id).map_err(|e| {
+            BackendError::permanent(
+                "writing the lead item",
+                "the lead's item cannot be encoded",
+                e,
+            )
+        })?;
+        let key = lead_key(&write.state.campaign_id, &write.state.phone);
+        if write.expected_version.is_none() {
+            return self.create(key, &update, version).await;
+        }
+        match self.update(key, update).await {
+            Ok(Updated::Done) => Ok(version),
+            // The SDK retried an update whose answer was lost, and met its own write.
+            Ok(Updated::Refused(Some(current))) if written_by(&current, &write_id) => Ok(version),
+            Ok(Updated::Refused(current)) => {
+                let current = current.map(stored_lead).transpose()?.map(Box::new);
+                Err(SaveError::Conflict { current })
+            }
+            Err(e) => Err(classify(
+                "DynamoDB UpdateItem (lead)",
+                "DynamoDB refuses the lead's item (a key or the item too large)",
+                e,
+            )
+            .into()),
+        }
+    }
+}
+
+impl DynamoLeadStore {
+    /// A lead's first write, as one conditional put of the item the update makes of
+    /// nothing: the same item, in the call that creates an item at once (DynamoDB's
+    /// UpdateItem does too; moto's makes the key first, on the stream and to a racing
+    /// writer).
+    async fn create(
         &self,
-        state: &LeadState,
-        outbox: &Decided,
-        since: Timestamp,
-        expected_version: Option<u64>,
+        key: HashMap<String, AttributeValue>,
+        update: &Update,
+        version: u64,
     ) -> Result<u64, SaveError> {
-        let version = expected_version.map_or(1, |v| v + 1);
-        let item =
-            lead_item_waiting(state, outbox, since, version, Timestamp::now()).map_err(|e| {
-                BackendError::permanent(
-                    "writing the lead item",
-                    "the lead's item cannot be encoded",
-                    e,
-                )
-            })?;
-        let request = self.client.put_item().table_name(&self.table);
-        let request = versioned(request, PARTITION_KEY, expected_version);
+        let item = update.apply(None, key).map_err(|e| {
+            BackendError::permanent("writing the lead item", "the lead's item cannot be made", e)
+        })?;
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PARTITION_KEY);
         match self.put_once(request, item).await {
             Ok(Put::Written) => Ok(version),
             Ok(Put::Refused(current)) => {
@@ -70,11 +105,86 @@ impl LeadStore for DynamoLeadStore {
                 Err(SaveError::Conflict { current })
             }
             Err(e) => Err(classify(
-                "DynamoDB PutItem",
+                "DynamoDB PutItem (new lead)",
                 "DynamoDB refuses the lead's item (a key or the item too large)",
                 e,
             )
             .into()),
+        }
+    }
+}
+
+/// DynamoDB's refusal of an update whose document path names a map the item lacks.
+fn no_such_path(error: &UpdateItemError) -> bool {
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    error.code() == Some("ValidationException")
+        && error
+            .message()
+            .is_some_and(|m| m.contains("document path provided in the update expression"))
+}
+
+/// What a conditional update came to.
+pub(crate) enum Updated {
+    Done,
+    /// The condition did not hold: the item as it is, if there is one.
+    Refused(Option<HashMap<String, AttributeValue>>),
+}
+
+impl DynamoLeadStore {
+    /// Sends `update` (rendered from its plan) to the item of `key`; a failed condition
+    /// comes back with the item as it is.
+    pub(crate) async fn update(
+        &self,
+        key: HashMap<String, AttributeValue>,
+        update: Update,
+    ) -> Result<
+        Updated,
+        SdkError<UpdateItemError, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+    > {
+        let rendered = update.render();
+        let sent = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key.clone()))
+            .update_expression(rendered.update)
+            .set_condition_expression(rendered.condition)
+            .set_expression_attribute_names(Some(rendered.names))
+            .set_expression_attribute_values(
+                (!rendered.values.is_empty()).then_some(rendered.values),
+            )
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(Updated::Done),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                match e.into_err() {
+                    UpdateItemError::ConditionalCheckFailedException(failed) => {
+                        Ok(Updated::Refused(failed.item))
+                    }
+                    _ => Ok(Updated::Refused(None)),
+                }
+            }
+            // A map the update adds to is not there: the writer's view of the item is stale
+            // (a release before this one wrote the item whole meanwhile, as during a canary).
+            // Refused like a failed condition, with the item as it is, read once.
+            Err(SdkError::ServiceError(e)) if no_such_path(e.err()) => {
+                let read = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key))
+                    .consistent_read(true)
+                    .send()
+                    .await;
+                match read {
+                    Ok(output) => Ok(Updated::Refused(output.item)),
+                    // The update's own error says more than the read's.
+                    Err(_) => Err(SdkError::ServiceError(e)),
+                }
+            }
+            Err(e) => Err(e),
         }
     }
 }
@@ -201,7 +311,7 @@ impl DynamoLeadStore {
                     )
                 })?;
             for item in page.items.unwrap_or_default() {
-                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+                let text = |name: &str| attribute::text_of(&item, name);
                 let Some(campaign_id) = text(SORT_KEY).filter(|c| !c.starts_with('#')) else {
                     continue;
                 };

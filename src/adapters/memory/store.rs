@@ -9,26 +9,26 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::adapters::dynamodb::attribute::text_of;
 use crate::adapters::dynamodb::item::VERSION;
+use crate::adapters::dynamodb::item::update::Update;
 use crate::adapters::dynamodb::item::{
-    CONFIRMED_REMOVES, MAX_ITEM_BYTES, PARTITION_KEY, RELAY_PENDING, RELAY_PENDING_SINCE, SORT_KEY,
-    item_size, lead_item_waiting, lead_key, new_write_id, parked_item, quarantine_item,
+    MAX_ITEM_BYTES, PARTITION_KEY, RELAY_ENTRY, RELAY_PENDING, RELAY_PENDING_SINCE, SORT_KEY,
+    confirmations, item_size, lead_key, lead_update, new_write_id, parked_item, quarantine_item,
     signal_item, signal_key, stamped, stored_lead, version_condition_holds, written_by,
 };
-use crate::adapters::dynamodb::ledger::longest_waiting;
+use crate::adapters::dynamodb::ledger::{longest_waiting, waiting_item};
 use crate::adapters::dynamodb::register::{
-    PENDING_KEY, PENDING_SINCE, REFUSED, REQUEST_REFUSED, REQUEST_STATE, SENT, known_ids,
-    oldest_first, pending_keys, read_entry, register_item, with_request,
+    PENDING_KEY, PENDING_SINCE, REFUSED, REQUEST_REFUSED, REQUEST_STATE, SENT, imported_keys,
+    known_ids, oldest_first, pending_keys, read_entry, register_item, with_request,
 };
-use crate::adapters::dynamodb::stream::decode_new_image;
 use crate::core::decided::{Decided, RelayMark, Unreadable, Waiting};
 use crate::core::domain::{Phone, Timestamp};
-use crate::core::lead::LeadState;
 use crate::core::messages::QuarantineRecord;
 use crate::core::register::{DncSignalRecord, RegisterEntry, RequestState};
 use crate::ports::{
-    BackendError, DncRegisterStore, Inbox, LeadStore, Listed, Parked, ParkingLot, RegisterLookup,
-    RegisterSaveError, RelayLedger, SaveError,
+    BackendError, DncRegisterStore, Inbox, LeadStore, LeadWrite, Listed, Parked, ParkingLot,
+    RegisterLookup, RegisterSaveError, RelayLedger, SaveError,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -174,13 +174,7 @@ impl Table {
         let write_id = new_write_id();
         let item = stamped(item, &write_id);
         fits(&item)?;
-        let attempts = match self.answers_to_lose {
-            0 => 1,
-            _ => {
-                self.answers_to_lose -= 1;
-                2
-            }
-        };
+        let attempts = self.attempts(true);
         let mut outcome = None;
         for _ in 0..attempts {
             let current = self.items.get(key).cloned();
@@ -190,6 +184,53 @@ impl Table {
                     None
                 }
                 Some(current) if written_by(&current, &write_id) => None,
+                current => Some(current),
+            };
+        }
+        Ok(outcome)
+    }
+
+    /// How many times a write runs: twice when its answer is to be lost (the SDK's retry
+    /// meets the write itself), which only a write that carries its id can tell.
+    fn attempts(&mut self, knows_its_write: bool) -> usize {
+        match (self.answers_to_lose, knows_its_write) {
+            (0, _) | (_, false) => 1,
+            _ => {
+                self.answers_to_lose -= 1;
+                2
+            }
+        }
+    }
+
+    /// A conditional UpdateItem as DynamoDB runs it (see [`Table::put_if`] for an answer to
+    /// lose): `Ok(None)` when it went through (or met its own write, `write_id`), else the
+    /// item as it is. A nested path whose map is missing is refused, as DynamoDB does.
+    fn update_if(
+        &mut self,
+        key: &(String, String),
+        update: &Update,
+        write_id: Option<&str>,
+    ) -> Result<Option<Option<Item>>, BackendError> {
+        let attempts = self.attempts(write_id.is_some());
+        let mut outcome = None;
+        for _ in 0..attempts {
+            let current = self.items.get(key).cloned();
+            outcome = match current {
+                _ if update.holds(current.as_ref()) => {
+                    let item_key = HashMap::from([
+                        (PARTITION_KEY.to_owned(), AttributeValue::S(key.0.clone())),
+                        (SORT_KEY.to_owned(), AttributeValue::S(key.1.clone())),
+                    ]);
+                    // A map the update adds to is not there: refused, with the item as it is,
+                    // as the DynamoDB adapter answers it (it reads the item once).
+                    let Ok(item) = update.apply(current.clone(), item_key) else {
+                        return Ok(Some(current));
+                    };
+                    fits(&item)?;
+                    self.commit(item);
+                    None
+                }
+                Some(current) if write_id.is_some_and(|id| written_by(&current, id)) => None,
                 current => Some(current),
             };
         }
@@ -207,30 +248,21 @@ impl Table {
 }
 
 fn text(item: &Item, name: &str) -> String {
-    item.get(name)
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .unwrap_or_default()
+    text_of(item, name).unwrap_or_default()
 }
 
 impl LeadStore for MemoryLeadStore {
-    async fn save(
-        &self,
-        state: &LeadState,
-        outbox: &Decided,
-        since: Timestamp,
-        expected_version: Option<u64>,
-    ) -> Result<u64, SaveError> {
+    async fn save(&self, write: LeadWrite<'_>) -> Result<u64, SaveError> {
         self.wait().await;
         let mut table = self.table();
         table.injected_failure()?;
-        let key = lead_key(&state.campaign_id, &state.phone);
+        let key = lead_key(&write.state.campaign_id, &write.state.phone);
         let key = (text(&key, PARTITION_KEY), text(&key, SORT_KEY));
-        let version = expected_version.map_or(1, |v| v + 1);
-        let item = lead_item_waiting(state, outbox, since, version, Timestamp::now())
+        let version = write.expected_version.map_or(1, |v| v + 1);
+        let write_id = new_write_id();
+        let update = lead_update(&write, version, Timestamp::now(), &write_id)
             .map_err(|e| BackendError::new("writing the lead item", e))?;
-        let holds = |current: Option<&Item>| version_condition_holds(current, expected_version);
-        match table.put_if(&key, item, holds)? {
+        match table.update_if(&key, &update, Some(&write_id))? {
             None => Ok(version),
             Some(current) => {
                 let current = current.map(stored_lead).transpose()?.map(Box::new);
@@ -283,26 +315,12 @@ impl RelayLedger for MemoryLeadStore {
         let mut table = self.table();
         table.injected_failure()?;
         let key = (mark.phone.clone(), mark.sort_key.clone());
-        let Some(mut item) = table.items.get(&key).cloned() else {
-            return Ok(false);
-        };
-        let at_version = item
-            .get(VERSION)
-            .and_then(|v| v.as_n().ok())
-            .map(String::as_str)
-            == Some(mark.version.to_string().as_str());
-        if !at_version || !item.contains_key(RELAY_PENDING) {
-            return Ok(false);
+        for update in confirmations(mark, Timestamp::now()) {
+            if table.update_if(&key, &update, None)?.is_none() {
+                return Ok(true);
+            }
         }
-        for name in CONFIRMED_REMOVES {
-            item.remove(name);
-        }
-        item.insert(
-            VERSION.into(),
-            AttributeValue::N((mark.version + 1).to_string()),
-        );
-        table.commit(item);
-        Ok(true)
+        Ok(false)
     }
 
     async fn waiting(&self, before: Timestamp, limit: usize) -> Result<Vec<Waiting>, BackendError> {
@@ -328,15 +346,12 @@ impl RelayLedger for MemoryLeadStore {
     async fn reread(
         &self,
         waiting: &Waiting,
+        before: Timestamp,
     ) -> Result<Option<Result<Decided, Unreadable>>, BackendError> {
         self.wait().await;
         let key = (waiting.phone.clone(), waiting.sort_key.clone());
-        Ok(self
-            .table()
-            .items
-            .get(&key)
-            .filter(|item| item.contains_key(RELAY_PENDING))
-            .map(|item| decode_new_image(item.clone().into())))
+        let item = self.table().items.get(&key).cloned();
+        Ok(item.and_then(|item| waiting_item(item, before)))
     }
 
     async fn set_aside(&self, waiting: &Waiting) -> Result<(), BackendError> {
@@ -349,8 +364,14 @@ impl RelayLedger for MemoryLeadStore {
         };
         let since = item.get(RELAY_PENDING_SINCE).and_then(|v| v.as_s().ok());
         if since == Some(&waiting.since) {
-            item.remove(RELAY_PENDING);
-            item.remove(RELAY_PENDING_SINCE);
+            for name in [
+                RELAY_PENDING,
+                RELAY_PENDING_SINCE,
+                RELAY_ENTRY,
+                "outboxVersion",
+            ] {
+                item.remove(name);
+            }
             table.commit(item);
         }
         Ok(())
@@ -464,9 +485,27 @@ impl DncRegisterStore for MemoryDncRegister {
         before: Timestamp,
         limit: usize,
     ) -> Result<Vec<(Phone, String)>, BackendError> {
+        self.pending_under(pending_keys().collect(), before, limit)
+            .await
+    }
+
+    async fn pending_imported(&self, limit: usize) -> Result<Vec<(Phone, String)>, BackendError> {
+        self.pending_under(imported_keys().collect(), Timestamp::now(), limit)
+            .await
+    }
+}
+
+impl MemoryDncRegister {
+    /// The index's items under these keys, pending since `before` or earlier, the longest
+    /// first, as DynamoDB's query of the sparse index returns them.
+    async fn pending_under(
+        &self,
+        keys: Vec<String>,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(Phone, String)>, BackendError> {
         self.wait().await;
         let before = before.to_rfc3339();
-        let keys: Vec<String> = pending_keys().collect();
         let items = self.items();
         let pending: Vec<(String, String)> = items
             .iter()

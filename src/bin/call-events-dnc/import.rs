@@ -18,9 +18,10 @@ use call_events::adapters::list_file::ListRows;
 use call_events::core::dial_list::{Country, Layout, layout, without_line_ending};
 use call_events::core::domain::Timestamp;
 use call_events::core::import::{ImportRun, Taken, imported_signal, line_text, read_line};
-use call_events::core::register::DncSignalRecord;
+use call_events::core::register::{DncSignalRecord, import_due};
 use call_events::telemetry::error_chain;
 use call_events::usecases::import::{Asked as Options, import_lines};
+use call_events::usecases::relay::IMPORTED_SWEEP_LIMIT;
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::Digest;
 
@@ -148,7 +149,17 @@ async fn run(asked: Asked) -> Result<u64, String> {
     let count = |t: Taken| counts.get(&t).copied().unwrap_or(0);
     let seconds = started.elapsed().as_secs_f64();
     let requests = match (asked.request, count(Taken::Added)) {
-        (true, n) => format!("; {n} DNC request(s) owed, sent by the sweep within minutes"),
+        (true, 0) => "; no DNC request owed".to_owned(),
+        (true, n) => {
+            // The sweep sends IMPORTED_SWEEP_LIMIT a minute, after every platform request.
+            let minutes = n.div_ceil(IMPORTED_SWEEP_LIMIT as u64);
+            let due = import_due(Timestamp::now());
+            format!(
+                "; {n} DNC request(s) owed, due by {due} (10 business days): the sweep sends \
+                 up to {IMPORTED_SWEEP_LIMIT} a minute after the platform's, so all within about \
+                 {minutes} minute(s) of a working relay"
+            )
+        }
         (false, _) => String::new(),
     };
     eprintln!(

@@ -2,6 +2,7 @@
 //! order keys that keep it bounded.
 
 use super::*;
+use crate::ports::{HeldForRelay, LeadWrite};
 
 /// The key of a lead's item.
 pub fn lead_key(campaign_id: &CampaignId, phone: &Phone) -> HashMap<String, AttributeValue> {
@@ -17,33 +18,28 @@ pub fn lead_key(campaign_id: &CampaignId, phone: &Phone) -> HashMap<String, Attr
     ])
 }
 
-/// The DynamoDB item for a lead: its state, the messages this write decided and its
-/// version, written at `now`. An outbox waits for the relay since `now`.
+/// The DynamoDB item a lead's first write makes: its state, and what this write decided
+/// as its outbox entry, at `version`, written at `now` ([`lead_update`] on no item).
 pub fn lead_item(
     state: &LeadState,
-    outbox: &Decided,
+    decided: &Decided,
     version: u64,
     now: Timestamp,
 ) -> Result<HashMap<String, AttributeValue>, serde_dynamo::Error> {
-    lead_item_waiting(state, outbox, now, version, now)
-}
-
-/// [`lead_item`] whose outbox waits for the relay since `since`: the oldest message it
-/// carries from a write the relay has not confirmed (the mark keeps its age, so a lead
-/// written again and again is still found by the sweep in time).
-pub fn lead_item_waiting(
-    state: &LeadState,
-    outbox: &Decided,
-    since: Timestamp,
-    version: u64,
-    now: Timestamp,
-) -> Result<HashMap<String, AttributeValue>, serde_dynamo::Error> {
-    let mut item = TableItem::from_state(state, outbox, version, now);
-    if !outbox.is_empty() {
-        item.relay_pending = Some(relay_key(&item.phone));
-        item.relay_pending_since = Some(since.min(now).to_rfc3339());
-    }
-    serde_dynamo::to_item(item)
+    let held = HeldForRelay::default();
+    let write = LeadWrite {
+        state,
+        decided,
+        drops_body: None,
+        held: &held,
+        since: now,
+        expected_version: None,
+    };
+    let update = lead_update(&write, version, now, &new_write_id())?;
+    let key = lead_key(&state.campaign_id, &state.phone);
+    update
+        .apply(None, key)
+        .map_err(|e| <serde_dynamo::Error as serde::ser::Error>::custom(e.to_string()))
 }
 
 /// A lead read back from its DynamoDB item.
@@ -109,12 +105,7 @@ fn recent_events(
 }
 
 impl TableItem {
-    pub(super) fn from_state(
-        state: &LeadState,
-        outbox: &Decided,
-        version: u64,
-        now: Timestamp,
-    ) -> Self {
+    pub(super) fn from_state(state: &LeadState, version: u64, now: Timestamp) -> Self {
         let mut event_order: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut mark = |name: &'static str, at: &EventOrder| {
             event_order
@@ -192,17 +183,6 @@ impl TableItem {
             event_horizon: state.horizon.as_ref().map(order_key),
             event_order: Some(event_order),
             version: Some(version),
-            outbox: outbox
-                .messages
-                .iter()
-                .map(|m| (m.id.clone(), m.clone()))
-                .collect(),
-            dnc_signals: outbox
-                .dnc_signals
-                .iter()
-                .map(|s| (s.id().to_owned(), s.clone()))
-                .collect(),
-            outbox_version: (!outbox.is_empty()).then_some(version),
             ..Self::default()
         }
     }
@@ -308,36 +288,35 @@ impl TableItem {
         if dnc && state.dnc.is_none() {
             return Err(CorruptItem("dncReason"));
         }
-        // What the next write carries: an outbox of the first format (never confirmed
-        // sent), or one the relay has not confirmed yet, with its age.
-        let (unsent, unsent_since) = match (self.outbox_version, &self.relay_pending) {
-            (None, _) => (
-                Decided {
+        // An earlier release's outbox, never confirmed, which the next write takes over:
+        // the first format's (no `outboxVersion`), or one still in the relay's index.
+        let mut relay = outbox::held(self.relay_outbox.as_ref(), self.dnc_bodies.as_ref());
+        match (self.outbox_version, &self.relay_pending) {
+            (None, _) => {
+                relay.legacy = Decided {
                     messages: self.outbox.into_values().collect(),
                     ..Decided::default()
-                },
-                None,
-            ),
-            (Some(_), Some(_)) => (
-                Decided {
+                };
+            }
+            (Some(_), Some(_)) => {
+                relay.legacy = Decided {
                     messages: self.outbox.into_values().collect(),
                     dnc_signals: self.dnc_signals.into_values().collect(),
                     ..Decided::default()
-                },
-                Some(
+                };
+                relay.legacy_since = Some(
                     self.relay_pending_since
                         .as_deref()
                         .and_then(|since| Timestamp::parse(since).ok())
                         .ok_or(CorruptItem("relayPendingSince"))?,
-                ),
-            ),
-            (Some(_), None) => (Decided::default(), None),
-        };
+                );
+            }
+            (Some(_), None) => {}
+        }
         Ok(StoredLead {
             state,
             version: self.version.ok_or(CorruptItem("version"))?,
-            unsent,
-            unsent_since,
+            relay,
         })
     }
 }

@@ -36,19 +36,23 @@ use crate::ports::{BackendError, Parked, StoredLead};
 mod decided;
 mod lead;
 mod not_leads;
-mod relay_mark;
+mod outbox;
+mod relay_index;
 mod size;
+pub mod update;
 mod versioned;
 mod write_id;
 
-pub use decided::committed;
-pub use lead::{CorruptItem, lead_item, lead_item_waiting, lead_key, stored_lead};
+pub use decided::{committed, waiting_now};
+pub use lead::{CorruptItem, lead_item, lead_key, stored_lead};
 pub use not_leads::{
     PARKED_PARTITION, SIGNAL_SORT_KEY_PREFIX, parked_item, quarantine_item, signal_item, signal_key,
 };
-pub use relay_mark::{
-    CONFIRMED_REMOVES, RELAY_INDEX, RELAY_PENDING, RELAY_PENDING_SINCE, RELAY_SHARDS, confirmation,
-    relay_key, relay_keys,
+pub use outbox::{
+    DNC_BODIES, QUARANTINE_FORWARDED, RELAY_ENTRY, RELAY_OUTBOX, confirmations, lead_update,
+};
+pub use relay_index::{
+    RELAY_INDEX, RELAY_PENDING, RELAY_PENDING_SINCE, RELAY_SHARDS, relay_key, relay_keys, shard_of,
 };
 pub use size::{MAX_ITEM_BYTES, item_size};
 pub use versioned::{version_condition, version_condition_holds, versioned};
@@ -151,19 +155,26 @@ struct TableItem {
     /// Optimistic concurrency ([`VERSION`]): leads and signals kept without a lead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     version: Option<u64>,
-    /// The messages decided by the write of `outboxVersion`, by id. Absent when that write
-    /// decided none. Items of the first format had an outbox without `outboxVersion`:
-    /// messages not yet confirmed sent, which the next write carries over.
+    /// An earlier release's outbox (see [`outbox`]): the messages decided by the write of
+    /// `outboxVersion`, by id. Items of the first format had an outbox without
+    /// `outboxVersion`: messages not yet confirmed sent, which the next write takes over.
+    /// A signal kept without a lead still writes its signal here.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     outbox: BTreeMap<String, QueueMessage>,
-    /// The DNC signals (with their evidence) decided by the write of `outboxVersion`, by
-    /// event id, for the register.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     dnc_signals: BTreeMap<String, DncSignalRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     outbox_version: Option<u64>,
+    /// The outbox of this release: one entry per write the relay has not confirmed, and
+    /// the one evidence body they keep ([`outbox`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    relay_outbox: Option<BTreeMap<String, outbox::OutboxEntry>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dnc_bodies: Option<BTreeMap<String, outbox::KeptBody>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    relay_entry: Option<u64>,
     /// The index of writes the relay has not confirmed ([`RELAY_INDEX`]): present while
-    /// `outbox` and `dncSignals` wait for it.
+    /// an entry of the outbox waits for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     relay_pending: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -175,6 +186,10 @@ struct TableItem {
     /// A body kept for replay, which the relay forwards to the quarantine queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     quarantine: Option<QuarantineRecord>,
+    /// When the relay forwarded it (a quarantine item of this release waits in the relay's
+    /// index until then; one of an earlier release has neither).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    quarantine_forwarded: Option<String>,
     // --- not a lead ---
     /// DynamoDB's time to live ([`EXPIRES_AT`]): quarantined bodies, signals kept without a
     /// lead. Never on a lead.
@@ -212,7 +227,7 @@ mod tests {
     }
 
     fn round_trip(state: &LeadState) -> LeadState {
-        let item = TableItem::from_state(state, &Decided::default(), 3, Timestamp::now());
+        let item = TableItem::from_state(state, 3, Timestamp::now());
         let attributes: std::collections::HashMap<String, AttributeValue> =
             serde_dynamo::to_item(item).unwrap();
         let item: TableItem = serde_dynamo::from_item(attributes).unwrap();
@@ -240,7 +255,20 @@ mod tests {
             )]),
             dnc_signals: BTreeMap::new(),
             outbox_version: Some(1),
+            relay_outbox: Some(BTreeMap::from([(
+                "2".to_owned(),
+                serde_json::json!({"since": "2024-01-28T12:00:00.000Z"}),
+            )])),
+            dnc_bodies: Some(BTreeMap::from([(
+                "evt".to_owned(),
+                outbox::KeptBody {
+                    body: "{}".into(),
+                    body_base64: None,
+                },
+            )])),
+            relay_entry: Some(2),
             quarantine: Some(record.clone()),
+            quarantine_forwarded: Some("2024-01-28T12:01:00.000Z".into()),
         };
         let projection: HashMap<String, AttributeValue> = serde_dynamo::to_item(&full).unwrap();
         let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(TableItem {
@@ -251,7 +279,16 @@ mod tests {
             outbox: full.outbox.clone(),
             dnc_signals: full.dnc_signals.clone(),
             outbox_version: full.outbox_version,
+            relay_outbox: full.relay_outbox.as_ref().map(|entries| {
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::from_value(v.clone()).unwrap()))
+                    .collect()
+            }),
+            dnc_bodies: full.dnc_bodies.clone(),
+            relay_entry: full.relay_entry,
             quarantine: full.quarantine.clone(),
+            quarantine_forwarded: full.quarantine_forwarded.clone(),
             ..TableItem::default()
         })
         .unwrap();
@@ -314,10 +351,8 @@ mod tests {
             "2024-01-28T12:05:00+01:00",
             r#""externalLeadId":"abc123","callType":"inbound","callResult":"dnc""#,
         );
-        let item: std::collections::HashMap<String, AttributeValue> = serde_dynamo::to_item(
-            TableItem::from_state(&state, &Decided::default(), 1, Timestamp::now()),
-        )
-        .unwrap();
+        let item: std::collections::HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(TableItem::from_state(&state, 1, Timestamp::now())).unwrap();
         let s = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
         let n = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).cloned();
         assert_eq!(s("phone").as_deref(), Some("+1234567890"));
@@ -348,10 +383,8 @@ mod tests {
             "2024-01-28T12:00:00Z",
             r#""externalLeadId":null"#,
         );
-        let item: std::collections::HashMap<String, AttributeValue> = serde_dynamo::to_item(
-            TableItem::from_state(&state, &Decided::default(), 1, Timestamp::now()),
-        )
-        .unwrap();
+        let item: std::collections::HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(TableItem::from_state(&state, 1, Timestamp::now())).unwrap();
         assert!(!item.contains_key("externalLeadId"));
         assert!(!item.contains_key("transferredTo"));
     }

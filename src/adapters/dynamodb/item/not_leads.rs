@@ -13,16 +13,21 @@ pub fn quarantine_item(
     let received_at = Timestamp::parse(&record.received_at)
         .map(|t| t.to_unix_parts().0)
         .unwrap_or_default();
+    let phone = format!(
+        "{QUARANTINE_PREFIX}{}",
+        short_digest(&[
+            &record.received_at,
+            &record.reason,
+            &record.body,
+            record.body_base64.as_deref().unwrap_or_default(),
+        ])
+    );
     serde_dynamo::to_item(TableItem {
-        phone: format!(
-            "{QUARANTINE_PREFIX}{}",
-            short_digest(&[
-                &record.received_at,
-                &record.reason,
-                &record.body,
-                record.body_base64.as_deref().unwrap_or_default(),
-            ])
-        ),
+        // Like every write that decides something, it waits in the relay's index until
+        // the relay forwarded it: a stream record lost does not lose the forward.
+        relay_pending: Some(relay_key(&phone)),
+        relay_pending_since: Some(Timestamp::now().to_rfc3339()),
+        phone,
         campaign_id: "quarantine".to_owned(),
         quarantine: Some(record.clone()),
         expires_at: Some(received_at + QUARANTINE_KEPT_SECONDS),

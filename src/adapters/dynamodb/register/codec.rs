@@ -34,6 +34,9 @@ struct RegisterItem {
     pending_request: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pending_since: Option<String>,
+    /// When a request an import owes is due ([`RequestState::PendingImport`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_due: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     request_refused: Option<String>,
     /// A first request an earlier release sent at a time it did not record.
@@ -52,9 +55,19 @@ pub fn register_item(
     let first = StoredSignal::from(entry.first.clone());
     let (state, sent_at, pending_since, refused) = match &entry.request {
         RequestState::NotOwed => (NOT_OWED, None, None, None),
-        RequestState::Pending { since } => (PENDING, None, Some(since.clone()), None),
+        RequestState::Pending { since } | RequestState::PendingImport { since, .. } => {
+            (PENDING, None, Some(since.clone()), None)
+        }
         RequestState::Sent { at } => (SENT, Some(at.clone()), None, None),
         RequestState::Refused { why } => (REFUSED, None, None, Some(why.clone())),
+    };
+    // An import's requests wait in their own keys of the index, read after the platform's.
+    let (pending_request, request_due) = match &entry.request {
+        RequestState::PendingImport { due, .. } => {
+            (Some(imported_key(phone.as_str())), Some(due.clone()))
+        }
+        RequestState::Pending { .. } => (Some(pending_key(phone.as_str())), None),
+        _ => (None, None),
     };
     serde_dynamo::to_item(RegisterItem {
         phone: phone.as_str().to_owned(),
@@ -71,8 +84,9 @@ pub fn register_item(
         signal_ids: Vec::new(),
         request_state: Some(state.to_owned()),
         request_sent_at: sent_at,
-        pending_request: pending_since.as_ref().map(|_| pending_key(phone.as_str())),
+        pending_request,
         pending_since,
+        request_due,
         request_refused: refused,
         earlier_request: entry.earlier_request.clone(),
         version,
@@ -84,13 +98,10 @@ pub fn register_entry(
     item: HashMap<String, AttributeValue>,
 ) -> Result<(RegisterEntry, u64), serde_dynamo::Error> {
     let item: RegisterItem = serde_dynamo::from_item(item)?;
-    // An item of the first release (no request state): its request was sent, when is not
-    // known.
-    let earlier_request = item.earlier_request.clone().or_else(|| {
-        item.request_state
-            .is_none()
-            .then(|| EARLIER_RELEASE_REQUEST.to_owned())
-    });
+    // An item of the first release (no request state, or backfilled since: it says so in
+    // `earlierRequest`, whatever words an earlier release wrote there): no send recorded.
+    let earlier_request = (item.earlier_request.is_some() || item.request_state.is_none())
+        .then(|| EARLIER_RELEASE_REQUEST.to_owned());
     let request = match (item.request_state.as_deref(), item.request_refused) {
         (Some(SENT), _) => RequestState::Sent {
             at: item.request_sent_at.unwrap_or_else(|| item.dnc_at.clone()),
@@ -100,9 +111,13 @@ pub fn register_entry(
         (Some(REFUSED), None) => RequestState::Refused {
             why: "refused (no reason kept)".to_owned(),
         },
-        _ => RequestState::Pending {
-            since: item.pending_since.unwrap_or_else(|| item.dnc_at.clone()),
-        },
+        _ => {
+            let since = item.pending_since.unwrap_or_else(|| item.dnc_at.clone());
+            match item.request_due {
+                Some(due) => RequestState::PendingImport { since, due },
+                None => RequestState::Pending { since },
+            }
+        }
     };
     let recent = known_ids(item.recent_signal_ids, item.signal_ids);
     let first = DncSignalRecord::try_from(StoredSignal {

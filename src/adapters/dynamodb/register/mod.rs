@@ -26,7 +26,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
-use crate::adapters::dynamodb::item::{VERSION, versioned};
+use crate::adapters::dynamodb::item::{VERSION, shard_of, versioned};
 use crate::adapters::failure::{classify, condition_held};
 use crate::core::domain::{Phone, Timestamp};
 use crate::core::register::{
@@ -58,11 +58,23 @@ pub const REFUSED: &str = RequestState::REFUSED;
 
 /// The pending index's key value for a phone: `pending#0` to `pending#7`, fixed per phone.
 pub fn pending_key(phone: &str) -> String {
-    let hash = phone
-        .bytes()
-        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
-    format!("{PENDING}#{}", hash % PENDING_SHARDS)
+    format!("{PENDING}#{}", shard_of(phone, PENDING_SHARDS))
 }
+
+/// The index key value of a request an import owes under this phone: `imported#0` to
+/// `imported#7`, read by the sweep after the platform's ([`pending_keys`]).
+pub fn imported_key(phone: &str) -> String {
+    format!("{IMPORTED}#{}", shard_of(phone, PENDING_SHARDS))
+}
+
+/// Every index key value of an import's requests.
+pub fn imported_keys() -> impl Iterator<Item = String> {
+    (0..PENDING_SHARDS).map(|shard| format!("{IMPORTED}#{shard}"))
+}
+
+/// The index key prefix of an import's requests.
+pub const IMPORTED: &str = "imported";
+pub const REQUEST_DUE: &str = "requestDue";
 
 /// Every key value the sweep queries: each shard's, and the unsharded one of earlier
 /// entries.

@@ -2,6 +2,7 @@
 //! save, the request's state set in place, and the sweep's query of the pending index.
 
 use super::*;
+use crate::adapters::dynamodb::attribute::{number, text};
 use crate::adapters::dynamodb::sparse::{SparseIndex, items_since};
 
 impl DynamoDncRegister {
@@ -80,13 +81,14 @@ impl DncRegisterStore for DynamoDncRegister {
         self.set_request(
             phone,
             "SET #state = :sent, #sentAt = :at, #version = #version + :one \
-             REMOVE #pending, #since, #refused",
+             REMOVE #pending, #since, #refused, #due",
             &[
                 ("#sentAt", REQUEST_SENT_AT),
                 ("#version", VERSION),
                 ("#pending", PENDING_KEY),
                 ("#since", PENDING_SINCE),
                 ("#refused", REQUEST_REFUSED),
+                ("#due", REQUEST_DUE),
             ],
             &[(":at", text(&at.to_rfc3339())), (":one", number(1))],
         )
@@ -98,13 +100,14 @@ impl DncRegisterStore for DynamoDncRegister {
             ("#refused", REQUEST_REFUSED),
             ("#pending", PENDING_KEY),
             ("#since", PENDING_SINCE),
+            ("#due", REQUEST_DUE),
         ];
         let values = [(":refused", text(REFUSED)), (":why", text(why))];
         let versioned = self
             .set_request(
                 phone,
                 "SET #state = :refused, #refused = :why, \
-                 #version = if_not_exists(#version, :zero) + :one REMOVE #pending, #since",
+                 #version = if_not_exists(#version, :zero) + :one REMOVE #pending, #since, #due",
                 &[names.as_slice(), &[("#version", VERSION)]].concat(),
                 &[
                     values.as_slice(),
@@ -119,7 +122,7 @@ impl DncRegisterStore for DynamoDncRegister {
             Err(e) if e.is_permanent() => {
                 self.set_request(
                     phone,
-                    "SET #state = :refused, #refused = :why REMOVE #pending, #since",
+                    "SET #state = :refused, #refused = :why REMOVE #pending, #since, #due",
                     &names,
                     &values,
                 )
@@ -134,6 +137,23 @@ impl DncRegisterStore for DynamoDncRegister {
         before: Timestamp,
         limit: usize,
     ) -> Result<Vec<(Phone, String)>, BackendError> {
+        self.pending_under(pending_keys(), before, limit).await
+    }
+
+    async fn pending_imported(&self, limit: usize) -> Result<Vec<(Phone, String)>, BackendError> {
+        self.pending_under(imported_keys(), Timestamp::now(), limit)
+            .await
+    }
+}
+
+impl DynamoDncRegister {
+    /// Up to `limit` pending under these index keys since `before`, the longest first.
+    async fn pending_under(
+        &self,
+        keys: impl Iterator<Item = String>,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(Phone, String)>, BackendError> {
         let index = SparseIndex {
             table: &self.table,
             index: PENDING_INDEX,
@@ -142,7 +162,7 @@ impl DncRegisterStore for DynamoDncRegister {
             operation: "DynamoDB Query (pending DNC requests)",
             why: "the pending-request index cannot be read",
         };
-        let items = items_since(&self.client, &index, pending_keys(), before, limit).await?;
+        let items = items_since(&self.client, &index, keys, before, limit).await?;
         let pending = items
             .iter()
             .filter_map(|item| {
@@ -163,12 +183,4 @@ pub fn oldest_first(mut pending: Vec<(String, String)>, limit: usize) -> Vec<(Ph
         .filter_map(|(since, phone)| Some((Phone::parse(&phone).ok()?, since)))
         .take(limit)
         .collect()
-}
-
-fn text(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_owned())
-}
-
-fn number(value: u64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
 }

@@ -6,10 +6,14 @@
 //! come ([`RECONCILE_GRACE`]): no signal waits on the stream alone
 //! (docs/architecture.md).
 //!
+//! One concern a file: this one relays a batch (the stream's, a redriven one, or what the
+//! sweep found late); `sweep.rs` is the schedule's sweep, `reconcile.rs` the writes whose
+//! record never came and the confirmations, `parking.rs` what can never be sent,
+//! `each_by.rs` the sweep's bounded concurrency.
+//!
 //! A batch goes in two passes: 1. every DNC signal of the batch goes into the company-wide
 //! register ([`crate::core::register`]), which keeps the earliest signal per phone; this is
-//! idempotent,
-//!    so a batch handed over again changes nothing;
+//! idempotent, so a batch handed over again changes nothing;
 //! 2. the records' sends, in stream order: the phone's `dnc.requested` while its register
 //!    entry says it is pending (then marked sent), each callback unless its phone is on the
 //!    register by now (DNC is company-wide), each quarantined body.
@@ -33,13 +37,13 @@
 //! over again is sent again under the same message ids (FIFO deduplication and consumers
 //! absorb it). Records that decided nothing (every other change of the table) pass.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::time::Instant;
 
-use crate::core::decided::{Change, Waiting};
+use crate::core::decided::{Change, Decided, Unreadable, Waiting};
 use crate::core::domain::{Phone, Timestamp, short_digest};
 use crate::core::error_chain;
 use crate::core::messages::{QuarantineRecord, Queue, QueueMessage};
@@ -48,6 +52,18 @@ use crate::core::register::{
 };
 pub use crate::usecases::reports::{BatchReport, RedriveReport, RelayCounts, SweepReport};
 
+mod each_by;
+mod parking;
+mod reconcile;
+mod sweep;
+
+use each_by::{each_by, read_index};
+pub use parking::parked;
+pub use reconcile::{RECONCILE_GRACE, RECONCILE_LIMIT};
+pub use sweep::{
+    IMPORTED_SWEEP_LIMIT, SWEEP_CONCURRENCY, SWEEP_GRACE, SWEEP_LIMIT, SweepStop, Swept,
+};
+
 use crate::ports::{
     BackendError, DncRegisterStore, MessagePublisher, Parked, ParkingLot, RegisterSaveError,
     RelayLedger,
@@ -55,25 +71,6 @@ use crate::ports::{
 
 /// Attempts at a register write that keeps losing a race with another relay batch.
 const REGISTER_ATTEMPTS: usize = 16;
-/// The sweep leaves a request pending for less than this to the stream's own relay pass,
-/// which is about to send it: the sweep is for what the stream could not do.
-pub const SWEEP_GRACE: Duration = Duration::from_secs(60);
-/// Pending requests one sweep sends at most (each costs a read, a send and a write); more
-/// wait for the next sweep, a minute later. With [`SWEEP_CONCURRENCY`] at a time, a
-/// backlog of 5,000 leaves within three sweeps (BENCHMARKS.md, "The sweep after an outage").
-pub const SWEEP_LIMIT: usize = 2000;
-/// The sweep leaves a write waiting for the relay for less than this to its stream record:
-/// a record normally reaches the relay within a second, and a failing batch is retried by
-/// Lambda; the sweep is for a record that never comes.
-pub const RECONCILE_GRACE: Duration = Duration::from_secs(180);
-/// Waiting writes one sweep relays at most (each a read, its sends and register writes,
-/// and a confirmation); more wait for the next sweep.
-pub const RECONCILE_LIMIT: usize = 1000;
-/// Pending requests a sweep handles at once. Each is one phone: its read, send and write
-/// stay in order; different phones have no order between them.
-pub const SWEEP_CONCURRENCY: usize = 16;
-/// A parked item's body is cut to this many bytes (a DynamoDB item holds 400 KB).
-const PARKED_BODY_BYTES: usize = 300 * 1024;
 
 pub struct Relay<P, R, K> {
     publisher: P,
@@ -84,9 +81,9 @@ pub struct Relay<P, R, K> {
 /// Register entries of the batch's phones, as pass 1 left them (`None`: not on it).
 type Entries = HashMap<String, Option<RegisterEntry>>;
 
-/// The ids of the DNC signals and messages a batch has handled: a write carries what the
-/// relay has not confirmed yet, so one batch may hold them twice (a write and the next,
-/// which carried them); they are handled once.
+/// The ids of the DNC signals and messages a batch has handled: one batch may hold them
+/// twice (a record Lambda hands over again with the rest of a retried batch, the entries a
+/// sweep found); they are handled once.
 #[derive(Default)]
 struct Seen {
     signals: HashSet<String>,
@@ -158,182 +155,6 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot + RelayLedger> Rela
         }
         report.retry_from = changes.get(registered).map(|c| c.sequence_number.clone());
         report
-    }
-
-    /// Sends every DNC request pending since `now - SWEEP_GRACE` or earlier (up to
-    /// [`SWEEP_LIMIT`], the longest pending first, [`SWEEP_CONCURRENCY`] at a time), then
-    /// marks each sent. Reads only the register's index of pending requests, and each
-    /// pending entry. Every entry is handled by `by`: reaching it stops the sweep, which is
-    /// no failure (the next sweep goes on). A transient failure stops it too; a permanent
-    /// one is parked and the sweep goes on. An entry it cannot read is parked once and taken
-    /// out of the index (marked refused), for a person. What it did is reported whether it
-    /// finished or not.
-    pub async fn sweep(&self, now: Timestamp, by: Instant) -> Swept {
-        let mut report = SweepReport::default();
-        let stopped = self.sweep_into(now, by, &mut report).await.err();
-        Swept { report, stopped }
-    }
-
-    async fn sweep_into(
-        &self,
-        now: Timestamp,
-        by: Instant,
-        report: &mut SweepReport,
-    ) -> Result<(), SweepStop> {
-        let before = now.minus(SWEEP_GRACE);
-        let reading = self.register.pending(before, SWEEP_LIMIT);
-        let phones = match tokio::time::timeout_at(by, reading).await {
-            Ok(phones) => phones.map_err(|e| SweepStop::Failed(error_chain(&e)))?,
-            Err(_) => return Err(SweepStop::OutOfTime("before the index was read".into())),
-        };
-        report.pending_found = phones.len();
-        report.oldest_pending_seconds = Some(phones.first().map_or(0, |(_, since)| {
-            Timestamp::parse(since)
-                .map(|since| now.to_unix_parts().0 - since.to_unix_parts().0)
-                .map_or(0, |age| u64::try_from(age).unwrap_or(0))
-        }));
-        // The oldest first: entries start in the index's order, a few at a time.
-        let what = "pending requests";
-        each_by(
-            &phones,
-            by,
-            what,
-            &mut report.counts,
-            |(phone, _)| async move {
-                let mut counts = RelayCounts::default();
-                let sweeping = self.sweep_one(phone, &mut counts);
-                let outcome = tokio::time::timeout_at(by, sweeping).await.ok();
-                (counts, outcome)
-            },
-        )
-        .await?;
-        // Then the writes whose stream record has not come: their requests join the
-        // register, and leave, in the same pass.
-        self.reconcile(now, by, report).await
-    }
-
-    /// Relays every write that waits in the lead table's index since `now - RECONCILE_GRACE`
-    /// or earlier (up to [`RECONCILE_LIMIT`], the longest waiting first,
-    /// [`SWEEP_CONCURRENCY`] at a time), as a record found late ([`Self::relay_late`]): its
-    /// DNC signals reach the register and their requests leave, its callbacks still ahead
-    /// are sent, those past due are counted; then it is confirmed. Reads only the index, and
-    /// each waiting item.
-    async fn reconcile(
-        &self,
-        now: Timestamp,
-        by: Instant,
-        report: &mut SweepReport,
-    ) -> Result<(), SweepStop> {
-        let reading = self
-            .lot
-            .waiting(now.minus(RECONCILE_GRACE), RECONCILE_LIMIT);
-        let waiting = match tokio::time::timeout_at(by, reading).await {
-            Ok(waiting) => waiting.map_err(|e| SweepStop::Failed(error_chain(&e)))?,
-            Err(_) => {
-                return Err(SweepStop::OutOfTime(
-                    "before the relay's index was read".into(),
-                ));
-            }
-        };
-        report.waiting_found = waiting.len();
-        let what = "writes waiting for the relay";
-        each_by(&waiting, by, what, &mut report.counts, |found| async move {
-            let mut counts = RelayCounts::default();
-            let relaying = self.reconcile_one(found, now, by, &mut counts);
-            let outcome = tokio::time::timeout_at(by, relaying).await.ok();
-            (counts, outcome)
-        })
-        .await
-    }
-
-    /// Relays one waiting write (see [`Self::reconcile`]).
-    async fn reconcile_one(
-        &self,
-        found: &Waiting,
-        now: Timestamp,
-        by: Instant,
-        counts: &mut RelayCounts,
-    ) -> Result<(), String> {
-        let item = match tokio::time::timeout_at(by, self.lot.reread(found)).await {
-            Ok(item) => item.map_err(|e| error_chain(&e))?,
-            Err(_) => return Err("out of time reading a waiting write".into()),
-        };
-        let change = match item {
-            // Confirmed since the index was read.
-            None => return Ok(()),
-            Some(decided) => Change {
-                sequence_number: format!("waiting {} {}", found.phone, found.sort_key),
-                decided,
-            },
-        };
-        tracing::warn!(
-            phone = %found.phone,
-            sort_key = %found.sort_key,
-            since = %found.since,
-            "a write still waits for the relay: relayed by the sweep"
-        );
-        let relayed = self
-            .relay_late(std::slice::from_ref(&change), by, now)
-            .await;
-        *counts += relayed.counts;
-        if relayed.retry_from.is_some() {
-            return Err(format!(
-                "a write waiting for the relay ({} {}) is not relayed yet",
-                found.phone, found.sort_key
-            ));
-        }
-        counts.reconciled += 1;
-        if change.decided.is_err() {
-            // Parked with its image, for a person: out of the index, or it comes back.
-            let aside = tokio::time::timeout_at(by, self.lot.set_aside(found)).await;
-            aside
-                .map_err(|_| "out of time setting a parked write aside".to_owned())?
-                .map_err(|e| error_chain(&e))?;
-        }
-        Ok(())
-    }
-
-    /// Confirms a relayed record's write to the lead table, if it waits for that.
-    async fn confirm(&self, change: &Change, counts: &mut RelayCounts) {
-        let Some(mark) = change
-            .decided
-            .as_ref()
-            .ok()
-            .and_then(|d| d.relay_mark.as_ref())
-        else {
-            return;
-        };
-        if let Err(e) = self.lot.confirm(mark).await {
-            counts.confirm_failures += 1;
-            tracing::warn!(
-                phone = %mark.phone,
-                sort_key = %mark.sort_key,
-                error = %error_chain(&e),
-                "relayed, not confirmed: the sweep relays it again later"
-            );
-        }
-    }
-
-    /// Sends one pending entry's request (see [`Self::sweep`]).
-    async fn sweep_one(&self, phone: &Phone, counts: &mut RelayCounts) -> Result<(), String> {
-        let entry = match self.register.load(phone).await {
-            Ok(entry) => entry.map(|(entry, _)| entry),
-            Err(e) if e.is_permanent() => {
-                let reason = "DNC request not sent: the register item is unreadable";
-                counts.unreadable += 1;
-                self.park(reason, phone.as_str(), counts).await?;
-                return self
-                    .register
-                    .mark_refused(phone, reason)
-                    .await
-                    .map_err(|e| error_chain(&e));
-            }
-            Err(e) => return Err(error_chain(&e)),
-        };
-        match entry {
-            Some(entry) => self.send_request(phone, &entry, counts).await,
-            None => Ok(()),
-        }
     }
 
     async fn register_signals(
@@ -427,52 +248,6 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot + RelayLedger> Rela
             }
         };
         marked.map_err(|e| error_chain(&e))
-    }
-
-    /// Puts what could not be handled, and why, on the quarantine queue; what that queue
-    /// refuses for good goes to the parking lot.
-    async fn park(&self, reason: &str, body: &str, report: &mut RelayCounts) -> Result<(), String> {
-        tracing::error!(reason, "parking after a permanent failure");
-        let record = QuarantineRecord::new(
-            Timestamp::now().to_rfc3339(),
-            format!("relay: {reason}"),
-            body.as_bytes(),
-        );
-        match self.publisher.quarantine(&record).await {
-            Ok(()) => {
-                report.parked += 1;
-                Ok(())
-            }
-            Err(e) if e.is_permanent() => {
-                let reason = format!("{reason}; the quarantine queue refused it too");
-                self.park_in_table(&reason, body, report).await
-            }
-            Err(e) => {
-                report.send_failures += 1;
-                Err(error_chain(&e))
-            }
-        }
-    }
-
-    /// The last resort: an item in the lead table, with the body cut to fit if need be.
-    async fn park_in_table(
-        &self,
-        reason: &str,
-        body: &str,
-        report: &mut RelayCounts,
-    ) -> Result<(), String> {
-        let parked = parked(reason, body);
-        match self.lot.park(&parked).await {
-            Ok(()) => {
-                report.parked += 1;
-                report.parked_in_table += 1;
-                Ok(())
-            }
-            Err(e) => {
-                report.park_failures += 1;
-                Err(error_chain(&e))
-            }
-        }
     }
 
     async fn send(
@@ -597,65 +372,6 @@ impl<P: MessagePublisher, R: DncRegisterStore, K: ParkingLot + RelayLedger> Rela
     }
 }
 
-/// What a sweep did, and why it stopped early if it did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Swept {
-    pub report: SweepReport,
-    pub stopped: Option<SweepStop>,
-}
-
-/// Why a sweep stopped before the end of what it found.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SweepStop {
-    /// Its time ran out: no failure, the next sweep goes on where it stopped.
-    #[error("out of time {0}")]
-    OutOfTime(String),
-    /// A transient failure (SQS or the register unavailable).
-    #[error("{0}")]
-    Failed(String),
-}
-
-/// Handles each of `items` with `one`, [`SWEEP_CONCURRENCY`] at a time, started in the
-/// items' order, adding what each did to `counts`. `one` gives its counts and its outcome,
-/// `None` when `by` came first; an item not started by `by` is not started. Stops at the
-/// first failure, or out of time (`what` the items are, for the reason), which is no failure.
-async fn each_by<'a, T, F, Fut>(
-    items: &'a [T],
-    by: Instant,
-    what: &str,
-    counts: &mut RelayCounts,
-    one: F,
-) -> Result<(), SweepStop>
-where
-    F: Fn(&'a T) -> Fut,
-    Fut: Future<Output = (RelayCounts, Option<Result<(), String>>)>,
-{
-    let mut handling = futures_util::stream::iter(items)
-        .map(|item| {
-            let step = one(item);
-            async move {
-                match Instant::now() < by {
-                    true => step.await,
-                    false => (RelayCounts::default(), None),
-                }
-            }
-        })
-        .buffered(SWEEP_CONCURRENCY);
-    let mut done = 0;
-    while let Some((did, outcome)) = handling.next().await {
-        *counts += did;
-        match outcome {
-            Some(Ok(())) => done += 1,
-            Some(Err(why)) => return Err(SweepStop::Failed(why)),
-            None => {
-                let of = items.len();
-                return Err(SweepStop::OutOfTime(format!("after {done} of {of} {what}")));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Runs `step` until `by`; reaching `by` first is a stop like any other.
 async fn in_time(
     by: Instant,
@@ -672,31 +388,6 @@ enum Published {
     Taken,
     /// Refused for good, and parked: why.
     Parked(&'static str),
-}
-
-/// A parked item for the parking lot: the body cut to fit a DynamoDB item, with its full
-/// length and digest, so nothing about it is lost but bytes no item can hold.
-pub fn parked(reason: &str, body: &str) -> Parked {
-    let mut kept = body;
-    let mut reason = reason.to_owned();
-    if body.len() > PARKED_BODY_BYTES {
-        let mut end = PARKED_BODY_BYTES;
-        while !body.is_char_boundary(end) {
-            end -= 1;
-        }
-        kept = &body[..end];
-        reason = format!(
-            "{reason}; body cut to {end} of {} bytes (sha-256 prefix {})",
-            body.len(),
-            short_digest(&[body])
-        );
-    }
-    Parked {
-        kind: "parked",
-        at: Timestamp::now().to_rfc3339(),
-        reason,
-        body: kept.to_owned(),
-    }
 }
 
 /// Is the callback's `scheduledTime` before `now`? (A body that does not say is sent.)
