@@ -597,6 +597,45 @@ fn relay_event_source_reports_partial_failures_bisects_and_parks_old_records() {
     }
 }
 
+/// `!Sub [template, {vars}]` as (template, vars), each var's value as YAML.
+fn sub_list(value: &Value) -> (String, BTreeMap<String, Value>) {
+    let Value::Tagged(tagged) = value else {
+        panic!("not a !Sub: {value:?}")
+    };
+    assert_eq!(tagged.tag, "Sub");
+    let list = tagged.value.as_sequence().expect("!Sub [template, vars]");
+    let vars = list[1]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (text(k), v.clone()))
+        .collect();
+    (text(&list[0]), vars)
+}
+
+#[test]
+fn only_the_stacks_own_failure_bucket_may_announce_on_the_relay_failure_queue() {
+    let template = template();
+    let (bucket_name, bucket_vars) =
+        sub_list(&resource(&template, "RelayFailureBucket")["BucketName"]);
+    let statement =
+        &resource(&template, "RelayFailureQueuePolicy")["PolicyDocument"]["Statement"][0];
+    assert_eq!(text(&statement["Principal"]["Service"]), "s3.amazonaws.com");
+    assert_eq!(
+        text(&statement["Condition"]["StringEquals"]["aws:SourceAccount"]),
+        "AWS::AccountId"
+    );
+    let (source_arn, arn_vars) = sub_list(&statement["Condition"]["ArnEquals"]["aws:SourceArn"]);
+    assert_eq!(
+        source_arn,
+        format!("arn:${{AWS::Partition}}:s3:::{bucket_name}"),
+        "the queue trusts this bucket, not any bucket of the account"
+    );
+    assert_eq!(arn_vars, bucket_vars, "both names resolve alike");
+    // A bucket name is at most 63 characters: the stack id's unique part is 36.
+    assert!(bucket_name.replace("${StackUnique}", &"x".repeat(36)).len() <= 63);
+}
+
 /// Does an EventBridge-style filter pattern (objects and `{"exists": true}` leaves, the only
 /// forms the template uses) match the JSON `record`?
 fn matches(pattern: &Json, record: &Json) -> bool {
