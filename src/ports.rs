@@ -208,12 +208,33 @@ pub trait DncRegisterStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<(Phone, String)>, BackendError>> + Send;
 }
 
-/// What the register says of a phone a dial list holds: on it since `dnc_at`, by a first
-/// signal of this kind (`reason`: `keypress_9`, `call_result_dnc`, `dnc_created`).
+/// What the register says of a phone a dial list holds: on it since `dnc_at`, for this
+/// `reason` (`keypress_9`, `call_result_dnc`, `dnc_created`, `imported`), its first signal of
+/// this `kind` (its evidence: `signed`, `imported`, `api`, `sms`) and, for the kinds that
+/// have one, `channel` (`agent`, `sms`, ...; else empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
     pub dnc_at: String,
+    pub reason: String,
     pub kind: String,
+    pub channel: String,
+}
+
+impl Listed {
+    /// What an entry's attributes say (`evidence.kind` absent: a signed request).
+    pub fn of(
+        dnc_at: String,
+        reason: String,
+        kind: Option<String>,
+        channel: Option<String>,
+    ) -> Self {
+        Self {
+            dnc_at,
+            reason,
+            kind: kind.unwrap_or_else(|| "signed".to_owned()),
+            channel: channel.unwrap_or_default(),
+        }
+    }
 }
 
 /// The register as `call-events-dnc scrub` and `import` ask it: many phones at once, read

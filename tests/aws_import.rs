@@ -61,10 +61,12 @@ fn summary(output: &Output) -> String {
         .to_owned()
 }
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("import-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A folder of the system's temporary folder, removed with everything in it when dropped.
+fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("import-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// A phone put on the register by the platform, at `at`, its request sent.
@@ -181,7 +183,8 @@ async fn a_list_of_a_thousand_lines_joins_the_register_by_its_rules_once() {
     let aws = TestAws::new().await;
     on_register(&aws, LATER_ON_REGISTER, "2025-06-01T00:00:00Z").await;
     on_register(&aws, EARLIER_ON_REGISTER, "2023-01-01T00:00:00Z").await;
-    let dir = temp_dir("thousand");
+    let tmp = temp_dir("thousand");
+    let dir = tmp.path();
     let file = dir.join("crm.csv");
     let (text, expected, new_phones) = list();
     std::fs::write(&file, &text).unwrap();
@@ -333,7 +336,8 @@ async fn a_list_of_a_thousand_lines_joins_the_register_by_its_rules_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strict_and_dry_run_write_nothing_and_request_owes_one_request_per_new_phone() {
     let aws = TestAws::new().await;
-    let dir = temp_dir("flags");
+    let tmp = temp_dir("flags");
+    let dir = tmp.path();
     let file = dir.join("dialer.txt");
     // One phone a line, no header; one bad line.
     std::fs::write(
@@ -425,7 +429,8 @@ async fn strict_and_dry_run_write_nothing_and_request_owes_one_request_per_new_p
 
 #[test]
 fn a_bad_argument_is_exit_3_with_one_line_and_nothing_read() {
-    let dir = temp_dir("arguments");
+    let tmp = temp_dir("arguments");
+    let dir = tmp.path();
     let file = dir.join("list.txt");
     std::fs::write(&file, "+12025557001\n").unwrap();
     let file = file.to_string_lossy().into_owned();
@@ -471,5 +476,34 @@ fn a_bad_argument_is_exit_3_with_one_line_and_nothing_read() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stored_line_is_the_physical_line_whatever_the_line_endings() {
+    let aws = TestAws::new().await;
+    let tmp = temp_dir("endings");
+    let dir = tmp.path();
+    let file = dir.join("excel.csv");
+    // CRLF (as Excel and Windows write), a quoted note with two line breaks, a blank line,
+    // an LF line, a bad line, and a last line without an ending.
+    let text = "phone,note\r\n+12025557101,\"said\r\nstop\nplease\"\r\n\r\n+12025557102,lf\nn/a,bad\r\n+12025557103,last";
+    std::fs::write(&file, text).unwrap();
+    let output = import(&aws, &file, &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", said(&output));
+    assert!(said(&output).contains("line 7: "), "{}", said(&output));
+    let held = register(&aws).await;
+    for (phone, line, line_text) in [
+        ("+12025557101", 2, "+12025557101,\"said\r\nstop\nplease\""),
+        ("+12025557102", 6, "+12025557102,lf"),
+        ("+12025557103", 8, "+12025557103,last"),
+    ] {
+        let evidence = map(&held[phone], "evidence");
+        assert_eq!(
+            evidence["line"].as_n().unwrap(),
+            &line.to_string(),
+            "{phone}"
+        );
+        assert_eq!(evidence["lineText"].as_s().unwrap(), line_text, "{phone}");
     }
 }

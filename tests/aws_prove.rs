@@ -94,6 +94,38 @@ async fn a_key_9_through_the_webhook_and_relay_is_proven() {
     assert!(text.starts_with("PROVEN: +12025550801"), "{text}");
     assert!(text.contains("0 business day(s)"), "{text}");
 
+    // The phone read as import and scrub read it: a national number of --default-country.
+    for national in [
+        "(202) 555-0801",
+        "202.555.0801",
+        "+1 202 555 0801",
+        "12025550801",
+    ] {
+        let report = dnc(&aws, &["prove", national, "--json"], &[]);
+        assert_eq!(
+            report.status.code(),
+            Some(0),
+            "{national}: {}",
+            said(&report)
+        );
+        let proof: Value = serde_json::from_slice(&report.stdout).unwrap();
+        assert_eq!(proof["phone"], PHONE, "{national}");
+    }
+    let elsewhere = dnc(
+        &aws,
+        &[
+            "prove",
+            "020 7946 0018",
+            "--default-country",
+            "GB",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(elsewhere.status.code(), Some(1), "{}", said(&elsewhere));
+    let proof: Value = serde_json::from_slice(&elsewhere.stdout).unwrap();
+    assert_eq!(proof["phone"], "+442079460018");
+
     // A secret that did not sign it proves nothing.
     let (code, proof) = prove_json(
         &aws,
@@ -145,7 +177,7 @@ async fn a_phone_never_registered_exits_1_and_an_invalid_one_exits_3() {
     let report = dnc(&aws, &["prove", "+12025550899"], &[]);
     assert!(String::from_utf8_lossy(&report.stdout).starts_with("NOT ON THE REGISTER"));
 
-    for bad in ["12025550100", "+0123", "+1 202 555 0100", "not-a-phone"] {
+    for bad in ["555-0100", "+0123", "call me", "not-a-phone"] {
         let output = dnc(&aws, &["prove", bad], &[]);
         assert_eq!(output.status.code(), Some(3), "{bad}: {}", said(&output));
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -345,7 +377,8 @@ async fn export_writes_every_entry_with_its_verdict_as_json_lines_and_csv() {
     );
     assert!(String::from_utf8_lossy(&output.stderr).contains("300 entries, 298 verified"));
 
-    let out = std::env::temp_dir().join(format!("{}-export.csv", aws.resources.table_name));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("export.csv");
     let output = dnc(
         &aws,
         &[
@@ -400,7 +433,59 @@ async fn export_writes_every_entry_with_its_verdict_as_json_lines_and_csv() {
             "{record:?}"
         );
     }
-    let _ = std::fs::remove_file(out);
+}
+
+#[tokio::test]
+async fn an_exported_csv_runs_no_formula_in_a_spreadsheet_and_replaces_its_file_whole() {
+    let aws = TestAws::new().await;
+    let phone = "+12025551500";
+    let body = r#"{"n":1}"#;
+    let header = sign_v2(
+        &Secret::new(LOCAL_SECRET).unwrap(),
+        1_706_443_200_000,
+        body.as_bytes(),
+    );
+    let evidence = Evidence::of_request("2024-01-26T12:00:01.000Z".into(), header, body.as_bytes());
+    let hostile = "=HYPERLINK(\"http://x\",\"y\")";
+    let entry = key9_entry(
+        phone,
+        hostile,
+        "2024-01-26T12:00:00.000Z",
+        "evt_f",
+        evidence,
+    );
+    put_all(
+        &aws,
+        vec![register_item(&Phone::parse(phone).unwrap(), &entry, 1).unwrap()],
+    )
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("export.csv");
+    std::fs::write(&out, "an earlier export\n").unwrap();
+    let out_arg = out.to_str().unwrap();
+    let args = ["export", "--format", "csv", "--out", out_arg];
+    // DynamoDB unreachable: the earlier file stays whole.
+    let failed = dnc(
+        &aws,
+        &args,
+        &[("AWS_ENDPOINT_URL", support::aws::CLOSED_ENDPOINT)],
+    );
+    assert_eq!(failed.status.code(), Some(3), "{}", said(&failed));
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "an earlier export\n"
+    );
+    let output = dnc(&aws, &args, &[]);
+    assert!(output.status.success(), "{}", said(&output));
+    let mut reader = csv::Reader::from_path(&out).unwrap();
+    let record = reader.records().next().unwrap().unwrap();
+    assert_eq!(&record[0], phone, "a phone stays exact");
+    assert_eq!(&record[3], format!("'{hostile}"), "text, not a formula");
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
 }
 
 #[tokio::test]

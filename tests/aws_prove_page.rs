@@ -155,11 +155,11 @@ async fn the_proof_page_renders_and_its_verification_gives_the_headers_signature
         .into_iter()
         .find(|block| block.contains("openssl dgst"))
         .expect("the verification block");
-    let work = std::env::temp_dir().join(format!("proof-page-{}", std::process::id()));
-    std::fs::create_dir_all(&work).unwrap();
+    let kept = tempfile::tempdir().unwrap();
+    let work = kept.path();
     let ran = Command::new("bash")
         .args(["-euo", "pipefail", "-c", &verify])
-        .current_dir(&work)
+        .current_dir(work)
         .env("WEBHOOK_SECRET", LOCAL_SECRET)
         .output()
         .unwrap();

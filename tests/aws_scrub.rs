@@ -131,10 +131,12 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     path.display().to_string()
 }
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("scrub-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A folder of the system's temporary folder, removed with everything in it when dropped.
+fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("scrub-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -142,8 +144,9 @@ async fn a_dial_list_of_10000_rows_keeps_every_other_row_byte_for_byte_and_in_or
     let aws = TestAws::new().await;
     let (file, kept, listed, invalid) = dial_list(10_000);
     register(&aws, &listed).await;
-    let dir = temp_dir("10k");
-    let list = write(&dir, "list.csv", &file);
+    let tmp = temp_dir("10k");
+    let dir = tmp.path();
+    let list = write(dir, "list.csv", &file);
     let removed = dir.join("removed.csv").display().to_string();
     let output = scrub(&aws, &[&list, "--removed", &removed], None);
     assert_eq!(output.status.code(), Some(0), "{}", said(&output));
@@ -183,9 +186,10 @@ async fn a_dial_list_of_10000_rows_keeps_every_other_row_byte_for_byte_and_in_or
 async fn one_phone_a_line_and_a_named_column_are_read_too() {
     let aws = TestAws::new().await;
     register(&aws, &["+12025550111".to_owned()]).await;
-    let dir = temp_dir("layouts");
+    let tmp = temp_dir("layouts");
+    let dir = tmp.path();
     let lines = write(
-        &dir,
+        dir,
         "lines.txt",
         b"+12025550110\n(202) 555-0111\n\n202 555 0112",
     );
@@ -194,7 +198,7 @@ async fn one_phone_a_line_and_a_named_column_are_read_too() {
     assert_eq!(output.stdout, b"+12025550110\n\n202 555 0112");
 
     let named = write(
-        &dir,
+        dir,
         "named.csv",
         b"who;mobile\r\nx,+12025550111\r\ny,+12025550113\r\n",
     );
@@ -205,7 +209,7 @@ async fn one_phone_a_line_and_a_named_column_are_read_too() {
         "no column MOBILE with , as separator"
     );
     let named = write(
-        &dir,
+        dir,
         "named2.csv",
         b"who,mobile\r\nx,+12025550111\r\ny,+12025550113\r\n",
     );
@@ -227,8 +231,9 @@ async fn unprocessed_keys_and_throttling_are_asked_again_until_every_row_is_deci
     let aws = TestAws::new().await;
     let (file, kept, listed, _) = dial_list(1_000);
     register(&aws, &listed).await;
-    let dir = temp_dir("faults");
-    let list = write(&dir, "list.csv", &file);
+    let tmp = temp_dir("faults");
+    let dir = tmp.path();
+    let list = write(dir, "list.csv", &file);
     let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").unwrap()).await;
     proxy.inject(&[
         Fault::Unprocessed,
@@ -259,4 +264,158 @@ async fn unprocessed_keys_and_throttling_are_asked_again_until_every_row_is_deci
     assert_eq!(output.status.code(), Some(3), "{}", said(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("incomplete"));
     assert!(started.elapsed() < std::time::Duration::from_secs(120));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_output_may_name_the_list_or_the_other_output_and_nothing_is_destroyed() {
+    let aws = TestAws::new().await;
+    register(&aws, &["+12025550111".to_owned()]).await;
+    let tmp = temp_dir("outputs");
+    let dir = tmp.path();
+    let original = b"phone,name\r\n+12025550110,a\r\n+12025550111,b\r\n";
+    let list = write(dir, "list.csv", original);
+    let roundabout = dir.join(".").join("list.csv").display().to_string();
+    let fresh = dir.join("out.csv").display().to_string();
+    for args in [
+        vec![list.as_str(), "--out", list.as_str()],
+        vec![list.as_str(), "--removed", list.as_str()],
+        vec![list.as_str(), "--out", roundabout.as_str()],
+        vec![
+            list.as_str(),
+            "--out",
+            fresh.as_str(),
+            "--removed",
+            fresh.as_str(),
+        ],
+    ] {
+        let output = scrub(&aws, &args, None);
+        assert_eq!(output.status.code(), Some(3), "{args:?}: {}", said(&output));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("refused"), "{stderr}");
+        assert_eq!(std::fs::read(&list).unwrap(), original, "{args:?}");
+        assert!(!Path::new(&fresh).exists(), "nothing opened for writing");
+    }
+
+    // A run that fails leaves an earlier output whole, and no temporary file beside it.
+    std::fs::write(&fresh, b"yesterday's list\n").unwrap();
+    let removed = dir.join("removed.csv").display().to_string();
+    std::fs::write(&removed, b"yesterday's removed\n").unwrap();
+    let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").unwrap()).await;
+    proxy.break_with(Fault::Unprocessed);
+    let output = tokio::task::spawn_blocking({
+        let (list, fresh, removed, endpoint) = (
+            list.clone(),
+            fresh.clone(),
+            removed.clone(),
+            proxy.endpoint.clone(),
+        );
+        let table = aws.resources.dnc_table_name.clone();
+        move || {
+            Command::new(env!("CARGO_BIN_EXE_call-events-dnc"))
+                .args(["scrub", &list, "--out", &fresh, "--removed", &removed])
+                .env("DNC_TABLE_NAME", table)
+                .env("AWS_ENDPOINT_URL", endpoint)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", said(&output));
+    assert_eq!(std::fs::read(&fresh).unwrap(), b"yesterday's list\n");
+    assert_eq!(std::fs::read(&removed).unwrap(), b"yesterday's removed\n");
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 3, "no temporary file left: {names:?}");
+
+    // A run that completes replaces them.
+    let output = scrub(&aws, &[&list, "--out", &fresh, "--removed", &removed], None);
+    assert_eq!(output.status.code(), Some(0), "{}", said(&output));
+    assert_eq!(
+        std::fs::read(&fresh).unwrap(),
+        b"phone,name\r\n+12025550110,a\r\n"
+    );
+    assert!(
+        std::fs::read_to_string(&removed)
+            .unwrap()
+            .contains("+12025550111,b")
+    );
+}
+
+#[tokio::test]
+async fn an_empty_file_is_exit_0_and_a_header_without_a_phone_column_exit_3() {
+    let aws = TestAws::new().await;
+    let tmp = temp_dir("empty");
+    let dir = tmp.path();
+    let empty = write(dir, "empty.csv", b"");
+    let output = scrub(&aws, &[&empty], None);
+    assert_eq!(output.status.code(), Some(0), "{}", said(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is empty"));
+    for (name, bytes) in [
+        ("blank.csv", &b"\r\n\n"[..]),
+        ("no-phone.csv", b"id,mobile\n1,+12025550110\n"),
+        ("one-word.csv", b"mobile\n+12025550110\n"),
+    ] {
+        let file = write(dir, name, bytes);
+        let output = scrub(&aws, &[&file], None);
+        assert_eq!(output.status.code(), Some(3), "{name}: {}", said(&output));
+        assert_eq!(String::from_utf8_lossy(&output.stderr).lines().count(), 1);
+    }
+}
+
+#[tokio::test]
+async fn removed_rows_give_their_physical_line_reason_and_kind_apart_and_no_formula() {
+    let aws = TestAws::new().await;
+    register(
+        &aws,
+        &["+12025550111".to_owned(), "+12025550112".to_owned()],
+    )
+    .await;
+    let tmp = temp_dir("lines");
+    let dir = tmp.path();
+    // CRLF, a quoted field with two line breaks, LF, a blank line, a last line without
+    // an ending; a name a spreadsheet would run.
+    let list = write(
+        dir,
+        "list.csv",
+        b"phone,note\r\n+12025550110,\"a\r\nb\nc\"\r\n+12025550111,x\n\r\n+12025550112,=1+2",
+    );
+    let removed = dir.join("removed.csv").display().to_string();
+    let output = scrub(&aws, &[&list, "--removed", &removed], None);
+    assert_eq!(output.status.code(), Some(0), "{}", said(&output));
+    let mut reader = csv::Reader::from_path(&removed).unwrap();
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["line", "why", "dncAt", "reason", "kind", "channel", "row"]
+    );
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            [
+                "5",
+                "dnc",
+                "2024-01-26T12:00:00.000Z",
+                "keypress_9",
+                "signed",
+                "",
+                "'+12025550111,x" // a row is text: not a phone alone, marked as text
+            ],
+            [
+                "7",
+                "dnc",
+                "2024-01-26T12:00:00.000Z",
+                "keypress_9",
+                "signed",
+                "",
+                "'+12025550112,=1+2"
+            ],
+        ]
+    );
 }

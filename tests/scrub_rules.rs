@@ -63,10 +63,12 @@ async fn each_row_is_kept_removed_as_on_the_register_or_removed_as_no_phone() {
             .map(|value| read_phone(value, Country::US))
             .collect();
     let verdicts = verdicts(&lookup, &rows).await.unwrap();
-    let listed = Listed {
-        dnc_at: "2024-01-26T12:00:00.000Z".into(),
-        kind: "keypress_9".into(),
-    };
+    let listed = Listed::of(
+        "2024-01-26T12:00:00.000Z".into(),
+        "keypress_9".into(),
+        None,
+        None,
+    );
     assert_eq!(
         verdicts,
         vec![

@@ -9,6 +9,7 @@ pub mod failure;
 pub mod list_file;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
+pub mod output_file;
 pub mod s3;
 pub mod secrets;
 pub mod sqs;

@@ -69,7 +69,9 @@ pub enum Layout {
 
 /// The list's layout, from its first row's fields: the column named `asked` (compared
 /// trimmed and case-insensitively); with no name asked, a column named `phone` if the first
-/// row has one, else one phone a line.
+/// row has one, else one phone a line when the first row is one value with a digit in it
+/// (a phone, or a bad line reported with its number). A first row of several fields, or of
+/// one word, is a header naming no phone column: refused, as the list cannot be read.
 pub fn layout(first_row: &[String], asked: Option<&str>) -> Result<Layout, String> {
     let named = |name: &str| {
         first_row.iter().position(|field| {
@@ -83,10 +85,17 @@ pub fn layout(first_row: &[String], asked: Option<&str>) -> Result<Layout, Strin
         Some(name) => named(name)
             .map(|column| Layout::Header { column })
             .ok_or_else(|| format!("the first row has no column {name:?}")),
-        None => Ok(match named("phone") {
-            Some(column) => Layout::Header { column },
-            None => Layout::OnePerLine,
-        }),
+        None => match named("phone") {
+            Some(column) => Ok(Layout::Header { column }),
+            None => match first_row {
+                [value] if value.chars().any(|c| c.is_ascii_digit()) => Ok(Layout::OnePerLine),
+                _ => Err(format!(
+                    "the first row ({}) is a header with no column named phone (a list is a \
+                     CSV with a phone column, or one phone a line)",
+                    first_row.join(",").chars().take(120).collect::<String>()
+                )),
+            },
+        },
     }
 }
 
@@ -161,6 +170,10 @@ mod tests {
             layout(&row(&["+12025550100"]), None),
             Ok(Layout::OnePerLine)
         );
+        assert_eq!(layout(&row(&["555-01"]), None), Ok(Layout::OnePerLine));
+        // A header without a phone column is not a list of phones.
+        assert!(layout(&row(&["id", "mobile"]), None).is_err());
+        assert!(layout(&row(&["mobile"]), None).is_err());
     }
 
     #[test]

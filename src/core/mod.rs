@@ -9,7 +9,8 @@
 //! - [`register`]: the DNC register's rules and the phone's one request;
 //! - [`messages`]: the queue messages a write decides;
 //! - [`decided`]: what one committed write decided, the relay's input;
-//! - [`proof`]: an opt-out proven from what the register kept.
+//! - [`proof`]: an opt-out proven from what the register kept;
+//! - [`spreadsheet`]: CSV cells a spreadsheet opens as text, never as a formula.
 
 pub mod decided;
 pub mod dial_list;
@@ -21,6 +22,7 @@ pub mod proof;
 pub mod proof_page;
 pub mod register;
 pub mod signature;
+pub mod spreadsheet;
 pub mod wire;
 
 /// An error and its sources, one line, for logs (never for a response).

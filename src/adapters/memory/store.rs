@@ -534,10 +534,16 @@ impl RegisterLookup for MemoryDncRegister {
             .iter()
             .filter_map(|phone| {
                 let item = items.get(phone.as_str())?;
-                let listed = Listed {
-                    dnc_at: text(item, "dncAt"),
-                    kind: text(item, "reason"),
+                let evidence = |name: &str| {
+                    let evidence = item.get("evidence")?.as_m().ok()?;
+                    evidence.get(name)?.as_s().ok().cloned()
                 };
+                let listed = Listed::of(
+                    text(item, "dncAt"),
+                    text(item, "reason"),
+                    evidence("kind"),
+                    evidence("channel"),
+                );
                 Some((phone.as_str().to_owned(), listed))
             })
             .collect())

@@ -7,21 +7,24 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use call_events::adapters::DynamoDncRegister;
+use call_events::adapters::output_file::Output;
 use call_events::core::proof::ExportRow;
+use call_events::core::spreadsheet::inert;
 use call_events::telemetry::error_chain;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::Format;
 use crate::operator::{could_not, prover};
 
-/// Where export writes its rows.
+/// Where export writes its rows: a file is written beside its target and renamed over it
+/// only once every entry is in it.
 enum Rows {
-    Jsonl(Box<dyn Write>),
-    Csv(Box<csv::Writer<Box<dyn Write>>>),
+    Jsonl(Output),
+    Csv(Box<csv::Writer<Output>>),
 }
 
 impl Rows {
-    fn new(format: Format, out: Box<dyn Write>) -> std::io::Result<Self> {
+    fn new(format: Format, out: Output) -> std::io::Result<Self> {
         Ok(match format {
             Format::Jsonl => Self::Jsonl(out),
             Format::Csv => {
@@ -38,14 +41,22 @@ impl Rows {
                 serde_json::to_writer(&mut *out, row)?;
                 out.write_all(b"\n")
             }
-            Self::Csv(writer) => Ok(writer.write_record(row.cells())?),
+            // No cell runs as a formula in a spreadsheet (a campaign id, a problem).
+            Self::Csv(writer) => {
+                let cells = row.cells();
+                Ok(writer.write_record(cells.iter().map(|c| inert(c).into_owned()))?)
+            }
         }
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
+    /// Every row written: the file renamed over its target, or stdout flushed.
+    fn finish(self) -> Result<(), String> {
         match self {
-            Self::Jsonl(out) => out.flush(),
-            Self::Csv(writer) => writer.flush(),
+            Self::Jsonl(out) => out.commit(),
+            Self::Csv(writer) => writer
+                .into_inner()
+                .map_err(|e| format!("cannot write: {}", e.error()))?
+                .commit(),
         }
     }
 }
@@ -56,12 +67,9 @@ pub async fn export(format: Format, out: Option<&Path>, segments: u32) -> ExitCo
         Ok(prover) => prover,
         Err(code) => return code,
     };
-    let sink: Box<dyn Write> = match out {
-        Some(path) => match std::fs::File::create(path) {
-            Ok(file) => Box::new(std::io::BufWriter::new(file)),
-            Err(e) => return could_not("export", format!("cannot write {}: {e}", path.display())),
-        },
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    let sink = match Output::to(out) {
+        Ok(sink) => sink,
+        Err(e) => return could_not("export", e),
     };
     let mut rows = match Rows::new(format, sink) {
         Ok(rows) => rows,
@@ -95,19 +103,23 @@ pub async fn export(format: Format, out: Option<&Path>, segments: u32) -> ExitCo
     }
     let scanned = scan.await;
     bar.finish_and_clear();
-    if let Err(e) = rows.flush() {
-        return could_not("export", format!("cannot write: {e}"));
-    }
     let failed = match scanned {
         Ok(Ok(())) => None,
         Ok(Err(e)) => Some(error_chain(&e)),
         Err(e) => Some(e.to_string()),
     };
     if let Some(why) = failed {
+        let left = match out {
+            Some(path) => format!("{} left as it was", path.display()),
+            None => "the output is incomplete".to_owned(),
+        };
         return could_not(
             "export",
-            format!("stopped after {written} entries (the output is incomplete): {why}"),
+            format!("stopped after {written} entries ({left}): {why}"),
         );
+    }
+    if let Err(e) = rows.finish() {
+        return could_not("export", e);
     }
     eprintln!(
         "export: {written} entries, {verified} verified, {} not (see their problem) in {:.1} s",

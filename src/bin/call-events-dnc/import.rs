@@ -1,7 +1,9 @@
 //! `call-events-dnc import`: a DNC list the company already keeps, put on the register
-//! (docs/contract.md §8). Two passes over the file, each streaming (memory does not grow
-//! with it): the first hashes the bytes and checks every line, listing the bad ones (so
-//! `--strict` can refuse before anything is written); the second takes the good lines
+//! (docs/contract.md §8). The file is first copied, as it is hashed, to a private snapshot
+//! (so the `fileSha256` each entry keeps is the hash of exactly the bytes imported, even if
+//! someone changes the file meanwhile); then two passes over the snapshot, each streaming
+//! (memory does not grow with the file): the first checks every line, listing the bad ones
+//! (so `--strict` can refuse before anything is written); the second takes the good lines
 //! into the register in chunks of [`CHUNK_LINES`], through the use case
 //! ([`call_events::usecases::import`]). The rules of a line are the core's
 //! ([`call_events::core::import`]).
@@ -69,16 +71,18 @@ async fn run(asked: Asked) -> Result<u64, String> {
     let country = Country::parse(&asked.default_country)?;
     let table = register_table("to import into")?;
     let name = asked.file.display().to_string();
+    let (snapshot, file_sha256) =
+        snapshot(&asked.file).map_err(|e| format!("cannot read {name}: {e}"))?;
     let run = ImportRun {
         source,
-        file_sha256: sha256(&asked.file).map_err(|e| format!("cannot read {name}: {e}"))?,
+        file_sha256,
         imported_at: Timestamp::now(),
     };
 
     // First pass: every line checked, the bad ones listed.
     let mut bad = 0u64;
     let mut good = 0u64;
-    lines(&asked.file, &run, country, |(line, read)| {
+    lines(snapshot.path(), &run, country, |(line, read)| {
         match read {
             Ok(_) => good += 1,
             Err(why) => {
@@ -132,7 +136,7 @@ async fn run(asked: Asked) -> Result<u64, String> {
         bar.inc(taken.len() as u64);
         Ok(())
     };
-    lines(&asked.file, &run, country, |(line, read)| {
+    lines(snapshot.path(), &run, country, |(line, read)| {
         if let Ok(signal) = read {
             chunk.push((line, signal));
         }
@@ -190,18 +194,27 @@ fn futures_executor_block<F: std::future::Future>(future: F) -> F::Output {
     tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
 }
 
-/// The file's SHA-256, lower-case hex.
-fn sha256(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
+/// A private copy of the file (removed when dropped), and its SHA-256 in lower-case hex:
+/// the hash of exactly the bytes the import then reads.
+fn snapshot(path: &Path) -> std::io::Result<(tempfile::NamedTempFile, String)> {
+    use std::io::{Read, Write};
     let mut hasher = sha2::Sha256::new();
     let mut file = BufReader::new(File::open(path)?);
+    let mut copy = tempfile::Builder::new()
+        .prefix("call-events-dnc-import-")
+        .tempfile()?;
     let mut buffer = vec![0; 64 * 1024];
     loop {
         match file.read(&mut buffer)? {
-            0 => return Ok(hex::encode(hasher.finalize())),
-            n => hasher.update(&buffer[..n]),
+            0 => break,
+            n => {
+                hasher.update(&buffer[..n]);
+                copy.write_all(&buffer[..n])?;
+            }
         }
     }
+    copy.flush()?;
+    Ok((copy, hex::encode(hasher.finalize())))
 }
 
 /// Each line of the list, read, handed to `each` in order.
@@ -269,4 +282,21 @@ fn read(
         })
         .map_err(|why| format!("{why}: {}", shown()));
     (line, read)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_snapshot_holds_the_bytes_its_hash_is_of_whatever_the_file_becomes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("list.csv");
+        std::fs::write(&path, b"phone\r\n+12025550100\r\n").unwrap();
+        let (copy, hash) = snapshot(&path).unwrap();
+        std::fs::write(&path, b"phone\n+19999999999\n").unwrap();
+        let bytes = std::fs::read(copy.path()).unwrap();
+        assert_eq!(bytes, b"phone\r\n+12025550100\r\n");
+        assert_eq!(hash, hex::encode(sha2::Sha256::digest(&bytes)));
+    }
 }

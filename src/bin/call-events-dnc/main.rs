@@ -41,14 +41,19 @@ enum Command {
     /// secrets since removed can be added), ACCEPT_LEGACY_V1_SIGNATURES, and the AWS SDK's
     /// own environment (AWS_REGION, credentials; AWS_ENDPOINT_URL for a local emulator).
     Prove {
-        /// The phone, in E.164 (+12025550100).
+        /// The phone: E.164 (+12025550100) taken as the webhook takes it, or a national
+        /// number read in --default-country ("(202) 555-0100"), as import and scrub read it.
         phone: String,
+        /// The country whose numbering plan reads a national number (ISO 3166 alpha-2).
+        #[arg(long, default_value = "US")]
+        default_country: String,
         /// Prints one JSON object (docs/contract.md §8), to hand on as it is.
         #[arg(long)]
         json: bool,
         /// Also writes the proof as one self-contained page to print and hand to counsel:
         /// the timeline drawn with the business days, the request as received, and how to
-        /// verify its signature with openssl.
+        /// verify its signature with openssl. Written beside FILE and renamed over it when
+        /// complete.
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
     },
@@ -62,7 +67,8 @@ enum Command {
         /// jsonl: one JSON object per line; csv: a header row, then one row per entry.
         #[arg(long, value_enum, default_value_t = Format::Jsonl)]
         format: Format,
-        /// Writes here instead of to stdout.
+        /// Writes here instead of to stdout (beside FILE, renamed over it once every entry
+        /// is in it; text a spreadsheet would run as a formula gets a leading ').
         #[arg(long)]
         out: Option<PathBuf>,
         /// Scan segments read at once.
@@ -129,7 +135,10 @@ enum Command {
     /// takes it; a national number is read in --default-country. The rows whose phone is not
     /// on the register go to --out (stdout by default) in their order, byte for byte, the
     /// header row first; the removed rows go to --removed, with why (`dnc` with the entry's
-    /// dncAt and signal kind, or `invalid phone`). Reads only: consistent BatchGetItems of
+    /// dncAt, reason, signal kind and channel, or `invalid phone`). Each output is written
+    /// beside its target and renamed over it when complete; an output naming the list (or
+    /// the other output) is refused before anything is written. An empty file is exit 0; a
+    /// first row with several columns and none named phone is exit 3. Reads only: consistent BatchGetItems of
     /// 100 phones, several at once. It checks this company's register only: the national
     /// and state do-not-call registries are a separate obligation. Needs DNC_TABLE_NAME and
     /// the AWS SDK's own environment.
@@ -142,7 +151,8 @@ enum Command {
         /// Where the rows that stay go (stdout by default).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Where the removed rows go, with why (a CSV: line, why, dncAt, kind, row).
+        /// Where the removed rows go, with why (a CSV: line, why, dncAt, reason, kind,
+        /// channel, row; line is the row's physical line in FILE).
         #[arg(long)]
         removed: Option<PathBuf>,
         /// The country whose numbering plan reads a national number (ISO 3166 alpha-2).
@@ -168,9 +178,12 @@ async fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Prove { phone, json, html } => {
-            prove::prove_phone(&phone, json, html.as_deref()).await
-        }
+        Command::Prove {
+            phone,
+            default_country,
+            json,
+            html,
+        } => prove::prove_phone(&phone, &default_country, json, html.as_deref()).await,
         Command::Export {
             format,
             out,

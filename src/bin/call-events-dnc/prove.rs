@@ -4,18 +4,31 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use call_events::adapters::output_file::Replacing;
 use call_events::adapters::{DynamoDncRegister, DynamoLeadStore};
-use call_events::core::domain::{Phone, Timestamp};
+use call_events::core::dial_list::{Country, read_phone};
+use call_events::core::domain::Timestamp;
 use call_events::core::proof::prove;
 use call_events::core::proof_page::page;
 use call_events::telemetry::error_chain;
 
 use crate::operator::{could_not, prover};
 
-pub async fn prove_phone(phone: &str, json: bool, html: Option<&Path>) -> ExitCode {
-    let parsed = match Phone::parse(phone) {
+pub async fn prove_phone(
+    phone: &str,
+    default_country: &str,
+    json: bool,
+    html: Option<&Path>,
+) -> ExitCode {
+    // The phone read as import and scrub read it: E.164 as the webhook takes it, else a
+    // national number of the default country.
+    let parsed = match Country::parse(default_country).and_then(|country| {
+        read_phone(phone, country).map_err(|why| {
+            format!("{phone:?} is not a phone ({why}): E.164, or a valid national number of {default_country}")
+        })
+    }) {
         Ok(parsed) => parsed,
-        Err(e) => return could_not("prove", format!("{phone:?} is not {}", e.expected)),
+        Err(e) => return could_not("prove", e),
     };
     let (config, sdk, verifier) = match prover("prove").await {
         Ok(prover) => prover,
@@ -39,9 +52,9 @@ pub async fn prove_phone(phone: &str, json: bool, html: Option<&Path>) -> ExitCo
     };
     let proof = prove(parsed.as_str(), found, flags, &verifier);
     if let Some(path) = html
-        && let Err(e) = std::fs::write(path, page(&proof, Timestamp::now()))
+        && let Err(e) = write_page(path, &page(&proof, Timestamp::now()))
     {
-        return could_not("prove", format!("cannot write {}: {e}", path.display()));
+        return could_not("prove", e);
     }
     if json {
         match serde_json::to_string_pretty(&proof) {
@@ -52,4 +65,13 @@ pub async fn prove_phone(phone: &str, json: bool, html: Option<&Path>) -> ExitCo
         println!("{}", proof.report());
     }
     ExitCode::from(proof.verdict.exit_code())
+}
+
+/// The page written beside its target and renamed over it when complete.
+fn write_page(path: &std::path::Path, page: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut file = Replacing::create(path)?;
+    file.write_all(page.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    file.commit()
 }

@@ -4,18 +4,19 @@
 //! for byte (line ending, quoting, encoding and all). The verdicts are the use case's
 //! ([`call_events::usecases::scrub`]).
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use call_events::adapters::DynamoDncRegister;
 use call_events::adapters::list_file::ListRows;
+use call_events::adapters::output_file::{Output, Replacing, refuse_overlap};
 use call_events::core::dial_list::{
     Country, Layout, NotAPhone, layout, read_phone, without_line_ending,
 };
 use call_events::core::domain::Phone;
+use call_events::core::spreadsheet::inert;
 use call_events::telemetry::error_chain;
 use call_events::usecases::scrub::{Verdict, verdicts};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -49,12 +50,10 @@ struct Counts {
     invalid: u64,
 }
 
-fn output(path: Option<&PathBuf>) -> std::io::Result<Box<dyn Write>> {
-    Ok(match path {
-        Some(path) => Box::new(BufWriter::new(File::create(path)?)),
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
-    })
-}
+/// The columns of `--removed`: the row's physical line, why it was removed (`dnc`,
+/// `invalid phone`), and for `dnc` the entry's `dncAt`, its reason, its first signal's kind
+/// and channel; then the row's text.
+const REMOVED_COLUMNS: [&str; 7] = ["line", "why", "dncAt", "reason", "kind", "channel", "row"];
 
 pub async fn scrub(asked: Asked) -> ExitCode {
     match run(asked).await {
@@ -68,18 +67,24 @@ async fn run(asked: Asked) -> Result<(), String> {
     let country = Country::parse(&asked.default_country)?;
     let table = register_table("to scrub against")?;
     let name = asked.file.display().to_string();
+    // Before anything is opened for writing: no output may be the list, or the other output.
+    let outputs: Vec<(&str, &std::path::Path)> =
+        [("--out", &asked.out), ("--removed", &asked.removed)]
+            .into_iter()
+            .filter_map(|(what, path)| Some((what, path.as_deref()?)))
+            .collect();
+    refuse_overlap(&[("list", &asked.file)], &outputs)?;
     let size = std::fs::metadata(&asked.file)
         .map_err(|e| format!("cannot read {name}: {e}"))?
         .len();
     let mut rows = ListRows::open(&asked.file).map_err(|e| format!("cannot read {name}: {e}"))?;
-    let mut out = output(asked.out.as_ref()).map_err(|e| format!("cannot write: {e}"))?;
+    // Each output is written beside its target and renamed over it once complete.
+    let mut out = Output::to(asked.out.as_deref())?;
     let mut removed = match &asked.removed {
         Some(path) => {
-            let mut writer = csv::Writer::from_writer(
-                File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?,
-            );
+            let mut writer = csv::Writer::from_writer(Replacing::create(path)?);
             writer
-                .write_record(["line", "why", "dncAt", "kind", "row"])
+                .write_record(REMOVED_COLUMNS)
                 .map_err(|e| format!("cannot write: {e}"))?;
             Some(writer)
         }
@@ -97,10 +102,22 @@ async fn run(asked: Asked) -> Result<(), String> {
     let mut counts = Counts::default();
     let Some((line, raw)) = rows.next_row()? else {
         bar.finish_and_clear();
-        eprintln!("scrub: {name} holds no row");
+        if size > 0 {
+            return Err(format!(
+                "{name} holds only blank lines, no row: nothing written"
+            ));
+        }
+        commit(out, removed)?;
+        eprintln!("scrub: {name} is empty (0 bytes): nothing to scrub; the outputs are empty");
         return Ok(());
     };
-    let layout = layout(&rows.fields(), asked.phone_column.as_deref())?;
+    let layout =
+        layout(&rows.fields(), asked.phone_column.as_deref()).map_err(|why| {
+            match asked.phone_column {
+                Some(_) => why,
+                None => format!("{why}; or name its column with --phone-column"),
+            }
+        })?;
     let mut chunk = Vec::with_capacity(CHUNK_ROWS);
     match layout {
         // The header row stays, first.
@@ -142,11 +159,8 @@ async fn run(asked: Asked) -> Result<(), String> {
     }
     let rest = rows.rest()?;
     out.write_all(&rest)
-        .and_then(|()| out.flush())
         .map_err(|e| format!("cannot write: {e}"))?;
-    if let Some(writer) = removed.as_mut() {
-        writer.flush().map_err(|e| format!("cannot write: {e}"))?;
-    }
+    commit(out, removed)?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     eprintln!(
@@ -162,12 +176,24 @@ async fn run(asked: Asked) -> Result<(), String> {
     Ok(())
 }
 
+/// Both outputs complete: each renamed over its target.
+fn commit(out: Output, removed: Option<csv::Writer<Replacing>>) -> Result<(), String> {
+    out.commit()?;
+    if let Some(writer) = removed {
+        writer
+            .into_inner()
+            .map_err(|e| format!("cannot write: {}", e.error()))?
+            .commit()?;
+    }
+    Ok(())
+}
+
 /// Decides a chunk and writes each row where it goes, in order.
 async fn decide(
     register: &DynamoDncRegister,
     chunk: &[Row],
-    out: &mut Box<dyn Write>,
-    mut removed: Option<&mut csv::Writer<File>>,
+    out: &mut Output,
+    mut removed: Option<&mut csv::Writer<Replacing>>,
     counts: &mut Counts,
 ) -> Result<(), String> {
     let phones: Vec<Result<Phone, NotAPhone>> = chunk.iter().map(|r| r.phone.clone()).collect();
@@ -176,7 +202,7 @@ async fn decide(
         .map_err(|e| error_chain(&e))?;
     for (row, verdict) in chunk.iter().zip(verdicts) {
         counts.rows += 1;
-        let (dnc_at, kind) = match &verdict {
+        let (dnc_at, reason, kind, channel) = match &verdict {
             Verdict::Keep => {
                 counts.kept += 1;
                 out.write_all(&row.raw)
@@ -185,23 +211,32 @@ async fn decide(
             }
             Verdict::Dnc(listed) => {
                 counts.dnc += 1;
-                (listed.dnc_at.as_str(), listed.kind.as_str())
+                (
+                    listed.dnc_at.as_str(),
+                    listed.reason.as_str(),
+                    listed.kind.as_str(),
+                    listed.channel.as_str(),
+                )
             }
             Verdict::Invalid(_) => {
                 counts.invalid += 1;
-                ("", "")
+                ("", "", "", "")
             }
         };
         if let Some(writer) = removed.as_deref_mut() {
+            // The row's text without the blank lines before it and its line ending.
             let text = String::from_utf8_lossy(without_line_ending(&row.raw));
+            let text = text.trim_start_matches(['\r', '\n']);
             let line = row.line.to_string();
             writer
                 .write_record([
                     line.as_str(),
                     verdict.why(),
                     dnc_at,
+                    &inert(reason),
                     kind,
-                    text.trim_start(),
+                    channel,
+                    &inert(text),
                 ])
                 .map_err(|e| format!("cannot write: {e}"))?;
         }

@@ -29,7 +29,7 @@ fn pause(round: u32) -> Duration {
 
 impl DynamoDncRegister {
     /// The items of `phones` (at most 100) on the register, consistent; only the
-    /// attributes `projection` names, or whole items without one.
+    /// attributes `projection` names (`a.b`: `b` of map `a`), or whole items without one.
     async fn batch_items(
         &self,
         phones: &[Phone],
@@ -51,12 +51,24 @@ impl DynamoDncRegister {
             let mut asked = KeysAndAttributes::builder()
                 .set_keys(Some(keys))
                 .consistent_read(true);
-            if let Some(names) = projection {
-                let placeholders: Vec<String> =
-                    (0..names.len()).map(|i| format!("#a{i}")).collect();
-                asked = asked.projection_expression(placeholders.join(", "));
-                for (placeholder, name) in placeholders.iter().zip(names) {
-                    asked = asked.expression_attribute_names(placeholder, *name);
+            if let Some(paths) = projection {
+                let mut names = HashMap::new();
+                let expression: Vec<String> = paths
+                    .iter()
+                    .map(|path| {
+                        let parts: Vec<String> = path
+                            .split('.')
+                            .map(|name| {
+                                let next = format!("#a{}", names.len());
+                                names.entry(name.to_owned()).or_insert(next).clone()
+                            })
+                            .collect();
+                        parts.join(".")
+                    })
+                    .collect();
+                asked = asked.projection_expression(expression.join(", "));
+                for (name, placeholder) in names {
+                    asked = asked.expression_attribute_names(placeholder, name);
                 }
             }
             let asked = asked.build().map_err(|e| BackendError::new(OPERATION, e))?;
@@ -96,16 +108,31 @@ impl DynamoDncRegister {
 impl RegisterLookup for DynamoDncRegister {
     async fn listed(&self, phones: &[Phone]) -> Result<HashMap<String, Listed>, BackendError> {
         let items = self
-            .batch_items(phones, Some(&[REGISTER_KEY, "dncAt", "reason"]))
+            .batch_items(
+                phones,
+                Some(&[
+                    REGISTER_KEY,
+                    "dncAt",
+                    "reason",
+                    "evidence.kind",
+                    "evidence.channel",
+                ]),
+            )
             .await?;
         Ok(items
             .iter()
             .filter_map(|item| {
                 let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-                let listing = Listed {
-                    dnc_at: text("dncAt").unwrap_or_default(),
-                    kind: text("reason").unwrap_or_default(),
+                let evidence = |name: &str| {
+                    let evidence = item.get("evidence")?.as_m().ok()?;
+                    evidence.get(name)?.as_s().ok().cloned()
                 };
+                let listing = Listed::of(
+                    text("dncAt").unwrap_or_default(),
+                    text("reason").unwrap_or_default(),
+                    evidence("kind"),
+                    evidence("channel"),
+                );
                 Some((text(REGISTER_KEY)?, listing))
             })
             .collect())
