@@ -171,3 +171,113 @@ async fn the_proof_page_renders_and_its_verification_gives_the_headers_signature
     );
     assert!(printed.trim().ends_with(v2), "{printed} vs {v2}");
 }
+
+/// `prove PHONE --html` of `phone`, rendered: its exit status, its stdout, and the text
+/// Chromium's DOM holds; a screenshot is left at `.local/<name>.png` for a person.
+fn prove_page(aws: &TestAws, phone: &str, name: &str) -> (Option<i32>, String, String) {
+    let dir = std::env::current_dir().unwrap().join(".local");
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = dir.join(format!("{name}.html"));
+    let output = Command::new(env!("CARGO_BIN_EXE_call-events-dnc"))
+        .args(["prove", phone, "--html"])
+        .arg(&page)
+        .env("TABLE_NAME", &aws.resources.table_name)
+        .env("DNC_TABLE_NAME", &aws.resources.dnc_table_name)
+        .env("WEBHOOK_SECRET", LOCAL_SECRET)
+        .env_remove("WEBHOOK_SECRET_ARN")
+        .output()
+        .unwrap();
+    let dom = render(&page, &["--dump-dom"]);
+    let screenshot = dir.join(format!("{name}.png"));
+    let shot = render(
+        &page,
+        &[
+            "--window-size=1100,1500",
+            &format!("--screenshot={}", screenshot.display()),
+        ],
+    );
+    assert!(shot.status.success());
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&dom.stdout).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imported_first_and_imported_only_pages_tell_the_lists_date_the_request_and_the_send_apart()
+{
+    const FIRST: &str = "+12025550871";
+    const ONLY: &str = "+12025550872";
+    let aws = TestAws::new().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let list = tmp.path().join("crm.csv");
+    std::fs::write(
+        &list,
+        format!("phone,requestedAt\n{FIRST},2025-01-15\n{ONLY},2025-01-20\n"),
+    )
+    .unwrap();
+    let imported = Command::new(env!("CARGO_BIN_EXE_call-events-dnc"))
+        .arg("import")
+        .arg(&list)
+        .args(["--source", "crm"])
+        .env("DNC_TABLE_NAME", &aws.resources.dnc_table_name)
+        .output()
+        .unwrap();
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    // The platform then reports FIRST: its signed signal stands beside the list's date.
+    let webhook = aws.handler().await;
+    let pressed = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let event = signed(&body(
+        "lead.call_key_pressed",
+        "page",
+        &pressed.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        FIRST,
+        r#""callType":"inbound","keypressNumber":"9""#,
+    ));
+    assert_eq!(deliver(&webhook, &event).await.0, 200);
+    aws.pump().await;
+    let today = pressed.format("%Y-%m-%d").to_string();
+
+    let (code, report, dom) = prove_page(&aws, FIRST, "proof-page-imported-first");
+    assert_eq!(code, Some(0), "{report}");
+    let headline = report.lines().next().unwrap_or_default();
+    assert!(
+        headline.contains(&format!("the platform's signed signal of {today} verifies"))
+            && headline.contains("the earlier date 2025-01-15 is the company's own record"),
+        "{headline}"
+    );
+    assert!(report.contains("list's date"), "{report}");
+    for said in [
+        &format!("the platform's signed signal of {today} verifies") as &str,
+        "Opt-out, by the company's list",
+        "The company's list <code>crm</code> dates the opt-out 2025-01-15",
+        "The platform's request reached the webhook",
+        "from the platform's request's receipt to the DNC request's send",
+    ] {
+        assert!(dom.contains(said), "the page says {said:?}");
+    }
+    assert!(
+        !dom.contains("long before"),
+        "the list's date is not the request's"
+    );
+
+    let (code, report, dom) = prove_page(&aws, ONLY, "proof-page-imported-only");
+    assert_eq!(code, Some(4), "{report}");
+    assert!(report.contains("none: no DNC request is owed"), "{report}");
+    for said in [
+        "IMPORTED, NOT SIGNED",
+        "No business days are counted: no DNC request is owed",
+        "2025-01-20",
+    ] {
+        assert!(dom.contains(said), "the page says {said:?}");
+    }
+    assert!(
+        !dom.contains("pending, refused"),
+        "the reason matches the state"
+    );
+}

@@ -289,17 +289,66 @@ fn days_between(received_at: &str, sent_at: &str) -> Option<u32> {
     Some(business_days(received, sent))
 }
 
+/// The date of an RFC 3339 time, or the text as it is.
+fn date(at: &str) -> String {
+    Timestamp::parse(at).map_or_else(|_| at.to_owned(), |t| t.utc_date().to_string())
+}
+
 impl Proof {
+    /// What a proven opt-out rests on, in one sentence: the platform's signed signal of its
+    /// date, and when the company's list dates it earlier, that the list's date is the
+    /// company's own record.
+    pub fn what_verifies(&self) -> String {
+        let scheme = self
+            .evidence
+            .as_ref()
+            .and_then(|e| e.scheme)
+            .map_or("?", Scheme::as_str);
+        match (&self.provenance, &self.signed_at) {
+            (Some(p), Some(signed_at)) => format!(
+                "the platform's signed signal of {} verifies ({scheme}); the earlier date {} is \
+                 the company's own record (imported from {:?}), which no signature stands behind",
+                date(signed_at),
+                self.dnc_at.as_deref().map(date).unwrap_or_default(),
+                p.source
+            ),
+            _ => format!(
+                "the platform's signed {} signal of {} verifies ({scheme})",
+                self.reason.map_or("DNC", DncReason::as_str),
+                self.dnc_at.as_deref().map(date).unwrap_or_default()
+            ),
+        }
+    }
+
+    /// Why no business days are counted, by the request's state (`None` when they are).
+    pub fn no_days_counted(&self) -> Option<&'static str> {
+        if self.business_days_to_request.is_some() {
+            return None;
+        }
+        Some(match self.request_state {
+            Some(RequestState::NONE) => {
+                "no DNC request is owed: the import did not ask for one, and the platform has \
+                 not reported the phone"
+            }
+            Some(RequestState::PENDING) => "the DNC request is pending: not sent yet",
+            Some(RequestState::REFUSED) => {
+                "the DNC request was refused by the queue for good: a person must act"
+            }
+            Some(RequestState::SENT) if self.earlier_request.is_some() => {
+                "the first send was made by an earlier release, which did not record when"
+            }
+            Some(_) => "the times kept cannot be read",
+            None => "the phone is not on the register",
+        })
+    }
+
     /// The report a person reads: the verdict first, then what it rests on.
     pub fn report(&self) -> String {
         let headline = match self.verdict {
             Verdict::Proven => format!(
-                "PROVEN: {} is on the DNC register, and the signed request of its first signal verifies ({})",
+                "PROVEN: {} is on the DNC register: {}",
                 self.phone,
-                self.evidence
-                    .as_ref()
-                    .and_then(|e| e.scheme)
-                    .map_or("?", Scheme::as_str)
+                self.what_verifies()
             ),
             Verdict::NotOnRegister => {
                 format!("NOT ON THE REGISTER: {} has no DNC signal", self.phone)
@@ -320,14 +369,24 @@ impl Proof {
         let mut lines = vec![headline];
         let mut row = |label: &str, value: String| lines.push(format!("  {label:<15}{value}"));
         let none = || "-".to_owned();
-        if let (Some(at), Some(reason)) = (&self.dnc_at, self.reason) {
-            let campaign = self.campaign_id.as_deref().unwrap_or("-");
-            row(
-                "first signal",
-                format!("{at}  {}  campaign {campaign}", reason.as_str()),
-            );
+        match (&self.dnc_at, self.reason, &self.provenance) {
+            (Some(at), _, Some(p)) => row(
+                "list's date",
+                format!(
+                    "{at}  the company's own record, imported from {:?}",
+                    p.source
+                ),
+            ),
+            (Some(at), Some(reason), None) => {
+                let campaign = self.campaign_id.as_deref().unwrap_or("-");
+                row(
+                    "opt-out",
+                    format!("{at}  {}  campaign {campaign}", reason.as_str()),
+                );
+            }
+            _ => {}
         }
-        if let Some(source) = &self.source {
+        if let Some(source) = self.source.as_ref().filter(|_| self.provenance.is_none()) {
             row(
                 "source event",
                 format!(
@@ -350,10 +409,16 @@ impl Proof {
             row("line", format!("{:?}", p.line_text));
         }
         if let Some(at) = &self.signed_at {
-            row("signed signal", format!("the platform's own, at {at}"));
+            row("signed signal", format!("{at}  the platform's own"));
         }
         if let Some(evidence) = &self.evidence {
-            row("received", evidence.received_at.clone());
+            row(
+                "request recv'd",
+                format!(
+                    "{}  the platform's request reached the webhook",
+                    evidence.received_at
+                ),
+            );
             let verdict = match (evidence.verified, evidence.scheme) {
                 (true, Some(scheme)) => format!("verified ({})", scheme.as_str()),
                 _ => "does NOT verify".to_owned(),
@@ -390,7 +455,10 @@ impl Proof {
                 }
                 _ => match &self.request_refused {
                     Some(why) => format!("{state}: {why}"),
-                    None => state.to_owned(),
+                    None => format!(
+                        "{state}: {}",
+                        self.no_days_counted().unwrap_or("no business days counted")
+                    ),
                 },
             };
             row("DNC request", detail);

@@ -70,12 +70,19 @@ fn header_parts(header: &str) -> (Option<&str>, Option<(&str, &str)>) {
 /// the day after receipt, the 10th marked, the opt-out, the receipt and the request's send.
 fn timeline(proof: &Proof, now: Timestamp) -> String {
     let Some(evidence) = &proof.evidence else {
-        return "<p>No signed request is kept: nothing to draw.</p>".to_owned();
+        return "<p>No signed request is kept: nothing to draw (the list's date and the \
+                import's time are in the table above).</p>"
+            .to_owned();
     };
     let Some(received) = date_of(&evidence.received_at) else {
         return "<p>The receipt time cannot be read: nothing to draw.</p>".to_owned();
     };
-    let signal = proof.dnc_at.as_deref().and_then(date_of);
+    // The opt-out drawn is the platform's signal; a date the company's list gave (an
+    // imported first signal) is only said, as the company's own record.
+    let signal = match &proof.provenance {
+        Some(_) => proof.signed_at.as_deref().and_then(date_of),
+        None => proof.dnc_at.as_deref().and_then(date_of),
+    };
     let sent = proof.request_sent_at.as_deref().and_then(date_of);
     let deadline = nth_business_day(received, HONOURED_WITHIN_BUSINESS_DAYS);
     let today = date_of(&now.to_rfc3339()).unwrap_or(received);
@@ -171,9 +178,19 @@ fn timeline(proof: &Proof, now: Timestamp) -> String {
     svg.push_str("</svg>");
     if let Some(signal) = signal.filter(|s| *s < start) {
         svg.push_str(&format!(
-            "<p class=\"note\">The opt-out's own time, {}, is long before the request reached \
-             the webhook: the 10 business days run from receipt.</p>",
+            "<p class=\"note\">The platform's signal is dated {}, more than a week before its \
+             request reached the webhook: the 10 business days run from that receipt.</p>",
             signal.format("%Y-%m-%d")
+        ));
+    }
+    if let (Some(p), Some(listed)) = (&proof.provenance, proof.dnc_at.as_deref().and_then(date_of))
+    {
+        svg.push_str(&format!(
+            "<p class=\"note\">The company's list <code>{}</code> dates the opt-out {}: that \
+             date is the company's own record, not drawn; what is drawn is the platform's \
+             signed request.</p>",
+            escape(&p.source),
+            listed.format("%Y-%m-%d")
         ));
     }
     if (end - start).num_days() >= MOST_DAYS {
@@ -200,6 +217,8 @@ fn how_to_verify(proof: &Proof) -> String {
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect();
     let (t, signature) = header_parts(&evidence.signature_header);
+    // The timestamp goes into a shell line: only digits are taken as one.
+    let t = t.filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()));
     let steps = match (t, signature) {
         (Some(t), Some(("v2", value))) => format!(
             "printf '%s.' '{t}' &gt; signed.bin &amp;&amp; cat body.bin &gt;&gt; signed.bin\n\
@@ -214,6 +233,9 @@ fn how_to_verify(proof: &Proof) -> String {
              # {}",
             escape(value)
         ),
+        (None, Some(("v2", _))) => {
+            "# the kept header's timestamp t is not a number: there is nothing to check".to_owned()
+        }
         _ => "# the kept header holds no v2 or v1 signature: there is nothing to check".to_owned(),
     };
     format!(
@@ -229,7 +251,7 @@ fn how_to_verify(proof: &Proof) -> String {
 /// The page.
 pub fn page(proof: &Proof, now: Timestamp) -> String {
     let (banner, class) = match proof.verdict {
-        Verdict::Proven => ("PROVEN".to_owned(), "proven"),
+        Verdict::Proven => (format!("PROVEN: {}", proof.what_verifies()), "proven"),
         Verdict::NotOnRegister => ("NOT ON THE REGISTER".to_owned(), "absent"),
         Verdict::NotProven => (
             format!(
@@ -256,13 +278,18 @@ pub fn page(proof: &Proof, now: Timestamp) -> String {
         ));
     };
     row("Phone", proof.phone.clone());
-    if let Some(at) = &proof.dnc_at {
-        row("Opt-out (first DNC signal)", at.clone());
+    match (&proof.dnc_at, &proof.provenance) {
+        (Some(at), Some(_)) => row(
+            "Opt-out, by the company's list",
+            format!("{at} (the company's own record: no signature stands behind this date)"),
+        ),
+        (Some(at), None) => row("Opt-out (the platform's signal)", at.clone()),
+        _ => {}
     }
     if let Some(reason) = proof.reason {
         row("Signal", reason.as_str().to_owned());
     }
-    if let Some(source) = &proof.source {
+    if let Some(source) = proof.source.as_ref().filter(|_| proof.provenance.is_none()) {
         row(
             "Source event",
             format!("{} at {}", source.event_id, source.event_time),
@@ -283,10 +310,13 @@ pub fn page(proof: &Proof, now: Timestamp) -> String {
         row("The line", p.line_text.clone());
     }
     if let Some(at) = &proof.signed_at {
-        row("The platform's own signal", at.clone());
+        row("The platform's signed signal", at.clone());
     }
     if let Some(evidence) = &proof.evidence {
-        row("Request received", evidence.received_at.clone());
+        row(
+            "The platform's request reached the webhook",
+            evidence.received_at.clone(),
+        );
         row(
             "Signature",
             match (evidence.verified, evidence.scheme) {
@@ -305,7 +335,13 @@ pub fn page(proof: &Proof, now: Timestamp) -> String {
         );
     }
     if let Some(state) = proof.request_state {
-        row("DNC request", state.to_owned());
+        row(
+            "DNC request",
+            match state {
+                "none" => "none owed".to_owned(),
+                _ => state.to_owned(),
+            },
+        );
     }
     if let Some(at) = &proof.request_sent_at {
         row("Request sent (taken by the queue)", at.clone());
@@ -371,11 +407,19 @@ pub fn page(proof: &Proof, now: Timestamp) -> String {
             None => "<p>No signed request is kept.</p>".to_owned(),
         },
     };
-    let business = match proof.business_days_to_request {
-        Some(days) => format!(
-            "{days} business day(s) from receipt to the request; the rule allows {HONOURED_WITHIN_BUSINESS_DAYS}."
+    let business = match (proof.business_days_to_request, &proof.evidence) {
+        (Some(days), Some(_)) => format!(
+            "{days} business day(s) from the platform's request's receipt to the DNC request's \
+             send; the rule allows {HONOURED_WITHIN_BUSINESS_DAYS}."
         ),
-        None => "No business days are counted (the request is pending, refused, or its first send was not recorded).".to_owned(),
+        (Some(days), None) => format!(
+            "{days} business day(s) from the import to the DNC request's send; the rule allows \
+             {HONOURED_WITHIN_BUSINESS_DAYS}."
+        ),
+        (None, _) => format!(
+            "No business days are counted: {}.",
+            escape(proof.no_days_counted().unwrap_or("nothing was sent"))
+        ),
     };
     format!(
         r#"<!DOCTYPE html>
@@ -527,7 +571,7 @@ mod tests {
         assert!(page.contains(&"ab".repeat(32)));
         assert!(page.contains("crm &lt;export&gt;"));
         assert!(!page.contains("<script>"), "escaped");
-        assert!(page.contains("No signed request is kept: nothing to draw."));
+        assert!(page.contains("No signed request is kept: nothing to draw"));
     }
 
     #[test]
@@ -553,5 +597,24 @@ mod tests {
     #[test]
     fn what_the_request_said_is_escaped() {
         assert_eq!(escape("<script>&\"'"), "&lt;script&gt;&amp;&quot;&#39;");
+    }
+
+    #[test]
+    fn a_header_timestamp_that_is_not_a_number_never_reaches_the_html_or_the_shell_line() {
+        use crate::core::proof::EvidenceCheck;
+        let mut hostile = proof(Verdict::NotProven);
+        hostile.evidence = Some(EvidenceCheck {
+            received_at: "2024-01-26T12:00:01.000Z".into(),
+            signature_header: "t=1'; rm -rf ~; echo '<i>x</i>,v2=abc".into(),
+            verified: false,
+            scheme: None,
+            problem: None,
+            body: "{}".into(),
+            body_base64: None,
+        });
+        let page = page(&hostile, now());
+        assert!(!page.contains("printf"), "no shell line with it");
+        assert!(page.contains("timestamp t is not a number"));
+        assert!(!page.contains("<i>"), "escaped where it is shown");
     }
 }
