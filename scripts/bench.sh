@@ -42,7 +42,7 @@ ls -l "$binary" target/lambda/call-events-relay/bootstrap | awk '{ printf "%s: %
 
 echo
 echo "== 4. cold start and peak RSS of the release binary =="
-cargo run --quiet --example local_resources -- "init$$" > .local/bench.env
+cargo run --quiet -p call-events-local --bin local-resources -- "init$$" > .local/bench.env
 .venv/bin/python scripts/bench_init.py --binary "$binary" --env-file .local/bench.env
 
 echo

@@ -210,8 +210,15 @@ def stack_env_reads_outputs(session):
               '# the emulator holds no such secret: prove checks with the local one instead\n'
               'unset WEBHOOK_SECRET_ARN; export WEBHOOK_SECRET="$(grep ^WEBHOOK_SECRET= .local/session.env | cut -d= -f2-)"\n'
               'env | grep -E "^(TABLE_NAME|DNC_TABLE_NAME|DNC_QUEUE_URL|AWS_REGION)=" | sort\n'
-              'cargo run --quiet --bin call-events-dnc -- prove +12025550103')
-    ok, out = run_shell(script, f"stack_env.py --stack {stack} (a stack on the emulator), then prove")
+              '.local/operator-cli/bin/call-events-dnc prove +12025550103')
+    # The README's install of the operator's CLI, as printed, into .local/ rather than ~/.cargo.
+    install = re.search(r"^cargo install --locked --path \. .*--bin call-events-dnc", docs_text(), re.M)
+    if not install:
+        return ["the README prints no `cargo install ... --bin call-events-dnc`"]
+    ok, _ = run_shell(install.group(0) + " --root .local/operator-cli", "the README's install of call-events-dnc")
+    if not ok:
+        return ["the README's install of call-events-dnc failed"]
+    ok, out = run_shell(script, f"stack_env.py --stack {stack} (a stack on the emulator), then the installed prove")
     expected = [f"{var}={session[var]}" for var in ("TABLE_NAME", "DNC_TABLE_NAME", "DNC_QUEUE_URL")]
     if not ok or any(line not in out for line in expected) or "PROVEN: " not in out:
         return ["stack_env.py did not export the stack's outputs, or prove did not run on them"]
@@ -314,13 +321,19 @@ def check_local():
         if len(banner_commands) < 5 or len(readme_blocks) < 3:
             problems.append("fewer commands than expected: the banner or the docs' markers changed")
         for command in banner_commands:
-            ok, _ = run_shell(command, f"(banner) {command}")
+            ok, out = run_shell(command, f"(banner) {command}")
             if not ok:
                 problems.append(f"the banner's command failed: {command}")
+            # A body sent --fresh is a new event, not a repeat of the run's.
+            if "--fresh" in command and '"processed"' not in out:
+                problems.append(f"the banner's --fresh body was not processed as a new event: {command}")
         for block in readme_blocks:
             ok, out = run_shell(block, "(docs) " + block.replace("\n", "\n    "))
             if not ok:
                 problems.append(f"a docs block failed:\n{block}")
+            # Every command printed answers as its comment says: none is a repeat.
+            if "my-body.json --fresh" in block and "duplicate: this event was recorded before" in out:
+                problems.append("a docs command answered duplicate (the --fresh body?)")
             # The replay's per-record reasons, printed though its output is a pipe here.
             if "call-events-replay" in block and " left: " not in out:
                 problems.append("the replay printed no record's reason into a pipe")

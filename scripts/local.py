@@ -432,12 +432,12 @@ def show_everything(env, dynamodb, sqs):
     for table in [env["TABLE_NAME"], env["DNC_TABLE_NAME"]]:
         print(f"== {table} ==")
         for item in dynamodb.scan(TableName=table)["Items"]:
-            print(json.dumps({k: plain(v) for k, v in item.items()}, sort_keys=True)[:600])
+            print(json.dumps({k: plain(v) for k, v in item.items()}, sort_keys=True))
     for key in ["CALLBACK_QUEUE_URL", "DNC_QUEUE_URL", "QUARANTINE_QUEUE_URL"]:
         messages = drain(sqs, env[key], keep=True)
         print(f"== {env[key].rsplit('/', 1)[-1]}: {len(messages)} message(s) ==")
         for m in messages:
-            print(m["Body"][:600])
+            print(m["Body"])
     return 0
 
 

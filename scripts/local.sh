@@ -42,10 +42,10 @@ else
 fi
 cargo build --bins
 cargo build --bin call-events-example-consumer
-echo "building and running the resource set-up (examples/local_resources.rs)" >&2
-cargo build --example local_resources   # cargo's progress shows: the first build takes a while
+echo "running the resource set-up (crates/local-aws/src/bin/local-resources.rs: the library the functions use, built once)" >&2
+cargo build -p call-events-local --bin local-resources
 env_file="$root/.local/function.env"
-cargo run --quiet --example local_resources -- local > "$env_file"
+cargo run --quiet -p call-events-local --bin local-resources -- local > "$env_file"
 {
   echo "WEBHOOK_SECRET=local-dev-secret-do-not-deploy"
   if (( keep_running )); then
@@ -127,7 +127,7 @@ Trigger an event (made fresh, signed now, posted; then the answer, item, registe
   .venv/bin/python scripts/trigger.py lead.call_key_pressed --key 9 --phone +12025550199 --campaign spring-campaign
   .venv/bin/python scripts/trigger.py lead.call_scheduled --phone +12025550199 --campaign autumn-campaign
   .venv/bin/python scripts/trigger.py dnc.created --legacy
-  .venv/bin/python scripts/trigger.py --body .local/my-body.json     # edit it (its eventTime, for a fresh event): any raw body, signed as it is
+  .venv/bin/python scripts/trigger.py --body .local/my-body.json --fresh  # edit it: any raw body, its eventTime now (a fresh event), signed
   .venv/bin/python scripts/trigger.py --body events/09-call-key-pressed-9.json  # a sample's body
 Look at the state:
   .venv/bin/python scripts/trigger.py --show +12025550103            # lead items, register entry, messages

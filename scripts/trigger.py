@@ -10,6 +10,7 @@ DNC register entry and the messages the relay sent for the phone.
   trigger.py dnc.created                 # the v2 envelope
   trigger.py dnc.created --legacy        # the legacy v1 envelope, signed v1
   trigger.py --body .local/my-body.json  # any raw body, signed correctly as it is
+  trigger.py --body .local/my-body.json --fresh  # the same, its eventTime now: a new event
   trigger.py --show +12025550199         # the lead items, register entry and messages of a phone
 
 Events: lead.call_initiated, lead.call_received, lead.call_scheduled, lead.call_ended,
@@ -202,6 +203,27 @@ def show_phone(env, phone, wait_for_messages=0.0, decided=()):
             print(f"  {message_id}: decided, not on a queue yet (the relay has not sent it)")
 
 
+def freshened(body):
+    """The body with its event time set to now (metadata.eventTime, and data.dncTimestamp of
+    a dnc.created; a legacy v1 body's data.dncTimestamp), so its event id is new; None when
+    the body is not JSON with one of those."""
+    try:
+        event = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
+        return None
+    now = now_iso()
+    changed = False
+    if isinstance(event.get("metadata"), dict) and "eventTime" in event["metadata"]:
+        event["metadata"]["eventTime"] = now
+        changed = True
+    if "dncTimestamp" in event["data"]:
+        event["data"]["dncTimestamp"] = now if "metadata" in event else now.rstrip("Z")
+        changed = True
+    return json.dumps(event, separators=(",", ":")).encode() if changed else None
+
+
 def raw_body(data):
     """The body to send: the file's bytes, or, for an API Gateway event (a sample from
     events/), the body it carries."""
@@ -233,6 +255,8 @@ def main():
     parser.add_argument("--legacy", action="store_true", help="dnc.created in the legacy v1 envelope, signed v1")
     parser.add_argument("--body", metavar="FILE", help="send this body, signed now: a file holding the raw body, or "
                         "one of the API Gateway events in events/ (its body is sent)")
+    parser.add_argument("--fresh", action="store_true", help="with --body: its eventTime (and dncTimestamp) set to "
+                        "now first, so it is a new event, not a repeat of one already sent")
     parser.add_argument("--show", metavar="PHONE", help="only show the phone's items, register entry and messages")
     args = parser.parse_args()
     env = load_session(need_webhook=not args.show)
@@ -245,6 +269,10 @@ def main():
             body = raw_body(pathlib.Path(args.body).read_bytes())
         except OSError as error:
             parser.error(f"--body: cannot read {args.body}: {error.strerror}")
+        if args.fresh:
+            body = freshened(body)
+            if body is None:
+                parser.error("--fresh: the body is not JSON with a metadata.eventTime or a data.dncTimestamp to set")
         try:
             parsed = json.loads(body)
             legacy = "metadata" not in parsed and "type" in parsed
@@ -257,6 +285,8 @@ def main():
         legacy, phone = args.legacy, args.phone
     else:
         parser.error("name an event, or give --body FILE or --show PHONE")
+    if args.fresh and not args.body:
+        parser.error("--fresh goes with --body (a named event is always fresh)")
     signature = sign(secret, body, legacy)
     print(f"POST {env['WEBHOOK_URL']}\naktify-signature: {signature}\n{body.decode(errors='replace')}")
     status, answer = post(env["WEBHOOK_URL"], body, signature)
@@ -264,7 +294,7 @@ def main():
     if b'"duplicate"' in answer:
         print("   duplicate: this event was recorded before. Its id comes from what it says (type, campaign,\n"
               "   eventTime, phone, its fields), not from when it is sent, so a resend is a repeat. For a\n"
-              "   fresh event, change one of them: --time, or the eventTime in the body you send.")
+              "   fresh event, change one of them: --time, or the eventTime in the body you send (--body FILE --fresh).")
     if phone:
         said = json.loads(answer) if status == 200 else {}
         effects = said.get("effects", [])

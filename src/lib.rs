@@ -16,6 +16,7 @@ pub mod adapters;
 pub mod app;
 pub mod config;
 pub mod core;
+#[cfg(feature = "functions")]
 pub mod entrypoints;
 pub mod ports;
 pub mod telemetry;

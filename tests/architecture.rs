@@ -151,7 +151,8 @@ fn no_layer_imports_what_it_must_not() {
 
 #[test]
 fn the_check_finds_a_forbidden_import() {
-    let dir = std::env::temp_dir().join(format!("architecture-{}", std::process::id()));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let write = |path: &str, text: &str| {
         let path = dir.join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -178,8 +179,7 @@ fn the_check_finds_a_forbidden_import() {
         "adapters/sqs.rs",
         "use crate::usecases::replay::QuarantineQueue;\n",
     );
-    let found = violations(&dir);
-    std::fs::remove_dir_all(&dir).unwrap();
+    let found = violations(dir);
     assert_eq!(
         found.len(),
         6,

@@ -629,7 +629,8 @@ async fn a_parked_records_signal_is_registered_by_one_command_once() {
     // person leaves it once the reason is fixed).
     let image = aws.item(DNC_PHONE, "given-up").await.unwrap();
     let image = serde_json::to_string(&serde_dynamo::Item::from(image)).unwrap();
-    let file = std::env::temp_dir().join(format!("{}-parked.json", aws.resources.table_name));
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("parked.json");
     std::fs::write(&file, image).unwrap();
     let run = || {
         let queues = &aws.resources.queues;
@@ -662,5 +663,4 @@ async fn a_parked_records_signal_is_registered_by_one_command_once() {
     assert!(said.contains("0 DNC request(s) sent"), "{said}");
     let (_, dnc) = ids(&aws).await;
     assert_eq!(dnc.len(), 1, "one request, ever");
-    let _ = std::fs::remove_file(file);
 }

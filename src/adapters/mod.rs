@@ -10,18 +10,31 @@ pub mod list_file;
 #[cfg(any(test, feature = "memory"))]
 pub mod memory;
 pub mod output_file;
+#[cfg(feature = "functions")]
 pub mod s3;
 pub mod secrets;
+#[cfg(feature = "functions")]
 pub mod sqs;
 
 pub use dynamodb::DynamoLeadStore;
 pub use dynamodb::register::DynamoDncRegister;
+#[cfg(feature = "functions")]
 pub use dynamodb::stream::DynamoStreamShards;
 #[cfg(any(test, feature = "memory"))]
 pub use memory::{
     MemoryArchive, MemoryDncRegister, MemoryLeadStore, MemoryPublisher, MemoryQuarantineQueue,
     MemorySecrets,
 };
+#[cfg(feature = "functions")]
 pub use s3::S3FailureArchive;
 pub use secrets::SecretsManagerSecrets;
-pub use sqs::{QueueUrls, SqsPublisher, SqsQuarantineQueue};
+#[cfg(feature = "functions")]
+pub use sqs::{SqsPublisher, SqsQuarantineQueue};
+
+/// The queues the relay sends to, by their URLs.
+#[derive(Debug, Clone)]
+pub struct QueueUrls {
+    pub callback: String,
+    pub dnc: String,
+    pub quarantine: String,
+}

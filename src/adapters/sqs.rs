@@ -11,12 +11,7 @@ use crate::core::messages::{
 };
 use crate::ports::{BackendError, MessagePublisher, QuarantineQueue, Quarantined};
 
-#[derive(Debug, Clone)]
-pub struct QueueUrls {
-    pub callback: String,
-    pub dnc: String,
-    pub quarantine: String,
-}
+use super::QueueUrls;
 
 #[derive(Debug, Clone)]
 pub struct SqsPublisher {

@@ -7,6 +7,7 @@ pub mod item;
 pub(crate) mod ledger;
 pub mod register;
 mod sparse;
+#[cfg(feature = "functions")]
 pub mod stream;
 
 use std::collections::HashMap;

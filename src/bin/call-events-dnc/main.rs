@@ -5,6 +5,8 @@
 mod export;
 mod import;
 mod operator;
+#[cfg(feature = "functions")]
+mod parked;
 mod prove;
 mod repair;
 mod scrub;
@@ -92,6 +94,7 @@ enum Command {
     /// signal once, and a phone's request is sent once. Needs the relay's environment
     /// (TABLE_NAME, DNC_TABLE_NAME, CALLBACK_QUEUE_URL, DNC_QUEUE_URL,
     /// QUARANTINE_QUEUE_URL).
+    #[cfg(feature = "functions")]
     RegisterParked {
         /// The parked body, in a file.
         file: PathBuf,
@@ -190,7 +193,8 @@ async fn main() -> ExitCode {
             segments,
         } => export::export(format, out.as_deref(), segments).await,
         Command::BackfillPending => repair::backfill_pending().await,
-        Command::RegisterParked { file } => repair::register_parked(&file).await,
+        #[cfg(feature = "functions")]
+        Command::RegisterParked { file } => parked::register_parked(&file).await,
         Command::Import {
             file,
             source,

@@ -1,8 +1,11 @@
 //! Creates the functions' tables and queues (and the example consumer's table) on the local
 //! emulator at `AWS_ENDPOINT_URL` and prints the function's environment as `KEY=VALUE`
-//! lines, for `cargo lambda watch --env-file`. Used by `scripts/local.sh`.
+//! lines, for `cargo lambda watch --env-file`. Used by `scripts/local.sh` and
+//! `scripts/bench.sh`. A binary of this crate, not an example of the receiver's: it links
+//! the receiver's library as the functions do (no dev-dependencies, no `memory` feature), so
+//! the local run builds that library once.
 //!
-//! cargo run --example local_resources -- <name-prefix>
+//! cargo run -p call-events-local --bin local-resources -- <name-prefix>
 
 use std::process::ExitCode;
 
