@@ -255,6 +255,7 @@ async fn imported_first_and_imported_only_pages_tell_the_lists_date_the_request_
     for said in [
         &format!("the platform's signed signal of {today} verifies") as &str,
         "Opt-out, by the company's list",
+        "imported (a line of the company's own list)",
         "The company's list <code>crm</code> dates the opt-out 2025-01-15",
         "The platform's request reached the webhook",
         "from the platform's request's receipt to the DNC request's send",

@@ -287,7 +287,17 @@ pub fn page(proof: &Proof, now: Timestamp) -> String {
         _ => {}
     }
     if let Some(reason) = proof.reason {
-        row("Signal", reason.as_str().to_owned());
+        row("Reason", reason.as_str().to_owned());
+    }
+    if let Some(kind) = proof.kind {
+        row(
+            "Kind of the first signal",
+            match kind {
+                "signed" => "signed (the platform's signed request)".to_owned(),
+                "imported" => "imported (a line of the company's own list)".to_owned(),
+                other => other.to_owned(),
+            },
+        );
     }
     if let Some(source) = proof.source.as_ref().filter(|_| proof.provenance.is_none()) {
         row(
