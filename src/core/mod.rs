@@ -10,7 +10,9 @@
 //! - [`messages`]: the queue messages a write decides;
 //! - [`decided`]: what one committed write decided, the relay's input;
 //! - [`proof`]: an opt-out proven from what the register kept;
-//! - [`spreadsheet`]: CSV cells a spreadsheet opens as text, never as a formula.
+//! - [`spreadsheet`]: CSV cells a spreadsheet opens as text, never as a formula;
+//! - [`sms_reply`]: what a text reply says about consent (an opt-out, a re-subscribe);
+//! - [`twilio`]: Twilio's request signature (`X-Twilio-Signature`).
 
 pub mod decided;
 pub mod dial_list;
@@ -22,7 +24,9 @@ pub mod proof;
 pub mod proof_page;
 pub mod register;
 pub mod signature;
+pub mod sms_reply;
 pub mod spreadsheet;
+pub mod twilio;
 pub mod wire;
 
 /// An error and its sources, one line, for logs (never for a response).
