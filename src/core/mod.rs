@@ -12,8 +12,10 @@
 //! - [`proof`]: an opt-out proven from what the register kept;
 //! - [`spreadsheet`]: CSV cells a spreadsheet opens as text, never as a formula;
 //! - [`sms_reply`]: what a text reply says about consent (an opt-out, a re-subscribe);
-//! - [`twilio`]: Twilio's request signature (`X-Twilio-Signature`).
+//! - [`twilio`]: Twilio's request signature (`X-Twilio-Signature`);
+//! - [`api_request`]: the register API's request bodies, read and checked.
 
+pub mod api_request;
 pub mod decided;
 pub mod dial_list;
 pub mod domain;
