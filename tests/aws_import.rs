@@ -507,3 +507,56 @@ async fn the_stored_line_is_the_physical_line_whatever_the_line_endings() {
         assert_eq!(evidence["lineText"].as_s().unwrap(), line_text, "{phone}");
     }
 }
+
+/// The import reads the list once (as it hashes it) and imports those bytes: a list that can
+/// be read only once, a named pipe, is imported whole, with the hash of what came through it.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_is_read_once_and_the_hash_is_of_the_bytes_imported() {
+    let aws = TestAws::new().await;
+    let tmp = temp_dir("pipe");
+    let dir = tmp.path();
+    let pipe = dir.join("list.csv");
+    let made = Command::new("mkfifo").arg(&pipe).status().unwrap();
+    assert!(made.success());
+    let text = "phone,requestedAt\n+12025557201,2025-01-15\n+12025557202,2025-01-16\n";
+    let writer = std::thread::spawn({
+        let pipe = pipe.clone();
+        move || std::fs::write(pipe, text).unwrap()
+    });
+    let output = tokio::task::spawn_blocking({
+        let (pipe, table) = (pipe.clone(), aws.resources.dnc_table_name.clone());
+        move || {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_call-events-dnc"))
+                .arg("import")
+                .arg(&pipe)
+                .args(["--source", "pipe"])
+                .env("DNC_TABLE_NAME", table)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            // A second read of the pipe would wait for a writer that never comes.
+            for _ in 0..300 {
+                if child.try_wait().unwrap().is_some() {
+                    return Some(child.wait_with_output().unwrap());
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            None
+        }
+    })
+    .await
+    .unwrap();
+    writer.join().unwrap();
+    let output = output.expect("the import read the pipe more than once and waited");
+    assert_eq!(output.status.code(), Some(0), "{}", said(&output));
+    let sha = hex::encode(sha2::Sha256::digest(text.as_bytes()));
+    assert!(summary(&output).contains(&sha), "{}", summary(&output));
+    let held = register(&aws).await;
+    for phone in ["+12025557201", "+12025557202"] {
+        let evidence = map(&held[phone], "evidence");
+        assert_eq!(evidence["fileSha256"].as_s().unwrap(), &sha, "{phone}");
+    }
+}
