@@ -40,7 +40,7 @@ LOCAL_MARK = "<!-- checked: local stack -->"
 DEPLOY_MARK = "<!-- checked: deploy build -->"
 # The phone whose DNC request the run leaves on the queue; the banner's look names it.
 LOOKED_AT = "+12025550103"
-FIRST_BUILD = 45 * 60  # seconds: a fresh clone compiles ~380 crates before the banner
+FIRST_BUILD = 45 * 60  # seconds: a fresh clone compiles ~270 crates before the banner
 COMMAND_TIMEOUT = 15 * 60
 
 

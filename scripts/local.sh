@@ -38,7 +38,7 @@ source scripts/moto.sh
 if [[ -x target/debug/call-events-receiver ]]; then
   echo "building the functions" >&2
 else
-  echo "building the functions (the first build compiles about 380 crates: a few minutes)" >&2
+  echo "building the functions (the first build compiles about 270 crates: a few minutes)" >&2
 fi
 cargo build --bins
 cargo build --bin call-events-example-consumer
