@@ -67,46 +67,17 @@ fn pre_blocks(html: &str) -> Vec<String> {
 #[tokio::test]
 async fn the_proof_page_renders_and_its_verification_gives_the_headers_signature() {
     let aws = TestAws::new().await;
-    let webhook = aws.handler().await;
-    // Pressed a minute before the platform sent it, as it happens.
-    let pressed = chrono::Utc::now() - chrono::Duration::minutes(1);
-    let event = signed(&body(
-        "lead.call_key_pressed",
-        "page",
-        &pressed.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        PHONE,
-        r#""callType":"inbound","keypressNumber":"9""#,
-    ));
-    assert_eq!(deliver(&webhook, &event).await.0, 200);
-    aws.pump().await;
-
-    let dir = std::env::current_dir().unwrap().join(".local");
-    std::fs::create_dir_all(&dir).unwrap();
-    let page = dir.join("proof-page.html");
-    let output = Command::new(env!("CARGO_BIN_EXE_call-events-dnc"))
-        .args(["prove", PHONE, "--html"])
-        .arg(&page)
-        .env("TABLE_NAME", &aws.resources.table_name)
-        .env("DNC_TABLE_NAME", &aws.resources.dnc_table_name)
-        .env("WEBHOOK_SECRET", LOCAL_SECRET)
-        .env_remove("WEBHOOK_SECRET_ARN")
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(String::from_utf8_lossy(&output.stdout).starts_with("PROVEN"));
-    let html = std::fs::read_to_string(&page).unwrap();
+    let (event, _) = press_9(&aws, PHONE).await;
+    let proved = prove_page(&aws, PHONE, "proof-page");
+    assert_eq!(proved.code, Some(0), "{}", proved.stderr);
+    assert!(proved.stdout.starts_with("PROVEN"));
+    let html = proved.html;
     for external in ["src=", "href=", "url(", "<script", "@import"] {
         assert!(!html.contains(external), "self-contained: {external}");
     }
 
     // Rendered as a browser renders it.
-    let dom = render(&page, &["--dump-dom"]);
-    let dom = String::from_utf8_lossy(&dom.stdout);
+    let dom = proved.dom;
     let header = event["headers"]["aktify-signature"]
         .as_str()
         .or_else(|| event["headers"]["Aktify-Signature"].as_str())
@@ -128,26 +99,6 @@ async fn the_proof_page_renders_and_its_verification_gives_the_headers_signature
     assert!(
         !v2.is_empty() && dom.contains(v2),
         "the header's own signature"
-    );
-    let screenshot = dir.join("proof-page.png");
-    let _ = std::fs::remove_file(&screenshot);
-    let shot = render(
-        &page,
-        &[
-            "--window-size=1100,1500",
-            &format!("--screenshot={}", screenshot.display()),
-        ],
-    );
-    assert!(
-        shot.status.success(),
-        "{}",
-        String::from_utf8_lossy(&shot.stderr)
-    );
-    let png = std::fs::read(&screenshot).unwrap();
-    assert!(
-        png.starts_with(b"\x89PNG") && png.len() > 20_000,
-        "{} bytes",
-        png.len()
     );
 
     // The verification, run as printed: the digest is the header's v2 value.
@@ -172,9 +123,35 @@ async fn the_proof_page_renders_and_its_verification_gives_the_headers_signature
     assert!(printed.trim().ends_with(v2), "{printed} vs {v2}");
 }
 
-/// `prove PHONE --html` of `phone`, rendered: its exit status, its stdout, and the text
-/// Chromium's DOM holds; a screenshot is left at `.local/<name>.png` for a person.
-fn prove_page(aws: &TestAws, phone: &str, name: &str) -> (Option<i32>, String, String) {
+/// A key 9 on `phone`, pressed a minute before the platform sent it (as it happens),
+/// delivered to the webhook and relayed: the signed event sent, and its date.
+async fn press_9(aws: &TestAws, phone: &str) -> (serde_json::Value, String) {
+    let webhook = aws.handler().await;
+    let pressed = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let event = signed(&body(
+        "lead.call_key_pressed",
+        "page",
+        &pressed.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        phone,
+        r#""callType":"inbound","keypressNumber":"9""#,
+    ));
+    assert_eq!(deliver(&webhook, &event).await.0, 200);
+    aws.pump().await;
+    (event, pressed.format("%Y-%m-%d").to_string())
+}
+
+/// What `prove PHONE --html` did, and the page as Chromium rendered it.
+struct Proved {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    html: String,
+    dom: String,
+}
+
+/// `prove PHONE --html .local/<name>.html`, rendered in headless Chromium: its DOM, and a
+/// screenshot left at `.local/<name>.png` for a person to look at.
+fn prove_page(aws: &TestAws, phone: &str, name: &str) -> Proved {
     let dir = std::env::current_dir().unwrap().join(".local");
     std::fs::create_dir_all(&dir).unwrap();
     let page = dir.join(format!("{name}.html"));
@@ -187,8 +164,19 @@ fn prove_page(aws: &TestAws, phone: &str, name: &str) -> (Option<i32>, String, S
         .env_remove("WEBHOOK_SECRET_ARN")
         .output()
         .unwrap();
+    let html = std::fs::read_to_string(&page).unwrap_or_default();
+    // Written beside its target and renamed: no temporary file left.
+    let partial = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            file.starts_with(&format!(".{name}.html.")) && file.ends_with(".partial")
+        });
+    assert!(!partial, "a temporary file of {name}.html left in .local/");
     let dom = render(&page, &["--dump-dom"]);
     let screenshot = dir.join(format!("{name}.png"));
+    let _ = std::fs::remove_file(&screenshot);
     let shot = render(
         &page,
         &[
@@ -196,12 +184,24 @@ fn prove_page(aws: &TestAws, phone: &str, name: &str) -> (Option<i32>, String, S
             &format!("--screenshot={}", screenshot.display()),
         ],
     );
-    assert!(shot.status.success());
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&dom.stdout).into_owned(),
-    )
+    assert!(
+        shot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    let png = std::fs::read(&screenshot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "{} bytes",
+        png.len()
+    );
+    Proved {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        html,
+        dom: String::from_utf8_lossy(&dom.stdout).into_owned(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,20 +230,14 @@ async fn imported_first_and_imported_only_pages_tell_the_lists_date_the_request_
         String::from_utf8_lossy(&imported.stderr)
     );
     // The platform then reports FIRST: its signed signal stands beside the list's date.
-    let webhook = aws.handler().await;
-    let pressed = chrono::Utc::now() - chrono::Duration::minutes(1);
-    let event = signed(&body(
-        "lead.call_key_pressed",
-        "page",
-        &pressed.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        FIRST,
-        r#""callType":"inbound","keypressNumber":"9""#,
-    ));
-    assert_eq!(deliver(&webhook, &event).await.0, 200);
-    aws.pump().await;
-    let today = pressed.format("%Y-%m-%d").to_string();
+    let (_, today) = press_9(&aws, FIRST).await;
 
-    let (code, report, dom) = prove_page(&aws, FIRST, "proof-page-imported-first");
+    let Proved {
+        code,
+        stdout: report,
+        dom,
+        ..
+    } = prove_page(&aws, FIRST, "proof-page-imported-first");
     assert_eq!(code, Some(0), "{report}");
     let headline = report.lines().next().unwrap_or_default();
     assert!(
@@ -267,7 +261,12 @@ async fn imported_first_and_imported_only_pages_tell_the_lists_date_the_request_
         "the list's date is not the request's"
     );
 
-    let (code, report, dom) = prove_page(&aws, ONLY, "proof-page-imported-only");
+    let Proved {
+        code,
+        stdout: report,
+        dom,
+        ..
+    } = prove_page(&aws, ONLY, "proof-page-imported-only");
     assert_eq!(code, Some(4), "{report}");
     assert!(report.contains("none: no DNC request is owed"), "{report}");
     for said in [

@@ -297,6 +297,22 @@ async fn no_output_may_name_the_list_or_the_other_output_and_nothing_is_destroye
         assert!(!Path::new(&fresh).exists(), "nothing opened for writing");
     }
 
+    // Standard output sent into the list (here opened to append, so nothing is lost yet;
+    // a shell's `>` would have emptied it already) is refused the same way.
+    let into_list = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&list)
+        .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_call-events-dnc"))
+        .args(["scrub", &list])
+        .env("DNC_TABLE_NAME", &aws.resources.dnc_table_name)
+        .stdout(into_list)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", said(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("standard output"));
+    assert_eq!(std::fs::read(&list).unwrap(), original);
+
     // A run that fails leaves an earlier output whole, and no temporary file beside it.
     std::fs::write(&fresh, b"yesterday's list\n").unwrap();
     let removed = dir.join("removed.csv").display().to_string();

@@ -14,41 +14,18 @@ mod support;
 
 use std::collections::BTreeSet;
 
+use call_events::adapters::MemoryLeadStore;
 use call_events::adapters::dynamodb::item::{MAX_ITEM_BYTES, item_size};
-use call_events::adapters::{MemoryDncRegister, MemoryLeadStore, MemoryPublisher};
 use call_events::core::domain::{CallEvent, Timestamp};
 use call_events::core::messages::Queue;
 use call_events::core::register::Evidence;
 use call_events::usecases::record::{CallEventRecorder, Recorded};
-use call_events::usecases::relay::{RECONCILE_GRACE, Relay};
+use call_events::usecases::relay::RECONCILE_GRACE;
 use proptest::prelude::*;
+use support::memory::World;
 use support::{body, parse_call};
 
-type MemoryRelay = Relay<MemoryPublisher, MemoryDncRegister, MemoryLeadStore>;
-
-struct World {
-    store: MemoryLeadStore,
-    publisher: MemoryPublisher,
-    register: MemoryDncRegister,
-    relay: MemoryRelay,
-}
-
 impl World {
-    fn new() -> Self {
-        let (store, publisher, register) = (
-            MemoryLeadStore::new(),
-            MemoryPublisher::new(),
-            MemoryDncRegister::new(),
-        );
-        let relay = Relay::new(publisher.clone(), register.clone(), store.clone());
-        Self {
-            store,
-            publisher,
-            register,
-            relay,
-        }
-    }
-
     fn callbacks_sent(&self, phone: &str) -> usize {
         let sent = self.publisher.sent().into_iter();
         sent.filter(|m| m.queue == Queue::Callback && m.group == phone)

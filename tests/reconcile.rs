@@ -11,8 +11,8 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use call_events::adapters::MemoryLeadStore;
 use call_events::adapters::dynamodb::item::{PARKED_PARTITION, RELAY_PENDING};
-use call_events::adapters::{MemoryDncRegister, MemoryLeadStore, MemoryPublisher};
 use call_events::core::decided::Change;
 use call_events::core::domain::{CallEvent, Timestamp};
 use call_events::core::lead::DncSignal;
@@ -20,40 +20,17 @@ use call_events::core::messages::Queue;
 use call_events::core::register::{DncSignalRecord, Evidence};
 use call_events::ports::Inbox;
 use call_events::usecases::record::{CallEventRecorder, Recorded};
-use call_events::usecases::relay::{RECONCILE_GRACE, Relay};
+use call_events::usecases::relay::RECONCILE_GRACE;
 use proptest::prelude::*;
+use support::memory::World;
 use support::{body, parse_call};
-
-type MemoryRelay = Relay<MemoryPublisher, MemoryDncRegister, MemoryLeadStore>;
 
 const DNC_PHONE: &str = "+12025550731";
 const AHEAD_PHONE: &str = "+12025550732";
 const PAST_PHONE: &str = "+12025550733";
 const LEGACY_PHONE: &str = "+12025550734";
 
-struct World {
-    store: MemoryLeadStore,
-    publisher: MemoryPublisher,
-    register: MemoryDncRegister,
-    relay: MemoryRelay,
-}
-
 impl World {
-    fn new() -> Self {
-        let (store, publisher, register) = (
-            MemoryLeadStore::new(),
-            MemoryPublisher::new(),
-            MemoryDncRegister::new(),
-        );
-        let relay = Relay::new(publisher.clone(), register.clone(), store.clone());
-        Self {
-            store,
-            publisher,
-            register,
-            relay,
-        }
-    }
-
     fn sent(&self, queue: Queue) -> Vec<String> {
         let sent = self.publisher.sent().into_iter();
         sent.filter(|m| m.queue == queue).map(|m| m.group).collect()

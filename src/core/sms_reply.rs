@@ -55,12 +55,11 @@ fn words(text: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut word = String::new();
     for c in text.chars() {
+        // An apostrophe is dropped ("don't" is "dont"); any other non-letter separates.
+        let apostrophe = matches!(c, '\'' | '\u{2019}' | '\u{2018}' | '`' | '\u{02BC}');
         if c.is_alphanumeric() {
             word.extend(c.to_lowercase());
-        } else if matches!(c, '\'' | '\u{2019}' | '\u{2018}' | '`' | '\u{02BC}') && !word.is_empty()
-        {
-            // "don't" is "dont"; a quote that ends a word ends it with the next separator.
-        } else if !word.is_empty() {
+        } else if !apostrophe && !word.is_empty() {
             words.push(std::mem::take(&mut word));
         }
     }

@@ -197,6 +197,37 @@ mod tests {
         );
     }
 
+    /// Signatures made by Twilio's own library (twilio-python 9.13.0,
+    /// `RequestValidator("tw-auth-token-0123456789abcdef").compute_signature(url, params)`),
+    /// not by this module's `sign`: an inbound SMS's form, and a JSON body over its
+    /// `bodySHA256` URL.
+    #[test]
+    fn signatures_twilios_library_made_verify() {
+        let tokens = [token("tw-auth-token-0123456789abcdef")];
+        let url = "https://abc123.execute-api.us-east-1.amazonaws.com/v1/sms/twilio";
+        let params: Vec<(String, String)> = [
+            ("From", "+12025550100"),
+            ("To", "+12025550199"),
+            ("Body", "Stop please"),
+            ("MessageSid", "SM0123456789abcdef0123456789abcdef"),
+            ("AccountSid", "AC0123456789abcdef0123456789abcdef"),
+            ("NumMedia", "0"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let form = Some("Cuw67du3bf4SI/V/vDybzv2t7TU=");
+        assert_eq!(verify(&tokens, url, form, Signed::Form(&params)), Ok(()));
+        let ported = "https://abc123.execute-api.us-east-1.amazonaws.com:443/v1/sms/twilio";
+        assert_eq!(verify(&tokens, ported, form, Signed::Form(&params)), Ok(()));
+        let body = br#"{"From":"+12025550100","Body":"STOP"}"#;
+        let json_url = format!(
+            "{url}?bodySHA256=f746203a76566ddb5a8e2850fe7bb1d3ff81a1189970b64102d283a829217bde"
+        );
+        let json = Some("PrTyPu3veKR4TU4ub753zI1p3ZQ=");
+        assert_eq!(verify(&tokens, &json_url, json, Signed::Raw(body)), Ok(()));
+    }
+
     #[test]
     fn a_changed_parameter_a_wrong_url_or_token_does_not_verify_and_a_rotation_does() {
         let url = "https://api.example.com/v1/sms/twilio";

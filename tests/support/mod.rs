@@ -4,6 +4,7 @@
 pub mod alarms;
 pub mod aws;
 pub mod fault_proxy;
+pub mod memory;
 pub mod register;
 pub mod template;
 

@@ -44,7 +44,8 @@ impl Rows {
             // No cell runs as a formula in a spreadsheet (a campaign id, a problem).
             Self::Csv(writer) => {
                 let cells = row.cells();
-                Ok(writer.write_record(cells.iter().map(|c| inert(c).into_owned()))?)
+                let cells = cells.iter().map(|c| inert(c)).collect::<Vec<_>>();
+                Ok(writer.write_record(cells.iter().map(|c| c.as_bytes()))?)
             }
         }
     }
