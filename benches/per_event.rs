@@ -150,6 +150,8 @@ fn per_event(
         held: &held,
         since: Timestamp::now(),
         expected_version: Some(6),
+        // A warm instance knows the state the item holds: it sets what changed.
+        previous: Some(old),
     };
     let update = lead_update(&write, 7, Timestamp::now(), "0123456789abcdef").unwrap();
     let rendered = update.render();
@@ -211,6 +213,7 @@ fn bench(c: &mut Criterion) {
         held: &held,
         since: Timestamp::now(),
         expected_version: Some(6),
+        previous: None,
     };
     c.bench_function("part/lead_update", |b| {
         b.iter(|| lead_update(black_box(&write), 7, Timestamp::now(), "0123456789abcdef"))

@@ -76,6 +76,9 @@ pub struct StoredLead {
     pub state: LeadState,
     pub version: u64,
     pub relay: HeldForRelay,
+    /// The item holds nothing of an earlier release's format: its next write may set only
+    /// the attributes that changed since `state` ([`LeadWrite::previous`]).
+    pub current_format: bool,
 }
 
 /// What a lead item holds for the relay, as its next write needs to know it: small and
@@ -112,6 +115,11 @@ pub struct LeadWrite<'a> {
     pub since: Timestamp,
     /// The version the item must be at (`None`: the lead must not exist yet).
     pub expected_version: Option<u64>,
+    /// The state the item holds at `expected_version`, when the item is of the current
+    /// format ([`StoredLead::current_format`]): the write sets only the attributes that
+    /// changed since. `None`: it sets every attribute of the state and removes whatever an
+    /// earlier format left.
+    pub previous: Option<&'a LeadState>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -6,9 +6,13 @@ mod support;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use call_events::adapters::dynamodb::item::{FORMAT_VERSION, stored_lead};
-use call_events::core::lead::{Decision, Status, decide};
-use support::{body, parse_call};
+use call_events::adapters::dynamodb::item::{FORMAT_VERSION, lead_key, lead_update, stored_lead};
+use call_events::core::decided::Decided;
+use call_events::core::domain::Timestamp;
+use call_events::core::lead::{Decision, LeadState, Status, decide};
+use call_events::ports::{HeldForRelay, LeadWrite};
+use proptest::prelude::*;
+use support::{body, call_event, parse_call};
 
 fn fixture(name: &str) -> HashMap<String, AttributeValue> {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -86,4 +90,87 @@ fn the_current_format_is_2_and_every_item_written_says_so() {
         !rewritten.contains_key("eventIds"),
         "format 1's list is not written"
     );
+}
+
+/// A lead's item after the write of `state` at `version` (the whole state, or what changed
+/// since `previous`), applied onto `item` as DynamoDB applies an UpdateItem.
+fn written(
+    item: Option<HashMap<String, AttributeValue>>,
+    state: &LeadState,
+    previous: Option<&LeadState>,
+    version: u64,
+) -> (HashMap<String, AttributeValue>, usize) {
+    let held = HeldForRelay::default();
+    let nothing = Decided::default();
+    let write = LeadWrite {
+        state,
+        decided: &nothing,
+        drops_body: None,
+        held: &held,
+        since: Timestamp::from_unix_parts(1_706_443_800, 0).unwrap(),
+        expected_version: version.checked_sub(1).filter(|v| *v > 0),
+        previous,
+    };
+    let at = Timestamp::from_unix_parts(1_706_443_800, 0).unwrap();
+    let update = lead_update(&write, version, at, "0123456789abcdef").unwrap();
+    let set = update.set.len();
+    let key = lead_key(&state.campaign_id, &state.phone);
+    (update.apply(item, key).unwrap(), set)
+}
+
+proptest! {
+    /// A warm write sets only what changed since the state the item holds, and leaves the
+    /// item exactly as the write of the whole state would: whatever the events and order.
+    #[test]
+    fn a_write_of_what_changed_leaves_the_item_the_whole_write_leaves(
+        events in prop::collection::vec(call_event(), 1..12)
+    ) {
+        let mut state: Option<LeadState> = None;
+        let mut item = None;
+        let mut version = 0;
+        for event in &events {
+            let Decision::Applied(applied) = decide(state.as_ref(), event, &event.id()) else {
+                continue;
+            };
+            version += 1;
+            let (whole, _) = written(item.clone(), &applied.state, None, version);
+            let (changed, _) = written(item.clone(), &applied.state, state.as_ref(), version);
+            prop_assert_eq!(&changed, &whole);
+            let lead = stored_lead(changed.clone()).unwrap();
+            prop_assert!(lead.current_format);
+            prop_assert_eq!(&lead.state, &applied.state);
+            item = Some(changed);
+            state = Some(applied.state);
+        }
+    }
+}
+
+#[test]
+fn a_known_lead_s_next_event_sets_a_few_attributes_and_an_earlier_format_is_rewritten_whole() {
+    let lead = stored_lead(fixture("lead-item-format-2.json")).unwrap();
+    assert!(
+        !lead.current_format,
+        "a format-2 item of an earlier release holds its outbox"
+    );
+    assert!(
+        !stored_lead(fixture("lead-item-format-1.json"))
+            .unwrap()
+            .current_format
+    );
+    let (item, whole) = written(None, &lead.state, None, 1);
+    let next = parse_call(&body(
+        "lead.call_received",
+        "spring-campaign",
+        "2024-01-28T12:09:00.000Z",
+        "+12025550103",
+        r#""externalLeadId":"crm-1003","callType":"inbound""#,
+    ));
+    let Decision::Applied(applied) = decide(Some(&lead.state), &next, &next.id()) else {
+        panic!("a new event")
+    };
+    let (_, changed) = written(Some(item), &applied.state, Some(&lead.state), 2);
+    // lastEventType, lastEventTime, updatedAt, callsReceived, recentEvents, eventOrder,
+    // version, writeId, lastCallType.
+    assert!(changed <= 9, "{changed} attributes set, of {whole}");
+    assert!(whole >= 20, "{whole}");
 }

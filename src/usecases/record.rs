@@ -228,6 +228,10 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
                 held: &held,
                 since: held.legacy_since.unwrap_or_else(Timestamp::now),
                 expected_version: known.as_ref().map(|lead| lead.version),
+                previous: known
+                    .as_ref()
+                    .filter(|lead| lead.current_format)
+                    .map(|lead| &lead.state),
             };
             match self.store.save(write).await {
                 Ok(version) => {
@@ -242,6 +246,7 @@ impl<S: LeadStore + Inbox> CallEventRecorder<S> {
                             body,
                             ..HeldForRelay::default()
                         },
+                        current_format: true,
                     };
                     self.cache.put(key, Some(written));
                     return Ok(recorded);

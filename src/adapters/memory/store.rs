@@ -262,6 +262,19 @@ impl LeadStore for MemoryLeadStore {
         let write_id = new_write_id();
         let update = lead_update(&write, version, Timestamp::now(), &write_id)
             .map_err(|e| BackendError::new("writing the lead item", e))?;
+        // A write of what changed is right only after the state the item holds: every
+        // use-case test holds the webhook to that.
+        if let (Some(previous), Some(current)) = (write.previous, table.items.get(&key))
+            && update.holds(Some(current))
+        {
+            let stored = stored_lead(current.clone())?;
+            if stored.state != *previous || !stored.current_format {
+                return Err(SaveError::Backend(BackendError::new(
+                    "memory UpdateItem",
+                    "the write sets what changed since a state the item does not hold",
+                )));
+            }
+        }
         match table.update_if(&key, &update, Some(&write_id))? {
             None => Ok(version),
             Some(current) => {

@@ -34,6 +34,7 @@ pub fn lead_item(
         held: &held,
         since: now,
         expected_version: None,
+        previous: None,
     };
     let update = lead_update(&write, version, now, &new_write_id())?;
     let key = lead_key(&state.campaign_id, &state.phone);
@@ -187,7 +188,121 @@ impl TableItem {
         }
     }
 
+    /// The item of `new` as a write after `old` sets it: the attributes `old` already
+    /// wrote alike left out, and the names `old` wrote that `new` has no value for. The
+    /// stamps (`eventOrder`), `updatedAt` and `version` are always written.
+    pub(super) fn changed_since(
+        mut self,
+        old: &LeadState,
+        new: &LeadState,
+    ) -> (Self, Vec<&'static str>) {
+        let mut gone = Vec::new();
+        fn keep<T>(
+            slot: &mut Option<T>,
+            name: &'static str,
+            same: bool,
+            had: bool,
+            gone: &mut Vec<&'static str>,
+        ) {
+            if same {
+                *slot = None;
+            } else if slot.is_none() && had {
+                gone.push(name);
+            }
+        }
+        fn value<T>(slot: &Option<Stamped<T>>) -> Option<&T> {
+            slot.as_ref().map(|s| &s.value)
+        }
+        macro_rules! stamped {
+            ($field:ident, $name:literal) => {
+                keep(
+                    &mut self.$field,
+                    $name,
+                    value(&old.$field) == value(&new.$field),
+                    old.$field.is_some(),
+                    &mut gone,
+                )
+            };
+        }
+        stamped!(external_lead_id, "externalLeadId");
+        stamped!(last_call_type, "lastCallType");
+        stamped!(last_call_result, "lastCallResult");
+        stamped!(last_keypress, "lastKeypress");
+        stamped!(transferred_to, "transferredTo");
+        stamped!(scheduled_callback_time, "scheduledCallbackTime");
+        let had_status = old.status().is_some();
+        keep(
+            &mut self.status,
+            "status",
+            old.status() == new.status(),
+            had_status,
+            &mut gone,
+        );
+        if old.last_event.value == new.last_event.value {
+            self.last_event_type = None;
+        }
+        if old.last_event.at.time == new.last_event.at.time {
+            self.last_event_time = None;
+        }
+        let (was, is) = (&old.counters, &new.counters);
+        for (slot, same) in [
+            (
+                &mut self.calls_initiated,
+                was.calls_initiated == is.calls_initiated,
+            ),
+            (
+                &mut self.calls_received,
+                was.calls_received == is.calls_received,
+            ),
+            (&mut self.calls_ended, was.calls_ended == is.calls_ended),
+            (
+                &mut self.calls_transferred,
+                was.calls_transferred == is.calls_transferred,
+            ),
+            (&mut self.keypresses, was.keypresses == is.keypresses),
+        ] {
+            if same {
+                *slot = None;
+            }
+        }
+        if old.dnc.is_some() == new.dnc.is_some() {
+            self.dnc = None;
+        }
+        let dnc_at = |s: &LeadState| s.dnc.as_ref().map(|d| d.at.time);
+        keep(
+            &mut self.dnc_at,
+            "dncAt",
+            dnc_at(old) == dnc_at(new),
+            old.dnc.is_some(),
+            &mut gone,
+        );
+        keep(
+            &mut self.dnc_reason,
+            "dncReason",
+            value(&old.dnc) == value(&new.dnc),
+            old.dnc.is_some(),
+            &mut gone,
+        );
+        if old.recent == new.recent {
+            self.recent_events = Vec::new();
+        }
+        keep(
+            &mut self.event_horizon,
+            "eventHorizon",
+            old.horizon == new.horizon,
+            old.horizon.is_some(),
+            &mut gone,
+        );
+        self.format_version = None;
+        (self, gone)
+    }
+
     pub(super) fn into_stored(self) -> Result<StoredLead, CorruptItem> {
+        let current_format = self.format_version == Some(FORMAT_VERSION)
+            && self.event_ids.is_empty()
+            && self.outbox.is_empty()
+            && self.dnc_signals.is_empty()
+            && self.outbox_version.is_none();
         // Attribute name -> the order of the event that set it.
         let mut order: BTreeMap<&str, EventOrder> = BTreeMap::new();
         let event_order = self.event_order.as_ref().ok_or(CorruptItem("eventOrder"))?;
@@ -317,6 +432,7 @@ impl TableItem {
             state,
             version: self.version.ok_or(CorruptItem("version"))?,
             relay,
+            current_format,
         })
     }
 }

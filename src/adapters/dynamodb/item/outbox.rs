@@ -134,27 +134,43 @@ fn attribute<T: Serialize>(value: &T) -> Result<AttributeValue, serde_dynamo::Er
 }
 
 /// The webhook's write of a lead at `version`: the state (every lead attribute set, or
-/// removed when the state has none), and the write's entry added to the outbox with its
-/// body; conditioned on the version it expects.
+/// removed when the state has none; after a state the item is known to hold, only what
+/// changed), and the write's entry added to the outbox with its body; conditioned on the
+/// version it expects.
 pub fn lead_update(
     write: &LeadWrite<'_>,
     version: u64,
     now: Timestamp,
     write_id: &str,
 ) -> Result<Update, serde_dynamo::Error> {
-    let item: HashMap<String, AttributeValue> =
-        serde_dynamo::to_item(TableItem::from_state(write.state, version, now))?;
-    let item = stamped(item, write_id);
+    let whole = TableItem::from_state(write.state, version, now);
     let adds = !write.decided.messages.is_empty() || !write.decided.dnc_signals.is_empty();
     let mut update = Update::default();
-    // What a whole put of the state would leave out (and nothing this update sets: a
-    // path set and removed at once is refused).
-    for name in LEAD_ATTRIBUTES {
-        let set_here = item.contains_key(name) || (adds && name == RELAY_ENTRY);
-        if !set_here {
-            update.remove.push(path(&[name]));
+    let item = match write.previous {
+        Some(previous) => {
+            let (changed, gone) = whole.changed_since(previous, write.state);
+            update
+                .remove
+                .extend(gone.into_iter().map(|name| path(&[name])));
+            if !adds {
+                update.remove.push(path(&[RELAY_ENTRY]));
+            }
+            serde_dynamo::to_item(changed)?
         }
-    }
+        None => {
+            let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(whole)?;
+            // What a whole put of the state would leave out (and nothing this update
+            // sets: a path set and removed at once is refused).
+            for name in LEAD_ATTRIBUTES {
+                let set_here = item.contains_key(name) || (adds && name == RELAY_ENTRY);
+                if !set_here {
+                    update.remove.push(path(&[name]));
+                }
+            }
+            item
+        }
+    };
+    let item = stamped(item, write_id);
     update.set.reserve(item.len() + 6);
     for (name, value) in item {
         if name != PARTITION_KEY && name != SORT_KEY {

@@ -5,6 +5,7 @@
 //! writes and the relay's confirmations behave alike in tests and on AWS.
 
 use super::*;
+use std::collections::hash_map::Entry;
 
 /// A path into an item: a top-level attribute, then map keys.
 pub type Path = Vec<String>;
@@ -65,9 +66,10 @@ impl Placeholders {
         }
     }
 
-    /// `#name` for a name of letters, digits and `_` (most of them: no counter), else (or
-    /// when that placeholder stands for another name) `#n<i>`; a name used twice has one.
-    fn name(&mut self, name: &str) -> String {
+    /// Writes the placeholder of `name` to `out`: `#name` for a name of letters, digits
+    /// and `_` (most of them: no counter), else (or when that placeholder stands for
+    /// another name) `#n<i>`; a name used twice has one.
+    fn name(&mut self, name: &str, out: &mut String) {
         let plain =
             !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if plain {
@@ -76,65 +78,81 @@ impl Placeholders {
             placeholder.push_str(name);
             match self.names.get(&placeholder) {
                 None => {
-                    self.names.insert(placeholder.clone(), name.to_owned());
-                    return placeholder;
+                    out.push_str(&placeholder);
+                    self.names.insert(placeholder, name.to_owned());
+                    return;
                 }
-                Some(named) if named == name => return placeholder,
+                Some(named) if named == name => {
+                    out.push_str(&placeholder);
+                    return;
+                }
                 Some(_) => {}
             }
         }
         if let Some((placeholder, _)) = self.names.iter().find(|(_, n)| n.as_str() == name) {
-            return placeholder.clone();
+            out.push_str(placeholder);
+            return;
         }
         let mut i = self.names.len();
         loop {
-            let placeholder = format!("#n{i}");
-            if !self.names.contains_key(&placeholder) {
-                self.names.insert(placeholder.clone(), name.to_owned());
-                return placeholder;
+            if let Entry::Vacant(slot) = self.names.entry(format!("#n{i}")) {
+                out.push_str(slot.key());
+                slot.insert(name.to_owned());
+                return;
             }
             i += 1;
         }
     }
 
-    fn path(&mut self, path: &Path) -> String {
-        if let [name] = path.as_slice() {
-            return self.name(name);
-        }
-        let mut out = String::new();
+    fn path(&mut self, path: &Path, out: &mut String) {
         for (i, name) in path.iter().enumerate() {
             if i > 0 {
                 out.push('.');
             }
-            out.push_str(&self.name(name));
+            self.name(name, out);
         }
-        out
     }
 
-    fn value(&mut self, value: AttributeValue) -> String {
-        let placeholder = format!(":v{}", self.values.len());
-        self.values.insert(placeholder.clone(), value);
-        placeholder
+    fn value(&mut self, value: AttributeValue, out: &mut String) {
+        use std::fmt::Write;
+        let at = out.len();
+        let _ = write!(out, ":v{}", self.values.len());
+        self.values.insert(out[at..].to_owned(), value);
     }
 
-    fn condition(&mut self, condition: Condition) -> String {
+    fn condition(&mut self, condition: Condition, out: &mut String) {
         match condition {
-            Condition::Exists(p) => format!("attribute_exists({})", self.path(&p)),
-            Condition::Absent(p) => format!("attribute_not_exists({})", self.path(&p)),
+            Condition::Exists(p) => {
+                out.push_str("attribute_exists(");
+                self.path(&p, out);
+                out.push(')');
+            }
+            Condition::Absent(p) => {
+                out.push_str("attribute_not_exists(");
+                self.path(&p, out);
+                out.push(')');
+            }
             Condition::Equals(p, v) => {
-                let path = self.path(&p);
-                format!("{path} = {}", self.value(v))
+                self.path(&p, out);
+                out.push_str(" = ");
+                self.value(v, out);
             }
             Condition::SizeIs(p, n) => {
-                let path = self.path(&p);
-                let n = AttributeValue::N(n.to_string());
-                format!("size({path}) = {}", self.value(n))
+                out.push_str("size(");
+                self.path(&p, out);
+                out.push_str(") = ");
+                self.value(AttributeValue::N(n.to_string()), out);
             }
-            Condition::All(all) => all
-                .into_iter()
-                .map(|c| format!("({})", self.condition(c)))
-                .collect::<Vec<_>>()
-                .join(" AND "),
+            Condition::All(all) => {
+                for (i, c) in all.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(" AND ");
+                    }
+                    out.push('(');
+                    self.condition(c, out);
+                    out.push(')');
+                }
+            }
         }
     }
 }
@@ -143,14 +161,13 @@ impl Update {
     /// The update as DynamoDB takes it (its values moved, not copied: the webhook's write
     /// renders every attribute of the lead).
     pub fn render(self) -> Rendered {
-        use std::fmt::Write;
         let mut p = Placeholders::with_capacity(self.set.len() + self.remove.len() + 4);
         let mut update = String::with_capacity(32 * (self.set.len() + self.remove.len()));
         // REMOVE first: DynamoDB takes the clauses in any order and sizes the item it
         // ends with; moto sizes it after each step, in the order written.
         for (i, path) in self.remove.iter().enumerate() {
             update.push_str(if i == 0 { "REMOVE " } else { ", " });
-            update.push_str(&p.path(path));
+            p.path(path, &mut update);
         }
         for (i, (path, value)) in self.set.into_iter().enumerate() {
             update.push_str(match (i, update.is_empty()) {
@@ -158,19 +175,28 @@ impl Update {
                 (0, false) => " SET ",
                 _ => ", ",
             });
-            let target = p.path(&path);
-            update.push_str(&target);
+            let at = update.len();
+            p.path(&path, &mut update);
             match value {
                 Value::Is(v) => {
                     update.push_str(" = ");
-                    update.push_str(&p.value(v));
+                    p.value(v, &mut update);
                 }
                 Value::IfAbsent(v) => {
-                    let _ = write!(update, " = if_not_exists({target}, {})", p.value(v));
+                    let target = update[at..].to_owned();
+                    update.push_str(" = if_not_exists(");
+                    update.push_str(&target);
+                    update.push_str(", ");
+                    p.value(v, &mut update);
+                    update.push(')');
                 }
             }
         }
-        let condition = self.condition.map(|c| p.condition(c));
+        let condition = self.condition.map(|c| {
+            let mut out = String::with_capacity(64);
+            p.condition(c, &mut out);
+            out
+        });
         Rendered {
             update,
             condition,
