@@ -222,6 +222,27 @@ impl ProveConfig {
     }
 }
 
+/// The register API's function (docs/contract.md §9): the register it reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    pub dnc_table_name: String,
+}
+
+impl ApiConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let table = lookup("DNC_TABLE_NAME")
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty());
+        Ok(Self {
+            dnc_table_name: table.ok_or(ConfigError::Missing("DNC_TABLE_NAME"))?,
+        })
+    }
+}
+
 /// Secrets from a comma- or newline-separated list; at least one, each 16 characters or
 /// more.
 pub fn parse_secrets(name: &'static str, list: &str) -> Result<Vec<Secret>, ConfigError> {

@@ -219,29 +219,28 @@ pub trait DncRegisterStore: Send + Sync {
 /// What the register says of a phone a dial list holds: on it since `dnc_at`, for this
 /// `reason` (`keypress_9`, `call_result_dnc`, `dnc_created`, `imported`), its first signal of
 /// this `kind` (its evidence: `signed`, `imported`, `api`, `sms`) and, for the kinds that
-/// have one, `channel` (`agent`, `sms`, ...; else empty).
+/// have one, `channel` (`agent`, `sms`, ...; else empty); whether a signed signal is kept
+/// beside a first signal of another kind; the state of its DNC request (`pending`, `sent`,
+/// `refused`, `none`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
     pub dnc_at: String,
     pub reason: String,
     pub kind: String,
     pub channel: String,
+    pub also_signed: bool,
+    pub request_state: String,
 }
 
 impl Listed {
-    /// What an entry's attributes say (`evidence.kind` absent: a signed request).
-    pub fn of(
-        dnc_at: String,
-        reason: String,
-        kind: Option<String>,
-        channel: Option<String>,
-    ) -> Self {
-        Self {
-            dnc_at,
-            reason,
-            kind: kind.unwrap_or_else(|| "signed".to_owned()),
-            channel: channel.unwrap_or_default(),
+    /// The kinds of signal the entry keeps: its first's, and `signed` when a signed one is
+    /// kept beside it.
+    pub fn kinds(&self) -> Vec<&str> {
+        let mut kinds = vec![self.kind.as_str()];
+        if self.also_signed && self.kind != "signed" {
+            kinds.push("signed");
         }
+        kinds
     }
 }
 

@@ -7,17 +7,12 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-use call_events::adapters::dynamodb::register::register_item;
-use call_events::core::domain::Phone;
-use call_events::core::register::{Evidence, RegisterEntry};
 use support::aws::TestAws;
 use support::fault_proxy::{Fault, FaultProxy};
-use support::register::key9_entry;
+use support::register::put_key9_entries;
 
 fn scrub(aws: &TestAws, args: &[&str], endpoint: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_call-events-dnc"));
@@ -39,47 +34,8 @@ fn said(output: &Output) -> String {
     )
 }
 
-fn entry(phone: &str, i: usize) -> RegisterEntry {
-    let evidence =
-        Evidence::of_request("2024-01-26T12:00:01.000Z".into(), "t=1,v2=00".into(), b"{}");
-    key9_entry(
-        phone,
-        "scrub",
-        "2024-01-26T12:00:00.000Z",
-        &format!("evt_{i}"),
-        evidence,
-    )
-}
-
 async fn register(aws: &TestAws, phones: &[String]) {
-    let items: Vec<HashMap<String, AttributeValue>> = phones
-        .iter()
-        .enumerate()
-        .map(|(i, phone)| {
-            register_item(&Phone::parse(phone).unwrap(), &entry(phone, i), 1).unwrap()
-        })
-        .collect();
-    for chunk in items.chunks(25) {
-        let writes: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|item| {
-                WriteRequest::builder()
-                    .put_request(
-                        PutRequest::builder()
-                            .set_item(Some(item.clone()))
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-            })
-            .collect();
-        aws.dynamodb
-            .batch_write_item()
-            .request_items(&aws.resources.dnc_table_name, writes)
-            .send()
-            .await
-            .unwrap();
-    }
+    put_key9_entries(aws, phones, "scrub").await;
 }
 
 /// A dial list of `rows` rows after a header: which rows must stay (their exact bytes),

@@ -63,12 +63,15 @@ async fn each_row_is_kept_removed_as_on_the_register_or_removed_as_no_phone() {
             .map(|value| read_phone(value, Country::US))
             .collect();
     let verdicts = verdicts(&lookup, &rows).await.unwrap();
-    let listed = Listed::of(
-        "2024-01-26T12:00:00.000Z".into(),
-        "keypress_9".into(),
-        None,
-        None,
-    );
+    // An entry of the first release: a signed signal, its request pending.
+    let listed = Listed {
+        dnc_at: "2024-01-26T12:00:00.000Z".into(),
+        reason: "keypress_9".into(),
+        kind: "signed".into(),
+        channel: String::new(),
+        also_signed: false,
+        request_state: "pending".into(),
+    };
     assert_eq!(
         verdicts,
         vec![

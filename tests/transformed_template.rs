@@ -255,3 +255,75 @@ fn no_role_is_allowed_a_wildcard() {
         }
     }
 }
+
+/// The register's routes (docs/contract.md §9) are authorized by AWS IAM, each one, and
+/// the platform's webhook route is not (its HMAC is checked in the function); the managed
+/// policy a dialer attaches may invoke those two routes and nothing else, and the API's
+/// function may only read the register.
+#[test]
+fn the_register_s_routes_are_authorized_by_aws_iam_and_the_ask_policy_is_the_least() {
+    let t = transformed();
+    let apis = of_type(&t, "AWS::ApiGatewayV2::Api");
+    assert_eq!(apis.len(), 1);
+    let body = &apis[0].1["Properties"]["Body"];
+    assert_eq!(
+        body["components"]["securitySchemes"]["AWS_IAM"]["x-amazon-apigateway-authtype"],
+        json!("awsSigv4")
+    );
+    let mut routes = BTreeMap::new();
+    for (path, methods) in body["paths"].as_object().unwrap() {
+        for (method, operation) in methods.as_object().unwrap() {
+            routes.insert(format!("{method} {path}"), operation["security"].clone());
+        }
+    }
+    let iam = json!([{ "AWS_IAM": [] }]);
+    assert_eq!(routes["get /v1/opt-outs/{phone}"], iam);
+    assert_eq!(routes["post /v1/opt-outs/check"], iam);
+    for (route, security) in &routes {
+        if route.contains(" /v1/") {
+            assert_eq!(security, &iam, "{route} must be authorized by AWS IAM");
+        }
+    }
+    assert_eq!(
+        routes["x-amazon-apigateway-any-method /call-events"],
+        Value::Null,
+        "the webhook's route stays open to the platform"
+    );
+
+    let policy = &t["Resources"]["RegisterAskPolicy"];
+    assert_eq!(policy["Type"], json!("AWS::IAM::ManagedPolicy"));
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(statements[0]["Effect"], json!("Allow"));
+    assert_eq!(statements[0]["Action"], json!(["execute-api:Invoke"]));
+    let resources: Vec<String> = statements[0]["Resource"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Fn::Sub"].as_str().unwrap().to_owned())
+        .collect();
+    let api = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebhookApi}";
+    assert_eq!(
+        resources,
+        [
+            format!("{api}/*/GET/v1/opt-outs/*"),
+            format!("{api}/*/POST/v1/opt-outs/check"),
+        ]
+    );
+
+    let role = &t["Resources"]["RegisterApiFunctionRole"]["Properties"]["Policies"];
+    let statements: Vec<&Value> = role
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap())
+        .collect();
+    assert_eq!(statements.len(), 1, "{statements:?}");
+    assert_eq!(statements[0]["Action"], json!(["dynamodb:BatchGetItem"]));
+    assert_eq!(
+        statements[0]["Resource"],
+        json!({"Fn::GetAtt": ["DncRegisterTable", "Arn"]})
+    );
+}

@@ -97,3 +97,19 @@ pub fn build_relay(config: &RelayConfig, sdk: &SdkConfig) -> LiveRelay {
         decode_new_image,
     )
 }
+
+/// The register API's handler, as it runs in Lambda.
+pub type LiveApi = crate::entrypoints::api::ApiHandler<DynamoDncRegister>;
+
+/// The register API's start-up: configuration, and the client it reads the register with.
+pub async fn start_api() -> Result<LiveApi, StartupError> {
+    let config = crate::config::ApiConfig::from_env()?;
+    let sdk = sdk_config().await;
+    Ok(build_api(&config, &sdk))
+}
+
+pub fn build_api(config: &crate::config::ApiConfig, sdk: &SdkConfig) -> LiveApi {
+    let register =
+        DynamoDncRegister::new(aws_sdk_dynamodb::Client::new(sdk), &config.dnc_table_name);
+    crate::entrypoints::api::ApiHandler::new(register, crate::usecases::ask::DEADLINE)
+}

@@ -3,5 +3,6 @@
 //! and the sweep's schedule for the relay function ([`stream`]). They get their adapters from
 //! the wiring ([`crate::app`]), never by import.
 
+pub mod api;
 pub mod http;
 pub mod stream;

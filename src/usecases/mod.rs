@@ -13,6 +13,7 @@
 //! - [`scrub`] and [`import`]: the operator's dial-list scrub and the import of a DNC list
 //!   the company already keeps.
 
+pub mod ask;
 pub mod deadlines;
 pub mod import;
 pub mod keyring;

@@ -1,5 +1,9 @@
 //! Register entries as the relay writes them, for tests that seed the register directly.
 
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use call_events::adapters::dynamodb::register::register_item;
 use call_events::core::domain::{CampaignId, EventId, Phone, Timestamp};
 use call_events::core::lead::{DncSignal, SignalSource};
 use call_events::core::register::{
@@ -36,5 +40,46 @@ pub fn key9_entry(
             at: "2024-01-29T09:00:00.000Z".into(),
         },
         earlier_request: None,
+    }
+}
+
+/// Puts a key-9 entry of `campaign` for each of `phones` on the register (`BatchWriteItem`).
+pub async fn put_key9_entries(aws: &super::aws::TestAws, phones: &[String], campaign: &str) {
+    let items: Vec<HashMap<String, AttributeValue>> = phones
+        .iter()
+        .enumerate()
+        .map(|(i, phone)| {
+            let evidence =
+                Evidence::of_request("2024-01-26T12:00:01.000Z".into(), "t=1,v2=00".into(), b"{}");
+            let entry = key9_entry(
+                phone,
+                campaign,
+                "2024-01-26T12:00:00.000Z",
+                &format!("evt_{i}"),
+                evidence,
+            );
+            register_item(&Phone::parse(phone).unwrap(), &entry, 1).unwrap()
+        })
+        .collect();
+    for chunk in items.chunks(25) {
+        let writes: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|item| {
+                WriteRequest::builder()
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(item.clone()))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .collect();
+        aws.dynamodb
+            .batch_write_item()
+            .request_items(&aws.resources.dnc_table_name, writes)
+            .send()
+            .await
+            .unwrap();
     }
 }

@@ -20,7 +20,7 @@ use crate::adapters::dynamodb::item::{
 use crate::adapters::dynamodb::ledger::{longest_waiting, waiting_item};
 use crate::adapters::dynamodb::register::{
     PENDING_KEY, PENDING_SINCE, REFUSED, REQUEST_REFUSED, REQUEST_STATE, SENT, imported_keys,
-    known_ids, oldest_first, pending_keys, read_entry, register_item, with_request,
+    known_ids, listed, oldest_first, pending_keys, read_entry, register_item, with_request,
 };
 use crate::core::decided::{Decided, RelayMark, Unreadable, Waiting};
 use crate::core::domain::{Phone, Timestamp};
@@ -537,28 +537,9 @@ impl RegisterLookup for MemoryDncRegister {
     async fn listed(&self, phones: &[Phone]) -> Result<HashMap<String, Listed>, BackendError> {
         self.wait().await;
         let items = self.items();
-        let text = |item: &Item, name: &str| {
-            item.get(name)
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default()
-        };
         Ok(phones
             .iter()
-            .filter_map(|phone| {
-                let item = items.get(phone.as_str())?;
-                let evidence = |name: &str| {
-                    let evidence = item.get("evidence")?.as_m().ok()?;
-                    evidence.get(name)?.as_s().ok().cloned()
-                };
-                let listed = Listed::of(
-                    text(item, "dncAt"),
-                    text(item, "reason"),
-                    evidence("kind"),
-                    evidence("channel"),
-                );
-                Some((phone.as_str().to_owned(), listed))
-            })
+            .filter_map(|phone| listed(items.get(phone.as_str())?))
             .collect())
     }
 

@@ -105,37 +105,40 @@ impl DynamoDncRegister {
     }
 }
 
+/// The attributes [`listed`] reads.
+pub const LISTED_ATTRIBUTES: [&str; 7] = [
+    REGISTER_KEY,
+    "dncAt",
+    "reason",
+    "evidence.kind",
+    "evidence.channel",
+    "signedSignal.reason",
+    "requestState",
+];
+
+/// What a register item (whole, or projected on [`LISTED_ATTRIBUTES`]) says of its phone.
+pub fn listed(item: &HashMap<String, AttributeValue>) -> Option<(String, Listed)> {
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    let evidence = |name: &str| {
+        let evidence = item.get("evidence")?.as_m().ok()?;
+        evidence.get(name)?.as_s().ok().cloned()
+    };
+    let listing = Listed {
+        dnc_at: text("dncAt").unwrap_or_default(),
+        reason: text("reason").unwrap_or_default(),
+        kind: evidence("kind").unwrap_or_else(|| "signed".to_owned()),
+        channel: evidence("channel").unwrap_or_default(),
+        also_signed: item.contains_key("signedSignal"),
+        // An entry of the first release has no state: its request is pending (codec.rs).
+        request_state: text("requestState").unwrap_or_else(|| "pending".to_owned()),
+    };
+    Some((text(REGISTER_KEY)?, listing))
+}
+
 impl RegisterLookup for DynamoDncRegister {
     async fn listed(&self, phones: &[Phone]) -> Result<HashMap<String, Listed>, BackendError> {
-        let items = self
-            .batch_items(
-                phones,
-                Some(&[
-                    REGISTER_KEY,
-                    "dncAt",
-                    "reason",
-                    "evidence.kind",
-                    "evidence.channel",
-                ]),
-            )
-            .await?;
-        Ok(items
-            .iter()
-            .filter_map(|item| {
-                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-                let evidence = |name: &str| {
-                    let evidence = item.get("evidence")?.as_m().ok()?;
-                    evidence.get(name)?.as_s().ok().cloned()
-                };
-                let listing = Listed::of(
-                    text("dncAt").unwrap_or_default(),
-                    text("reason").unwrap_or_default(),
-                    evidence("kind"),
-                    evidence("channel"),
-                );
-                Some((text(REGISTER_KEY)?, listing))
-            })
-            .collect())
+        let items = self.batch_items(phones, Some(&LISTED_ATTRIBUTES)).await?;
+        Ok(items.iter().filter_map(listed).collect())
     }
 
     async fn known_signals(

@@ -92,6 +92,7 @@ mod store;
 
 pub use backfill::Backfilled;
 pub use codec::{known_ids, read_entry, register_entry, register_item, with_request};
+pub use lookup::{LISTED_ATTRIBUTES, listed};
 pub use scan::ReadItem;
 pub use store::oldest_first;
 
