@@ -17,6 +17,9 @@
 #      swept with AWS's latency in memory (examples/sweep_bench.rs --imported), and the
 #      webhook's peak RSS after 10,000 leads with a 200 KiB opt-out each, relay down
 #      (examples/cache_bench.rs)
+#  10. the register's API: GET /v1/opt-outs/{phone} and a check of 100 through the function's
+#      handler on moto, beside a bare GetItem / BatchGetItem; the handler's own work in memory
+#      (examples/ask_bench.rs)
 # E2E_LEADS (default 400) sets the size of the e2e workload.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -70,3 +73,7 @@ echo "== 9. the older promises: calls per delivery with the relay running, an im
 cargo test --locked --quiet --test aws_older_promises -- --nocapture --test-threads 1 2>&1 | grep "calls per delivery"
 cargo run --locked --release --quiet --example sweep_bench -- "${IMPORTED_ENTRIES:-100000}" --latency --imported | tail -2
 cargo run --locked --release --quiet --example cache_bench -- "${CACHE_LEADS:-10000}" 204800
+
+echo
+echo "== 10. the register's API on moto (ASK_ROUNDS, default 1000): a lookup and a check of 100 beside the bare read =="
+cargo run --locked --release --quiet --example ask_bench -- "${ASK_ROUNDS:-1000}"

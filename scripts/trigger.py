@@ -12,6 +12,7 @@ DNC register entry and the messages the relay sent for the phone.
   trigger.py --body .local/my-body.json  # any raw body, signed correctly as it is
   trigger.py --body .local/my-body.json --fresh  # the same, its eventTime now: a new event
   trigger.py --show +12025550199         # the lead items, register entry and messages of a phone
+  trigger.py --ask +12025550199 +12025550100  # the register's API, as a dialer asks it
 
 Events: lead.call_initiated, lead.call_received, lead.call_scheduled, lead.call_ended,
 lead.call_transferred, lead.call_key_pressed, dnc.created. Defaults: a fresh phone, campaign
@@ -28,6 +29,7 @@ import random
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import local_env  # scripts/local_env.py
@@ -240,6 +242,28 @@ def raw_body(data):
     return data
 
 
+def ask(env, phones):
+    """The register's API as a dialer calls it (docs/downstream.md): locally the function runs
+    under `cargo lambda watch`, without API Gateway's IAM check in front of it."""
+    base = f"http://127.0.0.1:{env['LAMBDA_PORT']}/lambda-url/call-events-api/v1/opt-outs"
+    if len(phones) == 1:
+        url = f"{base}/{urllib.parse.quote(phones[0], safe='')}"
+        request = urllib.request.Request(url, method="GET")
+        print(f"GET {url}")
+    else:
+        body = json.dumps({"phones": phones}).encode()
+        request = urllib.request.Request(f"{base}/check", data=body, method="POST",
+                                         headers={"content-type": "application/json"})
+        print(f"POST {base}/check\n{body.decode()}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            status, text = answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read()
+    print(f"\n=> HTTP {status} {text.decode(errors='replace')}")
+    return 0 if status == 200 else 1
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("event", nargs="?", choices=EVENTS, help="the event to make")
@@ -258,11 +282,15 @@ def main():
     parser.add_argument("--fresh", action="store_true", help="with --body: its eventTime (and dncTimestamp) set to "
                         "now first, so it is a new event, not a repeat of one already sent")
     parser.add_argument("--show", metavar="PHONE", help="only show the phone's items, register entry and messages")
+    parser.add_argument("--ask", metavar="PHONE", nargs="+", help="ask the register's API about these phones, as a "
+                        "dialer does: GET /v1/opt-outs/{phone} for one, POST /v1/opt-outs/check for several")
     args = parser.parse_args()
     env = load_session(need_webhook=not args.show)
     if args.show:
         show_phone(env, args.show)
         return 0
+    if args.ask:
+        return ask(env, args.ask)
     secret = env["WEBHOOK_SECRET"].split(",")[0].strip()
     if args.body:
         try:

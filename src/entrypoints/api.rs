@@ -105,7 +105,10 @@ impl Answer {
         json!({
             "statusCode": self.status,
             "headers": { "content-type": "application/json" },
+            "multiValueHeaders": {},
+            "cookies": [],
             "body": self.body.to_string(),
+            "isBase64Encoded": false,
         })
     }
 }
