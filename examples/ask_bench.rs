@@ -176,7 +176,7 @@ async fn main() {
     for p in phones.iter().step_by(2) {
         memory.put_raw(p, entry(p));
     }
-    let api = ApiHandler::new(memory, Duration::from_secs(5));
+    let api = ApiHandler::new(memory.clone(), memory, Duration::from_secs(5));
     for (name, event, n) in [
         (
             "GET",

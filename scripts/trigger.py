@@ -13,6 +13,7 @@ DNC register entry and the messages the relay sent for the phone.
   trigger.py --body .local/my-body.json --fresh  # the same, its eventTime now: a new event
   trigger.py --show +12025550199         # the lead items, register entry and messages of a phone
   trigger.py --ask +12025550199 +12025550100  # the register's API, as a dialer asks it
+  trigger.py --opt-out +12025550188 --channel agent --reference call-42  # an opt-out a service heard
 
 Events: lead.call_initiated, lead.call_received, lead.call_scheduled, lead.call_ended,
 lead.call_transferred, lead.call_key_pressed, dnc.created. Defaults: a fresh phone, campaign
@@ -24,8 +25,10 @@ import datetime
 import hashlib
 import hmac
 import json
+import os
 import pathlib
 import random
+import subprocess
 import sys
 import time
 import urllib.error
@@ -170,6 +173,9 @@ def show_phone(env, phone, wait_for_messages=0.0, decided=()):
             signed = (entry.get("signedSignal") or {}).get("evidence") or {}
             if signed:
                 print(f"  the platform's own signal beside it: received {signed.get('receivedAt')}")
+        elif evidence.get("kind") == "api":
+            print(f"  evidence: recorded by {evidence.get('principal')} ({evidence.get('channel')}, reference "
+                  f"{evidence.get('reference')!r}) at {evidence.get('receivedAt')}; the company's own record")
         else:
             print(f"  evidence: received {evidence.get('receivedAt')}, header {str(evidence.get('signatureHeader'))[:40]}...")
         print(f"  DNC request: {entry.get('requestState')}")
@@ -264,6 +270,40 @@ def ask(env, phones):
     return 0 if status == 200 else 1
 
 
+def record_opt_out(env, args):
+    """POST /v1/opt-outs as API Gateway hands it to the function after its AWS_IAM check:
+    `cargo lambda invoke` with the caller's identity in requestContext.authorizer.iam (a
+    function URL under `cargo lambda watch` carries none, and the function refuses an
+    opt-out that names no principal)."""
+    body = json.dumps({"phone": args.opt_out, "channel": args.channel,
+                       "reference": args.reference or f"trigger-{random.randint(0, 10**9)}"})
+    event = {
+        "version": "2.0", "routeKey": "POST /v1/opt-outs", "rawPath": "/v1/opt-outs", "body": body,
+        "isBase64Encoded": False, "headers": {"content-type": "application/json"},
+        "requestContext": {
+            "requestId": f"trigger-{int(time.time() * 1000)}",
+            "http": {"method": "POST", "path": "/v1/opt-outs", "sourceIp": "127.0.0.1"},
+            "authorizer": {"iam": {"userArn": args.principal}},
+        },
+    }
+    print(f"POST /v1/opt-outs (as {args.principal})\n{body}")
+    path = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+    out = subprocess.run(
+        ["cargo", "lambda", "invoke", "call-events-api", "-A", "127.0.0.1", "-P", env["LAMBDA_PORT"],
+         "--data-ascii", json.dumps(event), "-o", "json"],
+        capture_output=True, text=True, check=False, env={**os.environ, "PATH": path},
+    )
+    if out.returncode != 0:
+        print(f"trigger.py: cargo lambda invoke failed: {out.stderr.strip()}", file=sys.stderr)
+        return 1
+    response = json.loads(out.stdout)
+    status = response.get("statusCode")
+    print(f"\n=> HTTP {status} {response.get('body', '')}")
+    if status == 202:
+        show_phone(env, args.opt_out, wait_for_messages=0.0)
+    return 0 if status == 202 else 1
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("event", nargs="?", choices=EVENTS, help="the event to make")
@@ -284,8 +324,16 @@ def main():
     parser.add_argument("--show", metavar="PHONE", help="only show the phone's items, register entry and messages")
     parser.add_argument("--ask", metavar="PHONE", nargs="+", help="ask the register's API about these phones, as a "
                         "dialer does: GET /v1/opt-outs/{phone} for one, POST /v1/opt-outs/check for several")
+    parser.add_argument("--opt-out", metavar="PHONE", help="record an opt-out of PHONE through the register's API, "
+                        "as a company service does (POST /v1/opt-outs, signed by AWS IAM in production)")
+    parser.add_argument("--channel", default="agent", help="--opt-out: where the person said it (default agent)")
+    parser.add_argument("--reference", help="--opt-out: the caller's own id of it (default: a fresh one)")
+    parser.add_argument("--principal", default="arn:aws:sts::000000000000:assumed-role/local-agent-desk/trigger",
+                        help="--opt-out: the IAM principal API Gateway would hand the function")
     args = parser.parse_args()
     env = load_session(need_webhook=not args.show)
+    if args.opt_out:
+        return record_opt_out(env, args)
     if args.show:
         show_phone(env, args.show)
         return 0

@@ -414,7 +414,8 @@ async fn export_writes_every_entry_with_its_verdict_as_json_lines_and_csv() {
             "verified",
             "problem",
             "earlierRequest",
-            "kind"
+            "kind",
+            "channel"
         ]
     );
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();

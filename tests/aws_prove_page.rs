@@ -281,3 +281,43 @@ async fn imported_first_and_imported_only_pages_tell_the_lists_date_the_request_
         "the reason matches the state"
     );
 }
+
+/// An opt-out a company service recorded through the register's API: the page names who
+/// recorded it, the channel, the reference and the request as received, and says it rests
+/// on the company's own record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_opt_out_s_page_names_who_recorded_it_and_what_it_rests_on() {
+    use call_events::adapters::DynamoDncRegister;
+    use call_events::entrypoints::api::{ApiEvent, ApiHandler};
+    use call_events::usecases::ask::DEADLINE;
+    const RECORDED: &str = "+12025550873";
+    let aws = TestAws::new().await;
+    let register = DynamoDncRegister::new(aws.dynamodb.clone(), &aws.resources.dnc_table_name);
+    let api = ApiHandler::new(register.clone(), register, DEADLINE);
+    let principal = "arn:aws:sts::123456789012:assumed-role/agent-desk/maria";
+    let body = r#"{"phone":"+12025550873","channel":"agent","occurredAt":"2026-12-01T15:04:05Z","reference":"call-8812","note":"asked never to be called again"}"#;
+    let event = ApiEvent::read(serde_json::json!({
+        "rawPath": "/v1/opt-outs",
+        "body": body,
+        "requestContext": {
+            "requestId": "Gx1aXjT2oAMEV9Q=",
+            "http": { "method": "POST", "path": "/v1/opt-outs", "sourceIp": "10.20.30.40" },
+            "authorizer": { "iam": { "userArn": principal } }
+        }
+    }));
+    let (answer, _) = api.respond(&event).await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    let proved = prove_page(&aws, RECORDED, "proof-page-recorded");
+    assert_eq!(proved.code, Some(4), "{}{}", proved.stdout, proved.stderr);
+    for shown in [
+        "RECORDED, NOT SIGNED",
+        principal,
+        "Channel",
+        "call-8812",
+        "10.20.30.40",
+        "asked never to be called again",
+        "api (recorded by a company service",
+    ] {
+        assert!(proved.dom.contains(shown), "{shown} not on the page");
+    }
+}

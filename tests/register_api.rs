@@ -48,7 +48,7 @@ fn on_register(register: &MemoryDncRegister, phone: &str) {
 }
 
 async fn answer(register: MemoryDncRegister, event: &ApiEvent) -> Answer {
-    ApiHandler::new(register, Duration::from_secs(5))
+    ApiHandler::new(register.clone(), register, Duration::from_secs(5))
         .respond(event)
         .await
         .0
@@ -172,7 +172,7 @@ async fn bad_questions_are_answered_400_naming_the_field_and_other_routes_404() 
         assert_eq!((a.status, &a.body), (status, &expected), "{method} {path}");
     }
     // Any event at all is answered, never a panic.
-    let a = ApiHandler::new(register, Duration::from_secs(1))
+    let a = ApiHandler::new(register.clone(), register, Duration::from_secs(1))
         .respond(&ApiEvent::read(json!([1, 2, 3])))
         .await
         .0;
@@ -212,7 +212,7 @@ impl RegisterLookup for Broken {
 async fn a_register_that_fails_or_does_not_answer_in_time_is_a_503_never_a_callable_phone() {
     let check = json!({"phones": ["+12025550100", "+12025550101"]}).to_string();
     for broken in [Broken(None), Broken(Some(Duration::from_secs(60)))] {
-        let handler = ApiHandler::new(broken, Duration::from_secs(5));
+        let handler = ApiHandler::new(broken, MemoryDncRegister::new(), Duration::from_secs(5));
         for event in [
             event("GET", "/v1/opt-outs/+12025550100", None),
             event("POST", "/v1/opt-outs/check", Some(&check)),
@@ -232,7 +232,7 @@ async fn a_register_that_fails_or_does_not_answer_in_time_is_a_503_never_a_calla
 #[tokio::test]
 async fn the_answer_is_api_gateway_s_and_the_log_names_the_caller() {
     let register = MemoryDncRegister::new();
-    let (answer, log) = ApiHandler::new(register, Duration::from_secs(5))
+    let (answer, log) = ApiHandler::new(register.clone(), register, Duration::from_secs(5))
         .respond(&event("GET", "/v1/opt-outs/+12025550100", None))
         .await;
     let response = answer.into_response();
@@ -246,4 +246,210 @@ async fn the_answer_is_api_gateway_s_and_the_log_names_the_caller() {
     assert_eq!(log["caller"], json!(CALLER));
     assert_eq!(log["requestId"], json!("req-1"));
     assert_eq!(log["phones"], json!(1));
+}
+
+fn record_event(principal: Option<&str>, body: &str) -> ApiEvent {
+    let mut event = json!({
+        "version": "2.0",
+        "rawPath": "/v1/opt-outs",
+        "body": body,
+        "requestContext": {
+            "requestId": "req-rec",
+            "http": { "method": "POST", "path": "/v1/opt-outs", "sourceIp": "10.1.2.3" },
+        }
+    });
+    if let Some(principal) = principal {
+        event["requestContext"]["authorizer"] = json!({ "iam": { "userArn": principal } });
+    }
+    ApiEvent::read(event)
+}
+
+const AGENT_DESK: &str = "arn:aws:sts::123456789012:assumed-role/agent-desk/session";
+
+#[tokio::test]
+async fn an_agent_s_opt_out_is_on_the_register_before_the_answer_and_a_retry_adds_nothing() {
+    let register = MemoryDncRegister::new();
+    let handler = ApiHandler::new(register.clone(), register.clone(), Duration::from_secs(5));
+    let body = r#"{"phone":"(202) 555-0177","channel":"agent","occurredAt":"2026-12-01T15:04:05Z","reference":"call-8812","note":"said never call again"}"#;
+    let (answer, _) = handler.respond(&record_event(Some(AGENT_DESK), body)).await;
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    assert_eq!(
+        answer.body,
+        json!({
+            "phone": "+12025550177",
+            "onRegister": true,
+            "dncAt": "2026-12-01T15:04:05.000Z",
+            "requestState": "pending",
+        })
+    );
+    // Read by the next GET.
+    let (lookup, _) = handler
+        .respond(&event("GET", "/v1/opt-outs/+12025550177", None))
+        .await;
+    assert_eq!(lookup.body["onRegister"], json!(true));
+    assert_eq!(lookup.body["kinds"], json!(["api"]));
+    // The evidence: who recorded it, where, the exact body, the request.
+    let item = register.item("+12025550177").unwrap();
+    let evidence = item["evidence"].as_m().unwrap();
+    let text = |name: &str| evidence[name].as_s().unwrap().clone();
+    assert_eq!(text("kind"), "api");
+    assert_eq!(text("principal"), AGENT_DESK);
+    assert_eq!(text("channel"), "agent");
+    assert_eq!(text("reference"), "call-8812");
+    assert_eq!(text("body"), body);
+    assert_eq!(text("sourceIp"), "10.1.2.3");
+    assert_eq!(text("requestId"), "req-rec");
+    assert_eq!(item["reason"].as_s().unwrap(), "opt_out");
+
+    // The same principal and reference again (another body, even): the same answer,
+    // nothing added.
+    let again = r#"{"phone":"+12025550177","channel":"agent","reference":"call-8812"}"#;
+    let (retry, _) = handler
+        .respond(&record_event(Some(AGENT_DESK), again))
+        .await;
+    assert_eq!(retry, answer);
+    assert_eq!(register.item("+12025550177").unwrap(), item);
+    // Another service's reference of the same name is its own signal.
+    let other = "arn:aws:sts::123456789012:assumed-role/sms-bridge/session";
+    let (second, _) = handler.respond(&record_event(Some(other), again)).await;
+    assert_eq!(second.status, 202);
+    assert_eq!(
+        register.item("+12025550177").unwrap()["signals"]
+            .as_n()
+            .unwrap(),
+        "2"
+    );
+}
+
+#[tokio::test]
+async fn an_opt_out_without_a_principal_or_with_a_bad_field_keeps_nothing() {
+    let register = MemoryDncRegister::new();
+    let handler = ApiHandler::new(register.clone(), register.clone(), Duration::from_secs(5));
+    let good = r#"{"phone":"+12025550178","channel":"sms","reference":"r-1"}"#;
+    let (answer, _) = handler.respond(&record_event(None, good)).await;
+    assert_eq!(
+        (answer.status, answer.body),
+        (403, json!({"error": "no_principal"}))
+    );
+    for (body, field) in [
+        (
+            r#"{"phone":"+12025550178","channel":"fax","reference":"r-1"}"#,
+            "channel",
+        ),
+        (r#"{"phone":"+12025550178","channel":"sms"}"#, "reference"),
+        (
+            r#"{"phone":"nope","channel":"sms","reference":"r-1"}"#,
+            "phone",
+        ),
+    ] {
+        let (answer, _) = handler.respond(&record_event(Some(AGENT_DESK), body)).await;
+        assert_eq!(answer.status, 400, "{body}");
+        assert_eq!(answer.body["field"], json!(field), "{body}");
+    }
+    assert!(register.item("+12025550178").is_none());
+}
+
+mod any_order {
+    use call_events::core::api_request::{Channel, OptOutRequest};
+    use call_events::core::domain::{EventId, Phone, Timestamp};
+    use call_events::core::lead::{DncSignal, SignalSource};
+    use call_events::core::register::{
+        DncReason, DncSignalRecord, Evidence, RegisterEntry, Registered, RequestState, register,
+    };
+    use call_events::usecases::opt_out::{Caller, opt_out_signal};
+    use call_events_messages::{ImportedKind, Provenance};
+    use proptest::prelude::*;
+
+    const PHONE: &str = "+12025550190";
+
+    fn at(minute: u32) -> Timestamp {
+        Timestamp::parse(&format!("2026-11-02T10:{minute:02}:00Z")).unwrap()
+    }
+
+    fn signal(reason: DncReason, minute: u32, id: &str) -> DncSignal {
+        DncSignal {
+            phone: Phone::parse(PHONE).unwrap(),
+            campaign_id: None,
+            external_lead_id: None,
+            reason,
+            at: at(minute),
+            source: SignalSource {
+                event_time: at(minute),
+                event_id: EventId::from_stored(id.into()),
+            },
+        }
+    }
+
+    fn three(signed: u32, imported: u32, api: u32) -> [DncSignalRecord; 3] {
+        let platform = DncSignalRecord::new(
+            &signal(
+                DncReason::Keypress9,
+                signed,
+                "evt_00000000000000000000000000000001",
+            ),
+            Evidence::of_request(at(signed).to_rfc3339(), "t=1,v2=00".into(), b"{}"),
+        );
+        let import = DncSignalRecord {
+            signal: signal(
+                DncReason::Imported,
+                imported,
+                "imp_00000000000000000000000000000002",
+            ),
+            evidence: Provenance {
+                kind: ImportedKind::Imported,
+                source: "crm".into(),
+                file_sha256: "0".repeat(64),
+                line: 2,
+                line_text: PHONE.into(),
+                imported_at: at(59).to_rfc3339(),
+            }
+            .into(),
+        };
+        let request = OptOutRequest {
+            phone: Phone::parse(PHONE).unwrap(),
+            channel: Channel::Agent,
+            occurred_at: Some(at(api)),
+            reference: "ref-1".into(),
+            note: None,
+        };
+        let caller = Caller {
+            principal: "arn:aws:iam::123456789012:user/desk".into(),
+            source_ip: "10.0.0.1".into(),
+            request_id: "r".into(),
+        };
+        let recorded = opt_out_signal(&request, &caller, b"{}", at(59));
+        [platform, import, recorded]
+    }
+
+    proptest! {
+        /// A signed platform signal, an import and an API opt-out of one phone: the earliest
+        /// first in any order, each counted once, a request owed, the signed one kept.
+        #[test]
+        fn the_earliest_stays_first_whatever_the_order(
+            minutes in (0u32..5, 0u32..5, 0u32..5),
+            order in Just([0usize, 1, 2]).prop_shuffle(),
+            twice in any::<bool>(),
+        ) {
+            let signals = three(minutes.0, minutes.1, minutes.2);
+            let mut entry: Option<RegisterEntry> = None;
+            let mut fed: Vec<usize> = order.to_vec();
+            if twice {
+                fed.extend(order.iter().rev());
+            }
+            for i in fed {
+                entry = Some(match register(entry.as_ref(), &signals[i], at(59)) {
+                    Registered::Changed(e) | Registered::Known(e) => e,
+                });
+            }
+            let entry = entry.unwrap();
+            let earliest = signals.iter().min_by(|a, b| a.order().cmp(&b.order())).unwrap();
+            prop_assert_eq!(&entry.first, earliest);
+            prop_assert_eq!(entry.signals, 3);
+            let pending = matches!(entry.request, RequestState::Pending { .. });
+            prop_assert!(pending, "a request is owed");
+            if !entry.first.is_signed() {
+                prop_assert_eq!(entry.signed.as_ref(), Some(&signals[0]));
+            }
+        }
+    }
 }

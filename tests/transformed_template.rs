@@ -279,6 +279,7 @@ fn the_register_s_routes_are_authorized_by_aws_iam_and_the_ask_policy_is_the_lea
     let iam = json!([{ "AWS_IAM": [] }]);
     assert_eq!(routes["get /v1/opt-outs/{phone}"], iam);
     assert_eq!(routes["post /v1/opt-outs/check"], iam);
+    assert_eq!(routes["post /v1/opt-outs"], iam);
     for (route, security) in &routes {
         if route.contains(" /v1/") {
             assert_eq!(security, &iam, "{route} must be authorized by AWS IAM");
@@ -290,24 +291,22 @@ fn the_register_s_routes_are_authorized_by_aws_iam_and_the_ask_policy_is_the_lea
         "the webhook's route stays open to the platform"
     );
 
-    let policy = &t["Resources"]["RegisterAskPolicy"];
-    assert_eq!(policy["Type"], json!("AWS::IAM::ManagedPolicy"));
-    let statements = policy["Properties"]["PolicyDocument"]["Statement"]
-        .as_array()
-        .unwrap();
-    assert_eq!(statements.len(), 1);
-    assert_eq!(statements[0]["Effect"], json!("Allow"));
-    assert_eq!(statements[0]["Action"], json!(["execute-api:Invoke"]));
-    let resources: Vec<String> = statements[0]["Resource"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["Fn::Sub"].as_str().unwrap().to_owned())
-        .collect();
+    let resources = invoked_routes(&t, "RegisterAskPolicy");
     let api = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebhookApi}";
     assert_eq!(
         resources,
         [
+            format!("{api}/*/GET/v1/opt-outs/*"),
+            format!("{api}/*/POST/v1/opt-outs/check"),
+        ]
+    );
+
+    // Who hears opt-outs may record one, and ask; nothing else.
+    let resources = invoked_routes(&t, "RegisterRecordPolicy");
+    assert_eq!(
+        resources,
+        [
+            format!("{api}/*/POST/v1/opt-outs"),
             format!("{api}/*/GET/v1/opt-outs/*"),
             format!("{api}/*/POST/v1/opt-outs/check"),
         ]
@@ -321,9 +320,35 @@ fn the_register_s_routes_are_authorized_by_aws_iam_and_the_ask_policy_is_the_lea
         .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap())
         .collect();
     assert_eq!(statements.len(), 1, "{statements:?}");
-    assert_eq!(statements[0]["Action"], json!(["dynamodb:BatchGetItem"]));
+    assert_eq!(
+        statements[0]["Action"],
+        json!([
+            "dynamodb:BatchGetItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem"
+        ])
+    );
     assert_eq!(
         statements[0]["Resource"],
         json!({"Fn::GetAtt": ["DncRegisterTable", "Arn"]})
     );
+}
+
+/// The routes a managed policy of the template allows to invoke: it must be one statement
+/// allowing `execute-api:Invoke` and nothing else.
+fn invoked_routes(t: &Value, policy: &str) -> Vec<String> {
+    let policy = &t["Resources"][policy];
+    assert_eq!(policy["Type"], json!("AWS::IAM::ManagedPolicy"));
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(statements[0]["Effect"], json!("Allow"));
+    assert_eq!(statements[0]["Action"], json!(["execute-api:Invoke"]));
+    statements[0]["Resource"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Fn::Sub"].as_str().unwrap().to_owned())
+        .collect()
 }

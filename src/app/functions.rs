@@ -99,7 +99,7 @@ pub fn build_relay(config: &RelayConfig, sdk: &SdkConfig) -> LiveRelay {
 }
 
 /// The register API's handler, as it runs in Lambda.
-pub type LiveApi = crate::entrypoints::api::ApiHandler<DynamoDncRegister>;
+pub type LiveApi = crate::entrypoints::api::ApiHandler<DynamoDncRegister, DynamoDncRegister>;
 
 /// The register API's start-up: configuration, and the client it reads the register with.
 pub async fn start_api() -> Result<LiveApi, StartupError> {
@@ -111,5 +111,9 @@ pub async fn start_api() -> Result<LiveApi, StartupError> {
 pub fn build_api(config: &crate::config::ApiConfig, sdk: &SdkConfig) -> LiveApi {
     let register =
         DynamoDncRegister::new(aws_sdk_dynamodb::Client::new(sdk), &config.dnc_table_name);
-    crate::entrypoints::api::ApiHandler::new(register, crate::usecases::ask::DEADLINE)
+    crate::entrypoints::api::ApiHandler::new(
+        register.clone(),
+        register,
+        crate::usecases::ask::DEADLINE,
+    )
 }

@@ -17,6 +17,7 @@ use crate::core::register::{
     DncReason, DncSource, Evidence, Provenance, RegisterEntry, RequestState,
 };
 use crate::core::signature::{Scheme, SignatureError, Verifier};
+use call_events_messages::ApiRecord;
 
 /// US telemarketing rules: an opt-out is honoured within 10 business days.
 pub const HONOURED_WITHIN_BUSINESS_DAYS: u32 = 10;
@@ -110,6 +111,9 @@ pub enum Verdict {
     /// On the register from an imported list only: its provenance is shown, and no
     /// platform signature stands behind it: exit 4.
     Imported,
+    /// On the register as a company service recorded it (`POST /v1/opt-outs`): who
+    /// recorded it is shown, and it rests on the company's own record: exit 4.
+    Recorded,
 }
 
 impl Verdict {
@@ -118,16 +122,8 @@ impl Verdict {
             Self::Proven => 0,
             Self::NotOnRegister => 1,
             Self::NotProven => 2,
-            Self::Imported => 4,
+            Self::Imported | Self::Recorded => 4,
         }
-    }
-}
-
-/// The kind of a register entry's first signal, as `prove` and `export` name it.
-pub fn signal_kind(signed: bool) -> &'static str {
-    match signed {
-        true => "signed",
-        false => "imported",
     }
 }
 
@@ -151,6 +147,10 @@ pub struct Proof {
     /// The first signal's provenance, when it was imported.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Provenance>,
+    /// The first signal's record, when a company service recorded it (kind `api`): who,
+    /// where the person said it, the caller's reference, the exact request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<ApiRecord>,
     /// The signed request checked: the first signal's, or when that was imported, the
     /// earliest signal the platform reported for the phone (`signedAt` its time).
     pub evidence: Option<EvidenceCheck>,
@@ -188,6 +188,7 @@ pub fn prove(phone: &str, found: Found, leads: Vec<LeadFlag>, verifier: &Verifie
         source: None,
         signals: None,
         kind: None,
+        recorded: None,
         provenance: None,
         evidence: None,
         signed_at: None,
@@ -210,6 +211,7 @@ pub fn prove(phone: &str, found: Found, leads: Vec<LeadFlag>, verifier: &Verifie
     };
     let first = &entry.first;
     let provenance = first.evidence.imported().cloned();
+    let recorded = first.evidence.api().cloned();
     // The signed request that proves the opt-out: the first signal's, or the earliest
     // signed one kept beside an imported first.
     let signed = [Some(first), entry.signed.as_ref()]
@@ -226,6 +228,7 @@ pub fn prove(phone: &str, found: Found, leads: Vec<LeadFlag>, verifier: &Verifie
     let learnt_at = evidence
         .as_ref()
         .map(|e| e.received_at.clone())
+        .or_else(|| recorded.as_ref().map(|r| r.received_at.clone()))
         .or_else(|| provenance.as_ref().map(|p| p.imported_at.clone()));
     // To the first send recorded (for an entry of the first release, which recorded none,
     // the one this release recorded).
@@ -237,6 +240,10 @@ pub fn prove(phone: &str, found: Found, leads: Vec<LeadFlag>, verifier: &Verifie
     (proof.verdict, proof.problem) = match &evidence {
         Some(evidence) if evidence.verified => (Verdict::Proven, None),
         Some(evidence) => (Verdict::NotProven, evidence.problem.clone()),
+        None if recorded.is_some() => (
+            Verdict::Recorded,
+            Some(NO_SIGNATURE_BEHIND_A_RECORD.to_owned()),
+        ),
         None => (
             Verdict::Imported,
             Some(NO_SIGNATURE_BEHIND_AN_IMPORT.to_owned()),
@@ -247,8 +254,9 @@ pub fn prove(phone: &str, found: Found, leads: Vec<LeadFlag>, verifier: &Verifie
     } else {
         proof.signed_at = signed.map(|(_, at)| at.to_rfc3339());
     }
-    proof.kind = Some(signal_kind(first.is_signed()));
+    proof.kind = Some(first.evidence.kind());
     proof.provenance = provenance;
+    proof.recorded = recorded;
     proof.on_register = true;
     proof.dnc_at = Some(first.signal.at.to_rfc3339());
     proof.reason = Some(first.signal.reason);
@@ -280,6 +288,11 @@ pub fn prove(phone: &str, found: Found, leads: Vec<LeadFlag>, verifier: &Verifie
 /// What `prove` says of an entry that only an import put on the register.
 pub const NO_SIGNATURE_BEHIND_AN_IMPORT: &str = "imported from the company's own list: its \
      provenance shows what the list held, and no platform signature stands behind it";
+
+/// What `prove` says of an entry whose first signal a company service recorded.
+pub const NO_SIGNATURE_BEHIND_A_RECORD: &str = "recorded by a company service through the \
+     register's API: it rests on the company's own record, and no platform signature stands \
+     behind it";
 
 /// Business days from the evidence's receipt to the request's (RFC 3339 times); `None`
 /// when either cannot be read.
@@ -358,6 +371,11 @@ impl Proof {
                  platform signature stands behind it",
                 self.phone
             ),
+            Verdict::Recorded => format!(
+                "RECORDED, NOT SIGNED: {} is on the DNC register as a company service \
+                 recorded it; it rests on the company's own record",
+                self.phone
+            ),
             Verdict::NotProven => format!(
                 "NOT PROVEN: {}: {}",
                 self.phone,
@@ -407,6 +425,19 @@ impl Proof {
             );
             row("file", format!("sha256 {}, line {}", p.file_sha256, p.line));
             row("line", format!("{:?}", p.line_text));
+        }
+        if let Some(r) = &self.recorded {
+            row("recorded by", r.principal.clone());
+            row("channel", r.channel.clone());
+            row("reference", format!("{:?}", r.reference));
+            row(
+                "received",
+                format!(
+                    "{}  request {} from {}",
+                    r.received_at, r.request_id, r.source_ip
+                ),
+            );
+            row("request body", r.body.clone());
         }
         if let Some(at) = &self.signed_at {
             row("signed signal", format!("{at}  the platform's own"));
@@ -514,13 +545,16 @@ pub struct ExportRow {
     /// A first request an earlier release sent at a time it did not record
     /// (`requestSentAt` is then a resend's).
     pub earlier_request: Option<String>,
-    /// The first signal's kind: `signed` or `imported`.
+    /// The first signal's kind: `signed`, `imported` or `api`.
     pub kind: Option<&'static str>,
+    /// Where the person said it, for a first signal a company service recorded (`agent`,
+    /// `sms`, ...).
+    pub channel: Option<String>,
 }
 
 impl ExportRow {
     /// The CSV header, in the order of the fields.
-    pub const COLUMNS: [&'static str; 11] = [
+    pub const COLUMNS: [&'static str; 12] = [
         "phone",
         "dncAt",
         "reason",
@@ -532,6 +566,7 @@ impl ExportRow {
         "problem",
         "earlierRequest",
         "kind",
+        "channel",
     ];
 
     /// The row of an entry read (`Ok`) or of an item that cannot be (`Err(why)`).
@@ -550,11 +585,12 @@ impl ExportRow {
             problem: proof.problem,
             earlier_request: proof.earlier_request,
             kind: proof.kind,
+            channel: proof.recorded.map(|r| r.channel),
         }
     }
 
     /// The row's fields as CSV cells, in [`COLUMNS`](Self::COLUMNS) order.
-    pub fn cells(&self) -> [String; 11] {
+    pub fn cells(&self) -> [String; 12] {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
         [
             self.phone.clone(),
@@ -568,6 +604,7 @@ impl ExportRow {
             text(&self.problem),
             text(&self.earlier_request),
             self.kind.unwrap_or_default().to_owned(),
+            text(&self.channel),
         ]
     }
 }

@@ -70,6 +70,11 @@ fn header_parts(header: &str) -> (Option<&str>, Option<(&str, &str)>) {
 /// the day after receipt, the 10th marked, the opt-out, the receipt and the request's send.
 fn timeline(proof: &Proof, now: Timestamp) -> String {
     let Some(evidence) = &proof.evidence else {
+        if proof.recorded.is_some() {
+            return "<p>No signed request is kept: nothing to draw (when the person said it \
+                    and when the service recorded it are in the table above).</p>"
+                .to_owned();
+        }
         return "<p>No signed request is kept: nothing to draw (the list's date and the \
                 import's time are in the table above).</p>"
             .to_owned();
@@ -268,6 +273,11 @@ pub fn page(proof: &Proof, now: Timestamp) -> String {
                 .to_owned(),
             "unproven",
         ),
+        Verdict::Recorded => (
+            "RECORDED, NOT SIGNED: recorded by a company service; it rests on the company's own record"
+                .to_owned(),
+            "unproven",
+        ),
     };
     let mut rows = String::new();
     let mut row = |label: &str, value: String| {
@@ -283,6 +293,10 @@ pub fn page(proof: &Proof, now: Timestamp) -> String {
             "Opt-out, by the company's list",
             format!("{at} (the company's own record: no signature stands behind this date)"),
         ),
+        (Some(at), None) if proof.recorded.is_some() => row(
+            "Opt-out, as a company service recorded it",
+            format!("{at} (when the person said it, by the service's own record)"),
+        ),
         (Some(at), None) => row("Opt-out (the platform's signal)", at.clone()),
         _ => {}
     }
@@ -295,6 +309,9 @@ pub fn page(proof: &Proof, now: Timestamp) -> String {
             match kind {
                 "signed" => "signed (the platform's signed request)".to_owned(),
                 "imported" => "imported (a line of the company's own list)".to_owned(),
+                "api" => {
+                    "api (recorded by a company service through the register's API)".to_owned()
+                }
                 other => other.to_owned(),
             },
         );
@@ -307,6 +324,18 @@ pub fn page(proof: &Proof, now: Timestamp) -> String {
     }
     if let Some(campaign) = &proof.campaign_id {
         row("Campaign", campaign.clone());
+    }
+    if let Some(r) = &proof.recorded {
+        row("Recorded by", r.principal.clone());
+        row("Channel", r.channel.clone());
+        row("Their reference", r.reference.clone());
+        row(
+            "Received",
+            format!(
+                "{}, request {} from {}",
+                r.received_at, r.request_id, r.source_ip
+            ),
+        );
     }
     if let Some(p) = &proof.provenance {
         row(
@@ -414,7 +443,18 @@ pub fn page(proof: &Proof, now: Timestamp) -> String {
                 escape(&p.file_sha256),
                 escape(&p.line_text)
             ),
-            None => "<p>No signed request is kept.</p>".to_owned(),
+            None => match &proof.recorded {
+                Some(r) => format!(
+                    "<p>No signed request is kept: a company service recorded the opt-out \
+                     through the register's API, as <code>{}</code>. The request it sent:</p>\
+                     <pre class=\"body\">{}</pre><p class=\"note\">A record of this kind \
+                     shows who recorded what and when; it rests on the company's own record, \
+                     not on the person's signed request.</p>",
+                    escape(&r.principal),
+                    escape(&r.body)
+                ),
+                None => "<p>No signed request is kept.</p>".to_owned(),
+            },
         },
     };
     let business = match (proof.business_days_to_request, &proof.evidence) {
@@ -509,6 +549,7 @@ mod tests {
             signals: None,
             kind: None,
             provenance: None,
+            recorded: None,
             evidence: None,
             signed_at: None,
             request_state: None,

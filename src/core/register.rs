@@ -96,7 +96,12 @@ impl TryFrom<StoredSignal> for DncSignalRecord {
         let time = |field: &str, raw: &str| {
             Timestamp::parse(raw).map_err(|e| format!("a stored DNC signal's {field}: {e}"))
         };
-        if stored.reason.is_signed() != stored.evidence.signed().is_some() {
+        let expected = match stored.reason {
+            DncReason::Imported => "imported",
+            DncReason::OptOut => "api",
+            _ => "signed",
+        };
+        if stored.evidence.kind() != expected {
             return Err(format!(
                 "a stored DNC signal of reason {} with the wrong kind of evidence",
                 stored.reason.as_str()
@@ -129,9 +134,17 @@ impl DncSignalRecord {
         }
     }
 
-    /// Whether a platform signature stands behind the signal (it was not imported).
+    /// Whether a platform signature stands behind the signal (it was not imported, nor
+    /// recorded by a company service).
     pub fn is_signed(&self) -> bool {
         self.evidence.signed().is_some()
+    }
+
+    /// Whether the signal owes the phone its DNC request at once: a platform signal, or an
+    /// opt-out a company service recorded (an imported entry owes one only if the import
+    /// asked).
+    pub fn owes_request(&self) -> bool {
+        self.signal.reason.owes_request()
     }
 
     pub fn phone(&self) -> &Phone {
@@ -249,7 +262,7 @@ pub fn register(
             signed: None,
             signals: 1,
             recent_signal_ids: VecDeque::from([signal.id().to_owned()]),
-            request: match signal.is_signed() {
+            request: match signal.owes_request() {
                 true => owed(),
                 false => RequestState::NotOwed,
             },
@@ -281,7 +294,7 @@ pub fn register(
         entry.request,
         RequestState::NotOwed | RequestState::PendingImport { .. }
     );
-    if owed_by_import && signal.is_signed() {
+    if owed_by_import && signal.owes_request() {
         entry.request = owed();
     }
     Registered::Changed(entry)

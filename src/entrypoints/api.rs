@@ -15,11 +15,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tracing::error;
 
-use crate::core::api_request::{FieldError, parse_check};
+use crate::core::api_request::{FieldError, parse_check, parse_opt_out};
 use crate::core::dial_list::{Country, read_phone};
-use crate::ports::RegisterLookup;
+use crate::core::domain::Timestamp;
+use crate::ports::{DncRegisterStore, RegisterLookup};
 use crate::telemetry::error_chain;
 use crate::usecases::ask::{AskError, Standing, ask};
+use crate::usecases::opt_out::{Caller, opt_out_signal, record_opt_out};
 
 /// The fields of the event the API reads.
 #[derive(Debug, Default, Deserialize)]
@@ -44,6 +46,7 @@ struct RequestContext {
 struct HttpContext {
     method: Option<String>,
     path: Option<String>,
+    source_ip: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -120,12 +123,16 @@ enum Route<'a> {
     Lookup(&'a str),
     /// `POST /v1/opt-outs/check`.
     Check,
+    /// `POST /v1/opt-outs`.
+    Record,
 }
 
 fn route<'a>(method: &str, path: &'a str) -> Result<Route<'a>, Answer> {
     let path = path.strip_suffix('/').unwrap_or(path);
     match (method, path) {
         ("POST", "/v1/opt-outs/check") => Ok(Route::Check),
+        ("POST", "/v1/opt-outs") => Ok(Route::Record),
+        (_, "/v1/opt-outs") => Err(Answer::error(405, "method_not_allowed")),
         (_, "/v1/opt-outs/check") => Err(Answer::error(405, "method_not_allowed")),
         ("GET", p) => match p.strip_prefix("/v1/opt-outs/") {
             Some(phone) if !phone.is_empty() && !phone.contains('/') => Ok(Route::Lookup(phone)),
@@ -163,15 +170,21 @@ pub fn standing_json(standing: &Standing) -> Value {
     }
 }
 
-/// The API's handler: the register it asks, and how long a question may take.
-pub struct ApiHandler<R> {
+/// The API's handler: the register it asks (`R`) and records opt-outs on (`W`), and how
+/// long a request may take.
+pub struct ApiHandler<R, W> {
     register: R,
+    store: W,
     deadline: Duration,
 }
 
-impl<R: RegisterLookup> ApiHandler<R> {
-    pub fn new(register: R, deadline: Duration) -> Self {
-        Self { register, deadline }
+impl<R: RegisterLookup, W: DncRegisterStore> ApiHandler<R, W> {
+    pub fn new(register: R, store: W, deadline: Duration) -> Self {
+        Self {
+            register,
+            store,
+            deadline,
+        }
     }
 
     /// The answer to one request, and its log line (one JSON line per request on stdout).
@@ -208,6 +221,7 @@ impl<R: RegisterLookup> ApiHandler<R> {
 
     async fn answer(&self, route: Route<'_>, event: &ApiEvent) -> (Answer, usize) {
         let phones = match route {
+            Route::Record => return (self.record(event).await, 1),
             Route::Lookup(text) => path_phone(text).map(|p| vec![p]),
             Route::Check => parse_check(&event.body()),
         };
@@ -229,11 +243,59 @@ impl<R: RegisterLookup> ApiHandler<R> {
             }
         };
         let body = match route {
-            Route::Lookup(_) => standings.first().map(standing_json).unwrap_or(Value::Null),
             Route::Check => {
                 json!({ "results": standings.iter().map(standing_json).collect::<Vec<_>>() })
             }
+            _ => standings.first().map(standing_json).unwrap_or(Value::Null),
         };
         (Answer { status: 200, body }, asked)
+    }
+
+    /// `POST /v1/opt-outs`: on the register before the answer.
+    async fn record(&self, event: &ApiEvent) -> Answer {
+        let context = &event.request_context;
+        let Some(principal) = context
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.iam.as_ref())
+            .and_then(|iam| iam.user_arn.clone())
+            .filter(|arn| !arn.is_empty())
+        else {
+            // API Gateway's AWS_IAM authorizer always names the caller: without one, the
+            // request did not come through it.
+            return Answer::error(403, "no_principal");
+        };
+        let now = Timestamp::now();
+        let body = event.body();
+        let request = match parse_opt_out(&body, now) {
+            Ok(request) => request,
+            Err(e) => return Answer::refused(&e),
+        };
+        let caller = Caller {
+            principal,
+            source_ip: context.http.source_ip.clone().unwrap_or_default(),
+            request_id: context.request_id.clone().unwrap_or_default(),
+        };
+        let signal = opt_out_signal(&request, &caller, &body, now);
+        let recording = record_opt_out(&self.store, &signal, now);
+        match tokio::time::timeout(self.deadline, recording).await {
+            Ok(Ok(entry)) => Answer {
+                status: 202,
+                body: json!({
+                    "phone": request.phone.as_str(),
+                    "onRegister": true,
+                    "dncAt": entry.first.signal.at.to_rfc3339(),
+                    "requestState": entry.request.name(),
+                }),
+            },
+            Ok(Err(e)) => {
+                error!(error = %error_chain(&e), "an opt-out could not be recorded");
+                Answer::error(503, "backend_unavailable")
+            }
+            Err(_elapsed) => {
+                error!("an opt-out was not recorded within {:?}", self.deadline);
+                Answer::error(503, "backend_unavailable")
+            }
+        }
     }
 }

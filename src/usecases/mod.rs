@@ -17,6 +17,7 @@ pub mod ask;
 pub mod deadlines;
 pub mod import;
 pub mod keyring;
+pub mod opt_out;
 pub mod record;
 pub mod redrive;
 pub mod relay;

@@ -37,7 +37,7 @@ pub const PHONE_PATTERN: &str = r"^\+[1-9][0-9]{1,14}$";
 pub const EVENT_ID_PATTERN: &str = r"^evt_[0-9a-f]{32}$";
 /// A DNC signal's id: the platform's event id, or `imp_` and 32 lower-case hex digits for
 /// an imported signal (`call-events-dnc import`).
-pub const SIGNAL_ID_PATTERN: &str = r"^(evt|imp)_[0-9a-f]{32}$";
+pub const SIGNAL_ID_PATTERN: &str = r"^(evt|imp|api)_[0-9a-f]{32}$";
 
 /// The version of the message bodies: 1. A reader of this crate refuses any other, so a
 /// consumer fails loudly (and its queue's redrive policy keeps the message) rather than
@@ -164,14 +164,20 @@ pub enum DncReason {
     /// signed request.
     #[serde(rename = "imported")]
     Imported,
+    /// The person opted out through another channel (an agent, a text, an e-mail, ...), as
+    /// a company service recorded it through the register's API: its evidence is that
+    /// record ([`ApiRecord`]), not a signed request.
+    #[serde(rename = "opt_out")]
+    OptOut,
 }
 
 impl DncReason {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::Keypress9,
         Self::CallResultDnc,
         Self::DncCreated,
         Self::Imported,
+        Self::OptOut,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -180,6 +186,7 @@ impl DncReason {
             Self::CallResultDnc => "call_result_dnc",
             Self::DncCreated => "dnc_created",
             Self::Imported => "imported",
+            Self::OptOut => "opt_out",
         }
     }
 
@@ -191,11 +198,18 @@ impl DncReason {
             Self::CallResultDnc => DncEventType::CallEnded,
             Self::DncCreated => DncEventType::DncCreated,
             Self::Imported => DncEventType::Import,
+            Self::OptOut => DncEventType::Api,
         }
     }
 
     /// Whether a signal of this reason came from the platform, in a signed request.
     pub fn is_signed(self) -> bool {
+        !matches!(self, Self::Imported | Self::OptOut)
+    }
+
+    /// Whether a signal of this reason owes the phone its DNC request at once (every one
+    /// but an imported list's entry: the import decides).
+    pub fn owes_request(self) -> bool {
         self != Self::Imported
     }
 }
@@ -212,6 +226,9 @@ pub enum DncEventType {
     /// `call-events-dnc import`: the signal came from a list the company already kept.
     #[serde(rename = "import")]
     Import,
+    /// `POST /v1/opt-outs`: a company service recorded the opt-out.
+    #[serde(rename = "api")]
+    Api,
 }
 
 /// Where a DNC signal comes from: the sender's event, or (`eventType: import`) the import
@@ -295,6 +312,38 @@ pub struct Provenance {
     pub imported_at: String,
 }
 
+/// The `kind` of an opt-out a company service recorded: always `api`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum ApiKind {
+    #[default]
+    #[serde(rename = "api")]
+    Api,
+}
+
+/// What an opt-out recorded through the register's API (`POST /v1/opt-outs`) has instead
+/// of a signed request: who recorded it (the IAM principal API Gateway authorized), where
+/// the person said it, the caller's own reference, and the exact request. It rests on the
+/// company's own record: no platform signature stands behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiRecord {
+    pub kind: ApiKind,
+    /// The caller's IAM principal (its ARN), as API Gateway authorized it.
+    pub principal: String,
+    /// Where the person said it: `agent`, `sms`, `email`, `web`, `mail` or `other`.
+    pub channel: String,
+    /// The caller's own id of the opt-out (with the principal, what makes a retry the same).
+    pub reference: String,
+    pub source_ip: String,
+    /// API Gateway's id of the request.
+    pub request_id: String,
+    /// When the register received it (RFC 3339, UTC).
+    #[schemars(extend("format" = "date-time"))]
+    pub received_at: String,
+    /// The request's body, exactly.
+    pub body: String,
+}
+
 /// A DNC signal's evidence: the signed request it arrived in ([`Evidence`]), or, for an
 /// imported signal, its provenance ([`Provenance`], `kind: imported`). A signed request's
 /// evidence has no `kind`: its bytes are those of every earlier release.
@@ -303,6 +352,7 @@ pub struct Provenance {
 pub enum SignalEvidence {
     Signed(Evidence),
     Imported(Provenance),
+    Api(ApiRecord),
 }
 
 impl SignalEvidence {
@@ -310,7 +360,7 @@ impl SignalEvidence {
     pub fn signed(&self) -> Option<&Evidence> {
         match self {
             Self::Signed(evidence) => Some(evidence),
-            Self::Imported(_) => None,
+            Self::Imported(_) | Self::Api(_) => None,
         }
     }
 
@@ -318,7 +368,24 @@ impl SignalEvidence {
     pub fn imported(&self) -> Option<&Provenance> {
         match self {
             Self::Imported(provenance) => Some(provenance),
-            Self::Signed(_) => None,
+            Self::Signed(_) | Self::Api(_) => None,
+        }
+    }
+
+    /// The record of an opt-out a company service reported.
+    pub fn api(&self) -> Option<&ApiRecord> {
+        match self {
+            Self::Api(record) => Some(record),
+            Self::Signed(_) | Self::Imported(_) => None,
+        }
+    }
+
+    /// Its `kind`: `signed`, `imported` or `api`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Signed(_) => "signed",
+            Self::Imported(_) => "imported",
+            Self::Api(_) => "api",
         }
     }
 }
@@ -326,6 +393,12 @@ impl SignalEvidence {
 impl From<Evidence> for SignalEvidence {
     fn from(evidence: Evidence) -> Self {
         Self::Signed(evidence)
+    }
+}
+
+impl From<ApiRecord> for SignalEvidence {
+    fn from(record: ApiRecord) -> Self {
+        Self::Api(record)
     }
 }
 
@@ -343,7 +416,7 @@ impl<'de> Deserialize<'de> for SignalEvidence {
         #[serde(rename_all = "camelCase")]
         struct Either {
             #[serde(default)]
-            kind: Option<ImportedKind>,
+            kind: Option<String>,
             #[serde(default)]
             received_at: Option<String>,
             #[serde(default)]
@@ -362,20 +435,46 @@ impl<'de> Deserialize<'de> for SignalEvidence {
             line_text: Option<String>,
             #[serde(default)]
             imported_at: Option<String>,
+            #[serde(default)]
+            principal: Option<String>,
+            #[serde(default)]
+            channel: Option<String>,
+            #[serde(default)]
+            reference: Option<String>,
+            #[serde(default)]
+            source_ip: Option<String>,
+            #[serde(default)]
+            request_id: Option<String>,
         }
         let either = Either::deserialize(deserializer)?;
         fn field<T, E: serde::de::Error>(value: Option<T>, name: &'static str) -> Result<T, E> {
             value.ok_or_else(|| E::missing_field(name))
         }
-        Ok(match either.kind {
-            Some(kind) => Self::Imported(Provenance {
-                kind,
+        Ok(match either.kind.as_deref() {
+            Some("api") => Self::Api(ApiRecord {
+                kind: ApiKind::Api,
+                principal: field(either.principal, "principal")?,
+                channel: field(either.channel, "channel")?,
+                reference: field(either.reference, "reference")?,
+                source_ip: field(either.source_ip, "sourceIp")?,
+                request_id: field(either.request_id, "requestId")?,
+                received_at: field(either.received_at, "receivedAt")?,
+                body: field(either.body, "body")?,
+            }),
+            Some("imported") => Self::Imported(Provenance {
+                kind: ImportedKind::Imported,
                 source: field(either.source, "source")?,
                 file_sha256: field(either.file_sha256, "fileSha256")?,
                 line: field(either.line, "line")?,
                 line_text: field(either.line_text, "lineText")?,
                 imported_at: field(either.imported_at, "importedAt")?,
             }),
+            Some(other) => {
+                return Err(serde::de::Error::unknown_variant(
+                    other,
+                    &["imported", "api"],
+                ));
+            }
             None => Self::Signed(Evidence {
                 received_at: field(either.received_at, "receivedAt")?,
                 signature_header: field(either.signature_header, "signatureHeader")?,
@@ -757,12 +856,40 @@ mod tests {
                 r#""lead.call_key_pressed""#,
                 r#""lead.call_ended""#,
                 r#""dnc.created""#,
-                r#""import""#
+                r#""import""#,
+                r#""api""#
             ]
         );
         for reason in DncReason::ALL {
             assert_eq!(to_json(&reason), format!("\"{}\"", reason.as_str()));
         }
+    }
+
+    #[test]
+    fn an_api_record_reads_back_by_its_kind_and_names_what_it_lacks() {
+        let record = ApiRecord {
+            kind: ApiKind::Api,
+            principal: "arn:aws:iam::1:user/desk".into(),
+            channel: "agent".into(),
+            reference: "call-1".into(),
+            source_ip: "10.0.0.1".into(),
+            request_id: "r-1".into(),
+            received_at: "2026-12-08T10:00:00.000Z".into(),
+            body: "{}".into(),
+        };
+        let json = to_json(&SignalEvidence::from(record.clone()));
+        assert!(json.contains(r#""kind":"api""#), "{json}");
+        let read: SignalEvidence = serde_json::from_str(&json).unwrap();
+        assert_eq!(read.api(), Some(&record));
+        assert_eq!(
+            (read.kind(), read.signed(), read.imported()),
+            ("api", None, None)
+        );
+        let missing = json.replace(r#""principal":"arn:aws:iam::1:user/desk","#, "");
+        let e = serde_json::from_str::<SignalEvidence>(&missing).unwrap_err();
+        assert!(e.to_string().contains("principal"), "{e}");
+        let unknown = json.replace(r#""kind":"api""#, r#""kind":"fax""#);
+        assert!(serde_json::from_str::<SignalEvidence>(&unknown).is_err());
     }
 
     #[test]
