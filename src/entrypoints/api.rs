@@ -145,11 +145,7 @@ fn route<'a>(method: &str, path: &'a str) -> Result<Route<'a>, Answer> {
 /// The phone of `GET /v1/opt-outs/{phone}`: E.164 (`+` may come encoded, `%2B`), or a
 /// national number of the US, as `import` and `scrub` read one.
 fn path_phone(text: &str) -> Result<crate::core::domain::Phone, FieldError> {
-    let decoded: String =
-        form_urlencoded::parse(format!("p={}", text.replace('+', "%2B")).as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default();
+    let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
     read_phone(&decoded, Country::US).map_err(|_| FieldError {
         code: "invalid_field",
         field: Some("phone".to_owned()),
