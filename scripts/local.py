@@ -361,6 +361,22 @@ def triggers():
          ['"status":"duplicate"', "duplicate: this event was recorded before"]),
     ]:
         problems += trigger_shows(argv, phone, expected)
+    # The register's API, as another service calls it: an agent's opt-out recorded, then
+    # a dialer's check of it and of a phone nobody opted out.
+    recorded, fresh = "+12025550780", "+12025550781"
+    for argv, expected in [
+        (["--opt-out", recorded, "--channel", "agent"],
+         ["=> HTTP 202", '"onRegister":true', "recorded by", "do not call"]),
+        (["--ask", recorded, fresh],
+         ["=> HTTP 200", '"kinds":["api"]', f'"onRegister":false,"phone":"{fresh}"']),
+    ]:
+        out = subprocess.run([sys.executable, str(ROOT / "scripts" / "trigger.py"), *argv],
+                             capture_output=True, text=True)
+        missing = [e for e in expected if e not in out.stdout]
+        verdict = "ok" if out.returncode == 0 and not missing else f"MISSING {missing}"
+        print(f"trigger.py {' '.join(argv):54} {verdict}")
+        if verdict != "ok":
+            problems.append(f"trigger.py {' '.join(argv)}: {verdict}\n{out.stdout}{out.stderr}")
     for p in problems:
         print(p)
     return 1 if problems else 0
