@@ -121,3 +121,14 @@ fn the_message_crate_gives_consumers_the_same_ids() {
         "callback-e103ed4a1f5eabd204549f12d5e79425"
     );
 }
+
+/// An opt-out recorded through the register's API: its signal id is `api_` and the first
+/// 32 hex digits of SHA-256(principal, a zero byte, reference), so a retry is known
+/// (vector computed with Python's hashlib).
+#[test]
+fn an_api_opt_out_s_id_is_the_hash_of_its_principal_and_reference() {
+    assert_eq!(
+        call_events::usecases::opt_out::signal_id("arn:aws:iam::123456789012:user/desk", "call-1"),
+        "api_280d9395c32f468adf72d9fef75191a4"
+    );
+}
