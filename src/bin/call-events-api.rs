@@ -1,6 +1,10 @@
 //! The register's API for the company's other services (docs/contract.md §9): routes
 //! authorized by AWS IAM in API Gateway, answered from the DNC register.
 
+// The Lambda runtime's service around the handler's (boxed) futures: deeper than the
+// compiler's default query depth when it lays out `main`'s future in a fresh build.
+#![recursion_limit = "256"]
+
 use call_events::entrypoints::api::ApiEvent;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 

@@ -217,7 +217,10 @@ impl<R: RegisterLookup, W: DncRegisterStore> ApiHandler<R, W> {
 
     async fn answer(&self, route: Route<'_>, event: &ApiEvent) -> (Answer, usize) {
         let phones = match route {
-            Route::Record => return (self.record(event).await, 1),
+            // Boxed, as the read below: the SDK's futures nest deep, and the function's
+            // `main` must still lay its future out (a fresh build overflowed the compiler's
+            // query depth without it).
+            Route::Record => return (Box::pin(self.record(event)).await, 1),
             Route::Lookup(text) => path_phone(text).map(|p| vec![p]),
             Route::Check => parse_check(&event.body()),
         };
@@ -226,7 +229,7 @@ impl<R: RegisterLookup, W: DncRegisterStore> ApiHandler<R, W> {
             Err(e) => return (Answer::refused(&e), 0),
         };
         let asked = phones.len();
-        let standings = match ask(&self.register, &phones, self.deadline).await {
+        let standings = match Box::pin(ask(&self.register, &phones, self.deadline)).await {
             Ok(standings) => standings,
             Err(e) => {
                 // Never "not on the register" for a phone it did not answer for.
