@@ -292,7 +292,6 @@ async fn a_batch_the_stream_no_longer_holds_is_written_down_for_the_operator() {
 #[tokio::test]
 async fn a_sweep_costs_one_query_plus_a_read_and_a_write_per_pending_request_whatever_the_register_size()
  {
-    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
     use call_events::adapters::SqsPublisher;
     use call_events::adapters::dynamodb::register::{PENDING_SHARDS, register_item};
     use call_events::adapters::{DynamoDncRegister, DynamoLeadStore};
@@ -349,24 +348,7 @@ async fn a_sweep_costs_one_query_plus_a_read_and_a_write_per_pending_request_wha
         };
         items.push(entry(&format!("+1202700{i:04}"), pending));
     }
-    for chunk in items.chunks(25) {
-        let writes = chunk
-            .iter()
-            .map(|item| {
-                let put = PutRequest::builder()
-                    .set_item(Some(item.clone()))
-                    .build()
-                    .unwrap();
-                WriteRequest::builder().put_request(put).build()
-            })
-            .collect();
-        aws.dynamodb
-            .batch_write_item()
-            .request_items(&aws.resources.dnc_table_name, writes)
-            .send()
-            .await
-            .unwrap();
-    }
+    support::register::put_register_items(&aws, &items).await;
     let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").unwrap()).await;
     let conf = aws_sdk_dynamodb::config::Builder::from(&aws.sdk).endpoint_url(&proxy.endpoint);
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(conf.build());

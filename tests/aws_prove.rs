@@ -7,7 +7,7 @@ mod support;
 use std::collections::HashMap;
 use std::process::{Command, Output};
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::AttributeValue;
 use call_events::adapters::dynamodb::register::register_item;
 use call_events::core::domain::Phone;
 use call_events::core::register::{Evidence, RegisterEntry};
@@ -279,29 +279,7 @@ fn entry(phone: &str, i: u32) -> RegisterEntry {
 }
 
 async fn put_all(aws: &TestAws, items: Vec<HashMap<String, AttributeValue>>) {
-    for chunk in items.chunks(25) {
-        let writes = chunk
-            .iter()
-            .map(|item| {
-                WriteRequest::builder()
-                    .put_request(
-                        PutRequest::builder()
-                            .set_item(Some(item.clone()))
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-            })
-            .collect();
-        let written = aws
-            .dynamodb
-            .batch_write_item()
-            .request_items(&aws.resources.dnc_table_name, writes)
-            .send()
-            .await
-            .unwrap();
-        assert!(written.unprocessed_items.unwrap_or_default().is_empty());
-    }
+    support::register::put_register_items(aws, &items).await;
 }
 
 const ENTRIES: u32 = 300;

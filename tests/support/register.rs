@@ -61,25 +61,33 @@ pub async fn put_key9_entries(aws: &super::aws::TestAws, phones: &[String], camp
             register_item(&Phone::parse(phone).unwrap(), &entry, 1).unwrap()
         })
         .collect();
+    put_register_items(aws, &items).await;
+}
+
+/// Puts `items` on the register as they are (`BatchWriteItem`, 25 at a time; moto takes
+/// every batch whole, which this checks).
+pub async fn put_register_items(
+    aws: &super::aws::TestAws,
+    items: &[HashMap<String, AttributeValue>],
+) {
     for chunk in items.chunks(25) {
         let writes: Vec<WriteRequest> = chunk
             .iter()
             .map(|item| {
-                WriteRequest::builder()
-                    .put_request(
-                        PutRequest::builder()
-                            .set_item(Some(item.clone()))
-                            .build()
-                            .unwrap(),
-                    )
+                let put = PutRequest::builder()
+                    .set_item(Some(item.clone()))
                     .build()
+                    .unwrap();
+                WriteRequest::builder().put_request(put).build()
             })
             .collect();
-        aws.dynamodb
+        let written = aws
+            .dynamodb
             .batch_write_item()
             .request_items(&aws.resources.dnc_table_name, writes)
             .send()
             .await
             .unwrap();
+        assert!(written.unprocessed_items.unwrap_or_default().is_empty());
     }
 }
